@@ -1,0 +1,247 @@
+//! Events: the immutable record of what happened. Timeline, audit log and every projection
+//! are read from them. An event is never changed or deleted once written.
+
+use jiff::Timestamp;
+
+use crate::{AgentId, CaseId, CaseRef, CaseStatus, Channel, ContactId, CustomerId, Direction, Identity, Priority, TeamId, Visibility};
+
+/// Who caused an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// An agent, directly or through one of its API tokens.
+    Agent {
+        /// Which agent.
+        id: AgentId,
+    },
+    /// A customer (mail, form, portal).
+    Customer {
+        /// Which customer.
+        id: CustomerId,
+    },
+    /// Anliegen itself (rules, jobs, the first start).
+    System,
+}
+
+/// What happened. The `type` tag is the stable name stored and shown in the API.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A customer was created.
+    CustomerCreated {
+        /// Display name.
+        name: Option<String>,
+    },
+    /// A customer's details changed; lists the changed field names.
+    CustomerUpdated {
+        /// Changed fields.
+        fields: Vec<String>,
+    },
+    /// An identity now leads to the customer.
+    IdentityAdded {
+        /// The identity.
+        identity: Identity,
+    },
+    /// Another customer was merged into this one: its identities and cases moved here.
+    CustomerMerged {
+        /// The customer that was merged away.
+        source: CustomerId,
+        /// The surviving customer.
+        target: CustomerId,
+        /// Identities that moved.
+        identities: Vec<Identity>,
+        /// Cases that moved.
+        cases: Vec<CaseId>,
+    },
+    /// A case was opened.
+    CaseOpened {
+        /// Its reference.
+        reference: CaseRef,
+        /// Its subject.
+        subject: String,
+        /// Its first channel.
+        channel: Channel,
+        /// Its priority.
+        priority: Priority,
+        /// Its team.
+        team_id: Option<TeamId>,
+        /// The closed case it follows up on.
+        follow_up_of: Option<CaseId>,
+    },
+    /// A closed case received a customer contact; the contact opened this follow-up.
+    FollowUpOpened {
+        /// The follow-up case.
+        follow_up: CaseId,
+        /// Its reference.
+        reference: CaseRef,
+    },
+    /// A contact was added to the case.
+    ContactAdded {
+        /// The contact.
+        contact_id: ContactId,
+        /// Its channel.
+        channel: Channel,
+        /// Its direction.
+        direction: Direction,
+        /// Its visibility.
+        visibility: Visibility,
+    },
+    /// The status changed.
+    StatusChanged {
+        /// Before.
+        from: CaseStatus,
+        /// After.
+        to: CaseStatus,
+    },
+    /// A customer contact reopened a solved case.
+    CaseReopened {
+        /// The contact that reopened it.
+        contact_id: ContactId,
+    },
+    /// The priority changed.
+    PriorityChanged {
+        /// Before.
+        from: Priority,
+        /// After.
+        to: Priority,
+    },
+    /// The owning team changed.
+    TeamChanged {
+        /// Before.
+        from: Option<TeamId>,
+        /// After.
+        to: Option<TeamId>,
+    },
+    /// The assignee changed.
+    AssigneeChanged {
+        /// Before.
+        from: Option<AgentId>,
+        /// After.
+        to: Option<AgentId>,
+    },
+    /// Tags were added or removed.
+    TagsChanged {
+        /// Added tags.
+        added: Vec<String>,
+        /// Removed tags.
+        removed: Vec<String>,
+    },
+    /// Custom fields were set or cleared.
+    FieldsChanged {
+        /// New values (`null`: cleared).
+        changes: serde_json::Map<String, serde_json::Value>,
+    },
+    /// The subject changed.
+    SubjectChanged {
+        /// Before.
+        from: String,
+        /// After.
+        to: String,
+    },
+    /// A case moved to another customer (customer merge).
+    CaseCustomerChanged {
+        /// Before.
+        from: CustomerId,
+        /// After.
+        to: CustomerId,
+    },
+    /// A team was created.
+    TeamCreated {
+        /// Its name.
+        name: String,
+    },
+    /// An agent was created.
+    AgentCreated {
+        /// The agent.
+        agent_id: AgentId,
+        /// Its role.
+        role: crate::Role,
+    },
+    /// An agent's settings changed; lists the changed fields (never secrets).
+    AgentUpdated {
+        /// The agent.
+        agent_id: AgentId,
+        /// Changed fields.
+        fields: Vec<String>,
+    },
+    /// An API token was created (never its secret).
+    TokenCreated {
+        /// Its id.
+        token_id: uuid::Uuid,
+        /// Its owner.
+        agent_id: AgentId,
+        /// Its scopes.
+        scopes: Vec<String>,
+    },
+    /// An API token was revoked.
+    TokenRevoked {
+        /// Its id.
+        token_id: uuid::Uuid,
+    },
+}
+
+impl EventKind {
+    /// The stable type name (`case_opened`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::CustomerCreated { .. } => "customer_created",
+            Self::CustomerUpdated { .. } => "customer_updated",
+            Self::IdentityAdded { .. } => "identity_added",
+            Self::CustomerMerged { .. } => "customer_merged",
+            Self::CaseOpened { .. } => "case_opened",
+            Self::FollowUpOpened { .. } => "follow_up_opened",
+            Self::ContactAdded { .. } => "contact_added",
+            Self::StatusChanged { .. } => "status_changed",
+            Self::CaseReopened { .. } => "case_reopened",
+            Self::PriorityChanged { .. } => "priority_changed",
+            Self::TeamChanged { .. } => "team_changed",
+            Self::AssigneeChanged { .. } => "assignee_changed",
+            Self::TagsChanged { .. } => "tags_changed",
+            Self::FieldsChanged { .. } => "fields_changed",
+            Self::SubjectChanged { .. } => "subject_changed",
+            Self::CaseCustomerChanged { .. } => "case_customer_changed",
+            Self::TeamCreated { .. } => "team_created",
+            Self::AgentCreated { .. } => "agent_created",
+            Self::AgentUpdated { .. } => "agent_updated",
+            Self::TokenCreated { .. } => "token_created",
+            Self::TokenRevoked { .. } => "token_revoked",
+        }
+    }
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    /// Global position in the log; gap-safe for followers.
+    pub seq: i64,
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who caused it.
+    pub actor: Actor,
+    /// The case it belongs to, if any.
+    pub case_id: Option<CaseId>,
+    /// The customer it concerns, if any.
+    pub customer_id: Option<CustomerId>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_match_the_serde_tag() {
+        let kinds = [
+            EventKind::StatusChanged { from: CaseStatus::New, to: CaseStatus::Open },
+            EventKind::CustomerCreated { name: None },
+            EventKind::TagsChanged { added: vec![], removed: vec![] },
+        ];
+        for k in kinds {
+            let v = serde_json::to_value(&k).unwrap();
+            assert_eq!(v["type"], k.type_name());
+        }
+    }
+}

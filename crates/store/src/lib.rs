@@ -1,0 +1,228 @@
+//! Anliegen's storage: one interface ([`Backend`]) with an embedded SQLite implementation and a
+//! PostgreSQL one, the group-commit writer in front of them, the event log, jobs (outbox) and
+//! projections. Every state change and its events commit in one transaction; nothing here
+//! knows HTTP or JSON APIs.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::indexing_slicing
+)]
+
+pub mod blob;
+pub mod error;
+pub mod jobs;
+pub mod model;
+pub mod projection;
+mod sql;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anliegen_core::{
+    Agent, AgentId, Case, CaseId, CaseRef, Clock, Contact, ContactId, Customer, CustomerId, EmailAddress, Event, Identity,
+    Team, TeamId,
+};
+use jiff::Timestamp;
+
+pub use error::{Result, StoreError};
+pub use model::*;
+
+/// Idempotency keys are kept this long (24 h), in microseconds.
+pub const IDEMPOTENCY_TTL_US: i64 = 24 * 3600 * 1_000_000;
+
+/// Which implementation is behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Counts used to tell an empty store from a used one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Totals {
+    /// Cases.
+    pub cases: i64,
+    /// Customers.
+    pub customers: i64,
+    /// Agents.
+    pub agents: i64,
+}
+
+/// What a storage implementation offers. Writes go through [`Backend::run_batch`] only (the
+/// writer calls it); everything else reads or touches jobs and projection bookkeeping.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Which implementation this is.
+    fn kind(&self) -> BackendKind;
+    /// Applies `writes` in one transaction; `Err` means it was rolled back as a whole.
+    async fn run_batch(&self, writes: &[Write], now: Timestamp) -> Result<Vec<Result<Output>>>;
+
+    /// A customer by id (also a merged one; see `merged_into`).
+    async fn customer(&self, id: CustomerId) -> Result<Option<Customer>>;
+    /// The customer an identity leads to.
+    async fn customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>>;
+    /// Customers, newest first.
+    async fn customers(&self, cursor: Option<Cursor>, limit: i64) -> Result<Page<Customer>>;
+    /// A case by id.
+    async fn case(&self, id: CaseId) -> Result<Option<Case>>;
+    /// A case by reference.
+    async fn case_by_ref(&self, r: CaseRef) -> Result<Option<Case>>;
+    /// Cases matching `filter`, newest first.
+    async fn cases(&self, filter: &CaseFilter, cursor: Option<Cursor>, limit: i64) -> Result<Page<Case>>;
+    /// A case's contacts in order; internal notes only when asked.
+    async fn contacts(&self, case_id: CaseId, include_internal: bool) -> Result<Vec<Contact>>;
+    /// One contact.
+    async fn contact(&self, id: ContactId) -> Result<Option<Contact>>;
+    /// A case's events in order.
+    async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>>;
+    /// A customer's events in order.
+    async fn customer_events(&self, customer_id: CustomerId) -> Result<Vec<Event>>;
+    /// Events after `seq`, in order, at most `limit`.
+    async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<Event>>;
+    /// The highest committed sequence number (0 when empty).
+    async fn last_seq(&self) -> Result<i64>;
+    /// All teams by name.
+    async fn teams(&self) -> Result<Vec<Team>>;
+    /// One team.
+    async fn team(&self, id: TeamId) -> Result<Option<Team>>;
+    /// All agents by name.
+    async fn agents(&self) -> Result<Vec<Agent>>;
+    /// One agent.
+    async fn agent(&self, id: AgentId) -> Result<Option<Agent>>;
+    /// An agent with its password hash, for sign-in.
+    async fn agent_credentials(&self, email: &EmailAddress) -> Result<Option<AgentCredentials>>;
+    /// The token whose secret hashes to `hash`.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>>;
+    /// Tokens, of one agent or all.
+    async fn tokens(&self, agent: Option<AgentId>) -> Result<Vec<TokenInfo>>;
+    /// The stored response for an idempotency key younger than 24 h.
+    async fn idempotent_response(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<StoredResponse>>;
+    /// Deletes idempotency records older than 24 h.
+    async fn purge_idempotency(&self, now: Timestamp) -> Result<u64>;
+    /// A blob's bytes.
+    async fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+    /// A meta value.
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Row counts.
+    async fn totals(&self) -> Result<Totals>;
+
+    /// Enqueues a job outside any other change (dedupe key respected).
+    async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<uuid::Uuid>>;
+    /// Claims up to `limit` due jobs (or running ones whose lease ran out) for `lease_token`.
+    async fn claim_jobs(&self, lease_token: &str, limit: i64, lease_until: Timestamp, now: Timestamp) -> Result<Vec<Job>>;
+    /// Extends a lease; `false` when the lease was lost.
+    async fn extend_lease(&self, id: uuid::Uuid, lease_token: &str, until: Timestamp) -> Result<bool>;
+    /// Marks a job done; `false` when the lease was lost.
+    async fn complete_job(&self, id: uuid::Uuid, lease_token: &str, now: Timestamp) -> Result<bool>;
+    /// Records a failure: retried at `retry_at`, or dead after the last attempt.
+    async fn fail_job(&self, id: uuid::Uuid, lease_token: &str, error: &str, retry_at: Timestamp, now: Timestamp)
+    -> Result<Option<JobStatus>>;
+    /// Jobs, newest first.
+    async fn jobs(&self, status: Option<JobStatus>, limit: i64) -> Result<Vec<Job>>;
+    /// One job.
+    async fn job(&self, id: uuid::Uuid) -> Result<Option<Job>>;
+    /// Puts a dead job back in the queue with fresh attempts.
+    async fn retry_job(&self, id: uuid::Uuid, now: Timestamp) -> Result<bool>;
+    /// Jobs by status.
+    async fn job_counts(&self) -> Result<JobCounts>;
+
+    /// A projection's checkpoint (0 when new).
+    async fn checkpoint(&self, name: &str) -> Result<i64>;
+    /// Sets a projection's checkpoint.
+    async fn set_checkpoint(&self, name: &str, seq: i64, now: Timestamp) -> Result<()>;
+    /// Adds counter deltas and moves the checkpoint to `upto`, in one transaction.
+    async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, upto: i64, now: Timestamp) -> Result<()>;
+    /// Empties the counters and rewinds the checkpoint, in one transaction.
+    async fn reset_stats(&self, name: &str, now: Timestamp) -> Result<()>;
+    /// All counters.
+    async fn stats(&self) -> Result<Vec<(String, i64)>>;
+    /// Closes the pools.
+    async fn close(&self);
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// Embedded: a SQLite file and pack files in this folder.
+    Sqlite {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// PostgreSQL at this URL.
+    Postgres {
+        /// Connection URL.
+        url: String,
+        /// Concurrent group-commit writers (connections).
+        writers: u32,
+    },
+}
+
+/// The store handle the rest of Anliegen holds: reads through [`std::ops::Deref`] to the
+/// backend, writes through [`Store::write`] (group commit).
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    writer: writer::WriterHandle,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
+}
+
+impl Store {
+    /// Opens the store (running migrations) and starts its writer.
+    pub async fn open(config: &StoreConfig, clock: Arc<dyn Clock>) -> Result<Self> {
+        let (backend, writers): (Arc<dyn Backend>, u32) = match config {
+            StoreConfig::Sqlite { data_dir } => (Arc::new(sql::sqlite::Backend::open(data_dir).await?), 1),
+            StoreConfig::Postgres { url, writers } => (Arc::new(sql::postgres::Backend::open(url, *writers).await?), *writers),
+        };
+        let writer = writer::WriterHandle::start(backend.clone(), clock.clone(), writers as usize);
+        Ok(Self { backend, writer, clock })
+    }
+
+    /// Applies one change; returns when it has committed (or was refused).
+    pub async fn write(&self, write: Write) -> Result<Output> {
+        self.writer.submit(write).await
+    }
+
+    /// Shorthand for a write with no jobs and no idempotency key.
+    pub async fn exec(&self, actor: anliegen_core::Actor, command: Command) -> Result<Output> {
+        self.write(Write::new(actor, command)).await
+    }
+
+    /// The clock domain rules use.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Now, by the store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Ticks once per committed batch; followers wait on it instead of polling hard.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.commits()
+    }
+
+    /// Requests currently waiting for the writer.
+    pub fn writer_queue(&self) -> usize {
+        self.writer.queued()
+    }
+
+    /// Finishes queued writes, stops the writer and closes the pools.
+    pub async fn close(&self) {
+        self.writer.shutdown().await;
+        self.backend.close().await;
+    }
+}

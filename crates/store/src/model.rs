@@ -1,0 +1,566 @@
+//! What goes into the store and what comes out: write commands, filters, pages and records
+//! that are not domain objects of their own (tokens, jobs, idempotency records).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anliegen_core::{
+    Actor, AgentId, CaseId, CaseStatus, Channel, CustomerId, Direction, Identity, Language, OrganisationId,
+    Priority, Role, SanitisedHtml, Tag, TeamId, Tier, TimeZoneName, Visibility,
+};
+use jiff::Timestamp;
+
+/// One change, as the writer receives it: who, what, which jobs it schedules (written in the
+/// same transaction: the outbox) and, for API requests, the idempotency claim.
+pub struct Write {
+    /// Who causes it.
+    pub actor: Actor,
+    /// What to change.
+    pub command: Command,
+    /// Jobs to enqueue in the same transaction.
+    pub jobs: Vec<NewJob>,
+    /// The request's idempotency key, stored with its response in the same transaction.
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+impl Write {
+    /// A write with no jobs and no idempotency key.
+    pub fn new(actor: Actor, command: Command) -> Self {
+        Self {
+            actor,
+            command,
+            jobs: Vec::new(),
+            idempotency: None,
+        }
+    }
+}
+
+/// Turns a command's output into the response stored for replays.
+pub type Renderer = Arc<dyn Fn(&Output) -> StoredResponse + Send + Sync>;
+
+/// An `Idempotency-Key` as the writer sees it.
+#[derive(Clone)]
+pub struct IdempotencyClaim {
+    /// Whose key it is (the token id): keys of different tokens never meet.
+    pub scope: String,
+    /// The key as sent.
+    pub key: String,
+    /// SHA-256 of method, path and body.
+    pub request_hash: String,
+    /// Makes the response to keep.
+    pub render: Renderer,
+}
+
+/// A response kept for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: String,
+    /// SHA-256 of the request that produced it.
+    pub request_hash: String,
+}
+
+/// Everything that changes state goes through one of these.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Create a customer with identities.
+    CreateCustomer(NewCustomer),
+    /// Change a customer's details.
+    UpdateCustomer {
+        /// Which.
+        id: CustomerId,
+        /// What.
+        patch: CustomerPatch,
+    },
+    /// Link one more identity.
+    AddIdentity {
+        /// Which customer.
+        customer_id: CustomerId,
+        /// The identity.
+        identity: Identity,
+    },
+    /// Merge `source` into `target`: identities and cases move, `source` points to `target`.
+    MergeCustomers {
+        /// Merged away.
+        source: CustomerId,
+        /// Survives.
+        target: CustomerId,
+    },
+    /// Create an organisation.
+    CreateOrganisation {
+        /// Its name.
+        name: String,
+    },
+    /// Open a case with its first contact.
+    OpenCase(Box<NewCase>),
+    /// Change a case's status, priority, team, assignee, tags, fields or subject.
+    UpdateCase {
+        /// Which.
+        id: CaseId,
+        /// What.
+        patch: CasePatch,
+    },
+    /// Add a contact (reply, note, customer message) to a case.
+    AddContact {
+        /// Which case.
+        case_id: CaseId,
+        /// The contact.
+        contact: NewContact,
+        /// Status to set afterwards (agent replies), checked against the lifecycle.
+        status_after: Option<CaseStatus>,
+    },
+    /// Create a team.
+    CreateTeam {
+        /// Unique name.
+        name: String,
+        /// What it does.
+        description: String,
+    },
+    /// Create an agent.
+    CreateAgent(NewAgent),
+    /// Change an agent.
+    UpdateAgent {
+        /// Which.
+        id: AgentId,
+        /// What.
+        patch: AgentPatch,
+    },
+    /// Create an API token (the hash only; the secret never reaches the store).
+    CreateToken(NewToken),
+    /// Revoke a token.
+    RevokeToken {
+        /// Which.
+        id: uuid::Uuid,
+    },
+    /// Set a value in the store's meta table (demo marker, first-start flags).
+    SetMeta {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// Only enqueue the write's jobs.
+    EnqueueOnly,
+}
+
+/// A new customer.
+#[derive(Debug, Clone, Default)]
+pub struct NewCustomer {
+    /// Display name.
+    pub name: Option<String>,
+    /// Organisation.
+    pub organisation_id: Option<OrganisationId>,
+    /// Language.
+    pub language: Option<Language>,
+    /// Time zone.
+    pub time_zone: Option<TimeZoneName>,
+    /// Tier.
+    pub tier: Tier,
+    /// Notes.
+    pub notes: String,
+    /// Identities (at least one is usual, none is allowed).
+    pub identities: Vec<Identity>,
+}
+
+/// Changes to a customer; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPatch {
+    /// Display name.
+    pub name: Option<Option<String>>,
+    /// Organisation.
+    pub organisation_id: Option<Option<OrganisationId>>,
+    /// Language.
+    pub language: Option<Option<Language>>,
+    /// Time zone.
+    pub time_zone: Option<Option<TimeZoneName>>,
+    /// Tier.
+    pub tier: Option<Tier>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// Whose case: a known customer, or whoever owns an identity (created if new).
+#[derive(Debug, Clone)]
+pub enum CustomerRef {
+    /// A known customer.
+    Id(CustomerId),
+    /// Find by identity, or create a customer with it.
+    Identity {
+        /// The identity.
+        identity: Identity,
+        /// Name for a new customer.
+        name: Option<String>,
+        /// Language for a new customer (otherwise detected from the text).
+        language: Option<Language>,
+    },
+}
+
+/// A new case and its first contact.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Whose concern.
+    pub customer: CustomerRef,
+    /// Subject.
+    pub subject: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Team.
+    pub team_id: Option<TeamId>,
+    /// Assignee.
+    pub assignee_id: Option<AgentId>,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Custom fields.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// The first contact.
+    pub contact: NewContact,
+}
+
+/// A new contact.
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    /// Channel.
+    pub channel: Channel,
+    /// Direction.
+    pub direction: Direction,
+    /// Visibility.
+    pub visibility: Visibility,
+    /// Subject, where the channel has one.
+    pub subject: Option<String>,
+    /// Text.
+    pub text: String,
+    /// Sanitised HTML.
+    pub html: Option<SanitisedHtml>,
+    /// Files.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A file to store with a contact.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// File name (already cleaned).
+    pub filename: String,
+    /// Media type as declared.
+    pub content_type: String,
+    /// Its bytes.
+    pub data: Arc<Vec<u8>>,
+}
+
+/// Changes to a case; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CasePatch {
+    /// New status (checked against the lifecycle).
+    pub status: Option<CaseStatus>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New team (`Some(None)`: no team).
+    pub team_id: Option<Option<TeamId>>,
+    /// New assignee (`Some(None)`: unassigned).
+    pub assignee_id: Option<Option<AgentId>>,
+    /// Tags to add.
+    pub add_tags: Vec<Tag>,
+    /// Tags to remove.
+    pub remove_tags: Vec<Tag>,
+    /// Fields to set (`null` clears).
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// New subject.
+    pub subject: Option<String>,
+}
+
+/// A new agent.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Login address.
+    pub email: anliegen_core::EmailAddress,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// argon2id PHC string; `None`: cannot sign in with a password.
+    pub password_hash: Option<String>,
+    /// Skills.
+    pub skills: Vec<String>,
+    /// Languages.
+    pub languages: Vec<Language>,
+    /// UI language.
+    pub ui_language: Language,
+    /// Time zone.
+    pub time_zone: TimeZoneName,
+    /// Teams.
+    pub teams: Vec<TeamId>,
+}
+
+/// Changes to an agent.
+#[derive(Debug, Clone, Default)]
+pub struct AgentPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Role.
+    pub role: Option<Role>,
+    /// New argon2id hash.
+    pub password_hash: Option<String>,
+    /// Skills.
+    pub skills: Option<Vec<String>>,
+    /// Languages.
+    pub languages: Option<Vec<Language>>,
+    /// UI language.
+    pub ui_language: Option<Language>,
+    /// Time zone.
+    pub time_zone: Option<TimeZoneName>,
+    /// Teams.
+    pub teams: Option<Vec<TeamId>>,
+    /// Active.
+    pub active: Option<bool>,
+}
+
+/// A new API token.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// Owner.
+    pub agent_id: AgentId,
+    /// What it is for.
+    pub name: String,
+    /// SHA-256 of the secret, hex.
+    pub hash: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Expiry; `None` never.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A stored API token, without its secret.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TokenInfo {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Owner.
+    pub agent_id: AgentId,
+    /// What it is for.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Option<Timestamp>,
+    /// Revoked at.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What a command produced.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// A customer.
+    Customer(Box<anliegen_core::Customer>),
+    /// An organisation.
+    Organisation(anliegen_core::Organisation),
+    /// A case.
+    Case(Box<anliegen_core::Case>),
+    /// A contact, the case it landed on, and whether that case was opened as a follow-up.
+    Contact {
+        /// The case that holds the contact now (the follow-up, if one was opened).
+        case: Box<anliegen_core::Case>,
+        /// The contact.
+        contact: Box<anliegen_core::Contact>,
+        /// The closed case the follow-up was opened for.
+        follow_up_of: Option<CaseId>,
+    },
+    /// A team.
+    Team(anliegen_core::Team),
+    /// An agent.
+    Agent(Box<anliegen_core::Agent>),
+    /// A token.
+    Token(TokenInfo),
+    /// Nothing to show.
+    Unit,
+}
+
+/// Filters for listing cases.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Any of these statuses (empty: any).
+    pub status: Vec<CaseStatus>,
+    /// This team.
+    pub team_id: Option<TeamId>,
+    /// This assignee; `Some(None)`: unassigned.
+    pub assignee_id: Option<Option<AgentId>>,
+    /// This customer.
+    pub customer_id: Option<CustomerId>,
+    /// Carrying this tag.
+    pub tag: Option<Tag>,
+    /// Opened on this channel.
+    pub channel: Option<Channel>,
+    /// This priority.
+    pub priority: Option<Priority>,
+}
+
+/// Keyset position in a list sorted newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Creation time (µs) of the last item seen.
+    pub created_us: i64,
+    /// Its id, to break ties.
+    pub id: uuid::Uuid,
+}
+
+impl Cursor {
+    /// Opaque text form for APIs.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_us, self.id.simple())
+    }
+
+    /// Parses [`Cursor::encode`]'s output.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (t, id) = raw.split_once('.')?;
+        Some(Self {
+            created_us: t.parse().ok()?,
+            id: uuid::Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+/// One page of a list and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where to continue; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Handler name.
+    pub kind: String,
+    /// Handler input.
+    pub payload: serde_json::Value,
+    /// At most one job with this key ever exists (one per occurrence for schedules).
+    pub dedupe_key: Option<String>,
+    /// Not before; `None`: now.
+    pub run_at: Option<Timestamp>,
+    /// Attempts before it becomes a dead letter.
+    pub max_attempts: i64,
+}
+
+impl NewJob {
+    /// A job of `kind` with `payload`, five attempts, due now.
+    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+        Self {
+            kind: kind.into(),
+            payload,
+            dedupe_key: None,
+            run_at: None,
+            max_attempts: 5,
+        }
+    }
+
+    /// With a dedupe key.
+    pub fn dedupe(mut self, key: impl Into<String>) -> Self {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    /// Due at `at`.
+    pub fn at(mut self, at: Timestamp) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+
+    /// With at most `n` attempts.
+    pub fn attempts(mut self, n: i64) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Waiting to run (maybe for a retry).
+    Pending,
+    /// Claimed by a worker that holds the lease.
+    Running,
+    /// Finished.
+    Done,
+    /// Failed every attempt; kept for an admin to look at and retry.
+    Dead,
+}
+
+impl JobStatus {
+    /// Stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "running" => Some(Self::Running),
+            "done" => Some(Self::Done),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Job {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Handler name.
+    pub kind: String,
+    /// Handler input.
+    pub payload: serde_json::Value,
+    /// Dedupe key.
+    pub dedupe_key: Option<String>,
+    /// Status.
+    pub status: JobStatus,
+    /// Due.
+    pub run_at: Timestamp,
+    /// Attempts made, including a running one.
+    pub attempts: i64,
+    /// Attempts allowed.
+    pub max_attempts: i64,
+    /// Lease holder's token while running.
+    #[serde(skip)]
+    pub lease_token: Option<String>,
+    /// Lease end while running.
+    pub lease_until: Option<Timestamp>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+/// Job counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct JobCounts {
+    /// Pending and due or not yet due.
+    pub pending: i64,
+    /// Running.
+    pub running: i64,
+    /// Dead letters.
+    pub dead: i64,
+    /// Done.
+    pub done: i64,
+}
+
+/// Agent with its sign-in secret, for authentication only.
+#[derive(Debug, Clone)]
+pub struct AgentCredentials {
+    /// The agent.
+    pub agent: anliegen_core::Agent,
+    /// argon2id PHC string.
+    pub password_hash: Option<String>,
+}

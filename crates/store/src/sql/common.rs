@@ -1,0 +1,1914 @@
+// Backend code shared by SQLite and PostgreSQL. This file is `include!`d by `sqlite.rs` and
+// `postgres.rs`; each defines `Db`, the backend struct `Backend` with `pool` (reads and
+// side writes) and `write_pool` (the group-commit writer), and the dialect functions used below:
+// `begin_write`, `next_case_number`, `lock_event_log`, `prepare_blobs`, `read_pack`,
+// `CLAIM_JOBS_SQL`, `KIND`. SQL here is written once for both: `$n` parameters, `ON CONFLICT`,
+// `RETURNING`, integers for times (UTC µs) and text for ids and JSON.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+
+use anliegen_core::case::{check_field_value, parse_subject, FieldKey};
+use anliegen_core::{
+    Actor, Agent, AgentId, AttachmentRef, Author, Case, CaseId, CaseRef, CaseStatus, Channel, Contact, ContactId,
+    Customer, CustomerContactEffect, CustomerId, Direction, EmailAddress, Event, EventKind, Identity, IdentityKind,
+    Language, Organisation, OrganisationId, Priority, Role, SanitisedHtml, Tag, Team, TeamId, Tier, TimeZoneName,
+    Visibility,
+};
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::blob::{BlobLocation, PreparedBlobs};
+use crate::error::{Result, StoreError};
+use crate::model::*;
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+fn us(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn ts(v: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("timestamp {v}: {e}")))
+}
+
+fn parse_id<T: FromStr>(s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("bad id '{s}'")))
+}
+
+fn opt_id<T: FromStr>(s: Option<&str>) -> Result<Option<T>> {
+    s.map(parse_id).transpose()
+}
+
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("bad JSON '{s}': {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn corrupt(e: anliegen_core::ParseError) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Events written by the commands of one batch; inserted together at the end, under the
+/// event-log lock, so sequence numbers follow commit order.
+struct BatchCtx {
+    now: Timestamp,
+    events: Vec<PendingEvent>,
+    blobs: PreparedBlobs,
+}
+
+struct PendingEvent {
+    id: uuid::Uuid,
+    at: Timestamp,
+    actor: String,
+    case_id: Option<String>,
+    customer_id: Option<String>,
+    kind: &'static str,
+    payload: String,
+}
+
+impl BatchCtx {
+    fn event(&mut self, actor: &Actor, case_id: Option<CaseId>, customer_id: Option<CustomerId>, kind: EventKind) {
+        self.events.push(PendingEvent {
+            id: uuid::Uuid::now_v7(),
+            at: self.now,
+            actor: to_json(actor),
+            case_id: case_id.map(|c| c.to_string()),
+            customer_id: customer_id.map(|c| c.to_string()),
+            kind: kind.type_name(),
+            payload: to_json(&kind),
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows and their conversion to domain types.
+
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    id: String,
+    number: i64,
+    subject: String,
+    customer_id: String,
+    status: String,
+    priority: String,
+    team_id: Option<String>,
+    assignee_id: Option<String>,
+    tags: String,
+    fields: String,
+    channel: String,
+    language: Option<String>,
+    follow_up_of: Option<String>,
+    contact_count: i64,
+    created_at: i64,
+    updated_at: i64,
+    waiting_since: Option<i64>,
+}
+
+const CASE_COLS: &str = "id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, \
+     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since";
+
+impl CaseRow {
+    fn into_case(self) -> Result<Case> {
+        Ok(Case {
+            id: parse_id(&self.id)?,
+            reference: CaseRef::from_number(u64::try_from(self.number).map_err(|_| StoreError::Corrupt("case number".into()))?),
+            subject: self.subject,
+            customer_id: parse_id(&self.customer_id)?,
+            status: CaseStatus::parse(&self.status).map_err(corrupt)?,
+            priority: Priority::parse(&self.priority).map_err(corrupt)?,
+            team_id: opt_id(self.team_id.as_deref())?,
+            assignee_id: opt_id(self.assignee_id.as_deref())?,
+            tags: json(&self.tags)?,
+            fields: json(&self.fields)?,
+            channel: Channel::parse(&self.channel).map_err(corrupt)?,
+            language: self.language.as_deref().map(Language::parse).transpose().map_err(corrupt)?,
+            follow_up_of: opt_id(self.follow_up_of.as_deref())?,
+            contact_count: self.contact_count,
+            created_at: ts(self.created_at)?,
+            updated_at: ts(self.updated_at)?,
+            waiting_since: self.waiting_since.map(ts).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    id: String,
+    name: Option<String>,
+    organisation_id: Option<String>,
+    language: Option<String>,
+    time_zone: Option<String>,
+    tier: String,
+    notes: String,
+    merged_into: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const CUSTOMER_COLS: &str =
+    "id, name, organisation_id, language, time_zone, tier, notes, merged_into, created_at, updated_at";
+
+impl CustomerRow {
+    fn into_customer(self, identities: Vec<Identity>) -> Result<Customer> {
+        Ok(Customer {
+            id: parse_id(&self.id)?,
+            name: self.name,
+            organisation_id: opt_id(self.organisation_id.as_deref())?,
+            language: self.language.as_deref().map(Language::parse).transpose().map_err(corrupt)?,
+            time_zone: self.time_zone.as_deref().map(TimeZoneName::parse).transpose().map_err(corrupt)?,
+            tier: Tier::parse(&self.tier).map_err(corrupt)?,
+            notes: self.notes,
+            identities,
+            merged_into: opt_id(self.merged_into.as_deref())?,
+            created_at: ts(self.created_at)?,
+            updated_at: ts(self.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    id: String,
+    case_id: String,
+    channel: String,
+    direction: String,
+    visibility: String,
+    author: String,
+    subject: Option<String>,
+    text: String,
+    html: Option<String>,
+    attachments: String,
+    created_at: i64,
+}
+
+const CONTACT_COLS: &str =
+    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, created_at";
+
+impl ContactRow {
+    fn into_contact(self) -> Result<Contact> {
+        Ok(Contact {
+            id: parse_id(&self.id)?,
+            case_id: parse_id(&self.case_id)?,
+            channel: Channel::parse(&self.channel).map_err(corrupt)?,
+            direction: Direction::parse(&self.direction).map_err(corrupt)?,
+            visibility: Visibility::parse(&self.visibility).map_err(corrupt)?,
+            author: json(&self.author)?,
+            subject: self.subject,
+            text: self.text,
+            html: self.html.map(SanitisedHtml::from_stored),
+            attachments: json(&self.attachments)?,
+            created_at: ts(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    id: String,
+    email: String,
+    name: String,
+    role: String,
+    password_hash: Option<String>,
+    skills: String,
+    languages: String,
+    ui_language: String,
+    time_zone: String,
+    active: bool,
+    created_at: i64,
+}
+
+const AGENT_COLS: &str =
+    "id, email, name, role, password_hash, skills, languages, ui_language, time_zone, active, created_at";
+
+impl AgentRow {
+    fn into_agent(self, teams: Vec<TeamId>) -> Result<(Agent, Option<String>)> {
+        Ok((
+            Agent {
+                id: parse_id(&self.id)?,
+                email: EmailAddress::parse(&self.email).map_err(corrupt)?,
+                name: self.name,
+                role: Role::parse(&self.role).map_err(corrupt)?,
+                skills: json(&self.skills)?,
+                languages: json(&self.languages)?,
+                ui_language: Language::parse(&self.ui_language).map_err(corrupt)?,
+                time_zone: TimeZoneName::parse(&self.time_zone).map_err(corrupt)?,
+                teams,
+                active: self.active,
+                created_at: ts(self.created_at)?,
+            },
+            self.password_hash,
+        ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    id: String,
+    at: i64,
+    actor: String,
+    case_id: Option<String>,
+    customer_id: Option<String>,
+    payload: String,
+}
+
+const EVENT_COLS: &str = "seq, id, at, actor, case_id, customer_id, payload";
+
+impl EventRow {
+    fn into_event(self) -> Result<Event> {
+        Ok(Event {
+            seq: self.seq,
+            id: parse_id(&self.id)?,
+            at: ts(self.at)?,
+            actor: json(&self.actor)?,
+            case_id: opt_id(self.case_id.as_deref())?,
+            customer_id: opt_id(self.customer_id.as_deref())?,
+            kind: json(&self.payload)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    agent_id: String,
+    name: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+const TOKEN_COLS: &str = "id, agent_id, name, scopes, created_at, expires_at, revoked_at";
+
+impl TokenRow {
+    fn into_token(self) -> Result<TokenInfo> {
+        Ok(TokenInfo {
+            id: parse_id(&self.id)?,
+            agent_id: parse_id(&self.agent_id)?,
+            name: self.name,
+            scopes: json(&self.scopes)?,
+            created_at: ts(self.created_at)?,
+            expires_at: self.expires_at.map(ts).transpose()?,
+            revoked_at: self.revoked_at.map(ts).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    payload: String,
+    dedupe_key: Option<String>,
+    status: String,
+    run_at: i64,
+    attempts: i64,
+    max_attempts: i64,
+    lease_token: Option<String>,
+    lease_until: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+const JOB_COLS: &str =
+    "id, kind, payload, dedupe_key, status, run_at, attempts, max_attempts, lease_token, lease_until, last_error, created_at";
+
+impl JobRow {
+    fn into_job(self) -> Result<Job> {
+        Ok(Job {
+            id: parse_id(&self.id)?,
+            kind: self.kind,
+            payload: json(&self.payload)?,
+            dedupe_key: self.dedupe_key,
+            status: JobStatus::parse(&self.status).ok_or_else(|| StoreError::Corrupt(format!("job status {}", self.status)))?,
+            run_at: ts(self.run_at)?,
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            lease_token: self.lease_token,
+            lease_until: self.lease_until.map(ts).transpose()?,
+            last_error: self.last_error,
+            created_at: ts(self.created_at)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading inside a connection or transaction.
+
+async fn load_case(conn: &mut Conn, id: CaseId) -> Result<Option<Case>> {
+    let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
+    let row: Option<CaseRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    row.map(CaseRow::into_case).transpose()
+}
+
+async fn load_identities(conn: &mut Conn, id: CustomerId) -> Result<Vec<Identity>> {
+    let rows = sqlx::query("SELECT kind, value FROM identities WHERE customer_id = $1 ORDER BY kind, value")
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(Identity {
+                kind: IdentityKind::parse(&kind).map_err(corrupt)?,
+                value: r.try_get("value")?,
+            })
+        })
+        .collect()
+}
+
+async fn load_customer(conn: &mut Conn, id: CustomerId) -> Result<Option<Customer>> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
+    let row: Option<CustomerRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let identities = load_identities(conn, id).await?;
+            row.into_customer(identities).map(Some)
+        }
+    }
+}
+
+async fn identity_owner(conn: &mut Conn, identity: &Identity) -> Result<Option<CustomerId>> {
+    let owner: Option<String> = sqlx::query_scalar("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2")
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .fetch_optional(&mut *conn)
+        .await?;
+    opt_id(owner.as_deref())
+}
+
+async fn load_agent(conn: &mut Conn, id: AgentId) -> Result<Option<(Agent, Option<String>)>> {
+    let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE id = $1");
+    let row: Option<AgentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let teams = agent_teams(conn, id).await?;
+            row.into_agent(teams).map(Some)
+        }
+    }
+}
+
+async fn agent_teams(conn: &mut Conn, id: AgentId) -> Result<Vec<TeamId>> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT team_id FROM agent_teams WHERE agent_id = $1 ORDER BY team_id")
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|s| parse_id(s)).collect()
+}
+
+async fn load_team(conn: &mut Conn, id: TeamId) -> Result<Option<Team>> {
+    let row = sqlx::query("SELECT id, name, description, created_at FROM teams WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| team_from_row(&r)).transpose()
+}
+
+fn team_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Team> {
+    let id: String = r.try_get("id")?;
+    Ok(Team {
+        id: parse_id(&id)?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        created_at: ts(r.try_get("created_at")?)?,
+    })
+}
+
+async fn require_team(conn: &mut Conn, id: Option<TeamId>) -> Result<()> {
+    if let Some(id) = id {
+        if load_team(conn, id).await?.is_none() {
+            return Err(StoreError::invalid("team_id", format!("team {id} does not exist")));
+        }
+    }
+    Ok(())
+}
+
+async fn require_assignee(conn: &mut Conn, id: Option<AgentId>) -> Result<()> {
+    if let Some(id) = id {
+        match load_agent(conn, id).await? {
+            Some((a, _)) if a.active => {}
+            Some(_) => return Err(StoreError::invalid("assignee_id", format!("agent {id} is not active"))),
+            None => return Err(StoreError::invalid("assignee_id", format!("agent {id} does not exist"))),
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands. Each validates (reads only) before it writes anything, so a refused command leaves
+// nothing behind in the shared batch transaction.
+
+async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Output> {
+    let actor = &write.actor;
+    match &write.command {
+        Command::CreateCustomer(nc) => create_customer(conn, ctx, actor, nc).await.map(|c| Output::Customer(Box::new(c))),
+        Command::UpdateCustomer { id, patch } => update_customer(conn, ctx, actor, *id, patch).await,
+        Command::AddIdentity { customer_id, identity } => add_identity(conn, ctx, actor, *customer_id, identity).await,
+        Command::MergeCustomers { source, target } => merge_customers(conn, ctx, actor, *source, *target).await,
+        Command::CreateOrganisation { name } => {
+            let name = anliegen_core::team::parse_name("name", name)?;
+            let org = Organisation { id: OrganisationId::new(), name, created_at: ctx.now };
+            sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(org.id.to_string())
+                .bind(&org.name)
+                .bind(us(org.created_at))
+                .execute(&mut *conn)
+                .await?;
+            Ok(Output::Organisation(org))
+        }
+        Command::OpenCase(nc) => open_case(conn, ctx, actor, nc).await,
+        Command::UpdateCase { id, patch } => update_case(conn, ctx, actor, *id, patch).await,
+        Command::AddContact { case_id, contact, status_after } => {
+            add_contact(conn, ctx, actor, *case_id, contact, *status_after).await
+        }
+        Command::CreateTeam { name, description } => create_team(conn, ctx, actor, name, description).await,
+        Command::CreateAgent(na) => create_agent(conn, ctx, actor, na).await,
+        Command::UpdateAgent { id, patch } => update_agent(conn, ctx, actor, *id, patch).await,
+        Command::CreateToken(nt) => create_token(conn, ctx, actor, nt).await,
+        Command::RevokeToken { id } => {
+            let updated = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(us(ctx.now))
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+            if updated.rows_affected() == 0 {
+                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::not_found("token", id));
+                }
+                return Ok(Output::Unit);
+            }
+            ctx.event(actor, None, None, EventKind::TokenRevoked { token_id: *id });
+            Ok(Output::Unit)
+        }
+        Command::SetMeta { key, value } => {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Output::Unit)
+        }
+        Command::EnqueueOnly => Ok(Output::Unit),
+    }
+}
+
+async fn check_identities_free(conn: &mut Conn, identities: &[Identity], owner: Option<CustomerId>) -> Result<()> {
+    for identity in identities {
+        if let Some(other) = identity_owner(conn, identity).await? {
+            if Some(other) != owner {
+                return Err(StoreError::Conflict {
+                    field: Some("identities".into()),
+                    message: format!("{} already belongs to customer {other}", identity),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn insert_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCustomer) -> Result<Customer> {
+    let mut identities: Vec<Identity> = nc.identities.clone();
+    identities.sort();
+    identities.dedup();
+    let c = Customer {
+        id: CustomerId::new(),
+        name: nc.name.clone(),
+        organisation_id: nc.organisation_id,
+        language: nc.language,
+        time_zone: nc.time_zone.clone(),
+        tier: nc.tier.clone(),
+        notes: nc.notes.clone(),
+        identities,
+        merged_into: None,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    sqlx::query(
+        "INSERT INTO customers (id, name, organisation_id, language, time_zone, tier, notes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.name.as_deref())
+    .bind(c.organisation_id.map(|o| o.to_string()))
+    .bind(c.language.map(|l| l.code()))
+    .bind(c.time_zone.as_ref().map(|t| t.as_str()))
+    .bind(c.tier.as_str())
+    .bind(&c.notes)
+    .bind(us(c.created_at))
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(actor, None, Some(c.id), EventKind::CustomerCreated { name: c.name.clone() });
+    for identity in &c.identities {
+        insert_identity(conn, ctx, actor, c.id, identity).await?;
+    }
+    Ok(c)
+}
+
+async fn insert_identity(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, customer: CustomerId, identity: &Identity) -> Result<()> {
+    sqlx::query("INSERT INTO identities (kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .bind(customer.to_string())
+        .bind(us(ctx.now))
+        .execute(&mut *conn)
+        .await?;
+    ctx.event(actor, None, Some(customer), EventKind::IdentityAdded { identity: identity.clone() });
+    Ok(())
+}
+
+async fn require_organisation(conn: &mut Conn, id: Option<OrganisationId>) -> Result<()> {
+    if let Some(id) = id {
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM organisations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::invalid("organisation_id", format!("organisation {id} does not exist")));
+        }
+    }
+    Ok(())
+}
+
+async fn create_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCustomer) -> Result<Customer> {
+    check_identities_free(conn, &nc.identities, None).await?;
+    require_organisation(conn, nc.organisation_id).await?;
+    insert_customer(conn, ctx, actor, nc).await
+}
+
+/// A customer that can still take changes: exists and was not merged away.
+async fn live_customer(conn: &mut Conn, id: CustomerId) -> Result<Customer> {
+    let c = load_customer(conn, id).await?.ok_or_else(|| StoreError::not_found("customer", id))?;
+    if let Some(target) = c.merged_into {
+        return Err(StoreError::Conflict {
+            field: Some("customer_id".into()),
+            message: format!("customer {id} was merged into {target}"),
+        });
+    }
+    Ok(c)
+}
+
+async fn update_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: CustomerId, p: &CustomerPatch) -> Result<Output> {
+    let mut c = live_customer(conn, id).await?;
+    if let Some(org) = p.organisation_id {
+        require_organisation(conn, org).await?;
+    }
+    let mut fields = Vec::new();
+    macro_rules! set {
+        ($field:ident, $name:literal) => {
+            if let Some(v) = &p.$field {
+                if c.$field != *v {
+                    c.$field = v.clone();
+                    fields.push($name.to_owned());
+                }
+            }
+        };
+    }
+    set!(name, "name");
+    set!(organisation_id, "organisation_id");
+    set!(language, "language");
+    set!(time_zone, "time_zone");
+    if let Some(t) = &p.tier {
+        if c.tier != *t {
+            c.tier = t.clone();
+            fields.push("tier".into());
+        }
+    }
+    if let Some(n) = &p.notes {
+        if c.notes != *n {
+            c.notes = n.clone();
+            fields.push("notes".into());
+        }
+    }
+    if fields.is_empty() {
+        return Ok(Output::Customer(Box::new(c)));
+    }
+    c.updated_at = ctx.now;
+    sqlx::query(
+        "UPDATE customers SET name = $1, organisation_id = $2, language = $3, time_zone = $4, tier = $5, notes = $6, \
+         updated_at = $7 WHERE id = $8",
+    )
+    .bind(c.name.as_deref())
+    .bind(c.organisation_id.map(|o| o.to_string()))
+    .bind(c.language.map(|l| l.code()))
+    .bind(c.time_zone.as_ref().map(|t| t.as_str()))
+    .bind(c.tier.as_str())
+    .bind(&c.notes)
+    .bind(us(ctx.now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(actor, None, Some(id), EventKind::CustomerUpdated { fields });
+    Ok(Output::Customer(Box::new(c)))
+}
+
+async fn add_identity(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: CustomerId, identity: &Identity) -> Result<Output> {
+    let mut c = live_customer(conn, id).await?;
+    check_identities_free(conn, std::slice::from_ref(identity), Some(id)).await?;
+    if !c.identities.contains(identity) {
+        insert_identity(conn, ctx, actor, id, identity).await?;
+        c.identities.push(identity.clone());
+        c.identities.sort();
+    }
+    Ok(Output::Customer(Box::new(c)))
+}
+
+async fn merge_customers(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, source: CustomerId, target: CustomerId) -> Result<Output> {
+    if source == target {
+        return Err(StoreError::invalid("source", "a customer cannot be merged into itself"));
+    }
+    let src = live_customer(conn, source).await?;
+    live_customer(conn, target).await?;
+    let cases: Vec<String> = sqlx::query_scalar("SELECT id FROM cases WHERE customer_id = $1 ORDER BY created_at")
+        .bind(source.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let cases: Vec<CaseId> = cases.iter().map(|s| parse_id(s)).collect::<Result<_>>()?;
+    sqlx::query("UPDATE identities SET customer_id = $1 WHERE customer_id = $2")
+        .bind(target.to_string())
+        .bind(source.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE cases SET customer_id = $1, updated_at = $2 WHERE customer_id = $3")
+        .bind(target.to_string())
+        .bind(us(ctx.now))
+        .bind(source.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE customers SET merged_into = $1, updated_at = $2 WHERE id = $3")
+        .bind(target.to_string())
+        .bind(us(ctx.now))
+        .bind(source.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE customers SET updated_at = $1 WHERE id = $2")
+        .bind(us(ctx.now))
+        .bind(target.to_string())
+        .execute(&mut *conn)
+        .await?;
+    for case in &cases {
+        ctx.event(actor, Some(*case), Some(target), EventKind::CaseCustomerChanged { from: source, to: target });
+    }
+    let merged = EventKind::CustomerMerged { source, target, identities: src.identities.clone(), cases };
+    ctx.event(actor, None, Some(source), merged.clone());
+    ctx.event(actor, None, Some(target), merged);
+    let c = load_customer(conn, target).await?.ok_or_else(|| StoreError::not_found("customer", target))?;
+    Ok(Output::Customer(Box::new(c)))
+}
+
+fn contact_author(actor: &Actor, direction: Direction, customer: CustomerId) -> Author {
+    match (direction, actor) {
+        (Direction::Inbound, _) => Author::Customer { id: customer },
+        (_, Actor::Agent { id }) => Author::Agent { id: *id },
+        (_, Actor::Customer { id }) => Author::Customer { id: *id },
+        (_, Actor::System) => Author::System,
+    }
+}
+
+fn check_contact(c: &NewContact) -> Result<()> {
+    let internal = c.channel == Channel::Note || c.direction == Direction::Internal;
+    if internal && (c.visibility != Visibility::Internal || c.direction != Direction::Internal || c.channel != Channel::Note) {
+        return Err(StoreError::invalid("channel", "an internal note has channel note, direction internal and visibility internal"));
+    }
+    if !internal && c.visibility == Visibility::Internal {
+        return Err(StoreError::invalid("visibility", "only notes are internal"));
+    }
+    if c.text.trim().is_empty() && c.html.is_none() && c.attachments.is_empty() {
+        return Err(StoreError::invalid("text", "a contact needs a text, HTML or an attachment"));
+    }
+    Ok(())
+}
+
+/// Writes a contact row and its blobs; returns the contact.
+async fn insert_contact(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    case: &Case,
+    nc: &NewContact,
+) -> Result<Contact> {
+    let mut attachments = Vec::with_capacity(nc.attachments.len());
+    for a in &nc.attachments {
+        let hash = crate::blob::hash(&a.data);
+        let loc = ctx.blobs.location(&hash).cloned().unwrap_or(BlobLocation::Inline);
+        insert_blob(conn, &hash, &a.data, &loc, ctx.now).await?;
+        attachments.push(AttachmentRef {
+            blob: hash,
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.data.len() as u64,
+        });
+    }
+    let contact = Contact {
+        id: ContactId::new(),
+        case_id: case.id,
+        channel: nc.channel,
+        direction: nc.direction,
+        visibility: nc.visibility,
+        author: contact_author(actor, nc.direction, case.customer_id),
+        subject: nc.subject.clone(),
+        text: nc.text.clone(),
+        html: nc.html.clone(),
+        attachments,
+        created_at: ctx.now,
+    };
+    sqlx::query(
+        "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(contact.id.to_string())
+    .bind(case.id.to_string())
+    .bind(contact.channel.as_str())
+    .bind(contact.direction.as_str())
+    .bind(contact.visibility.as_str())
+    .bind(to_json(&contact.author))
+    .bind(contact.subject.as_deref())
+    .bind(&contact.text)
+    .bind(contact.html.as_ref().map(|h| h.as_str()))
+    .bind(to_json(&contact.attachments))
+    .bind(us(contact.created_at))
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(
+        actor,
+        Some(case.id),
+        Some(case.customer_id),
+        EventKind::ContactAdded {
+            contact_id: contact.id,
+            channel: contact.channel,
+            direction: contact.direction,
+            visibility: contact.visibility,
+        },
+    );
+    Ok(contact)
+}
+
+async fn insert_blob(conn: &mut Conn, hash: &str, data: &[u8], loc: &BlobLocation, now: Timestamp) -> Result<()> {
+    let (inline, pack, offset): (Option<&[u8]>, Option<i64>, Option<i64>) = match loc {
+        BlobLocation::Inline => (Some(data), None, None),
+        BlobLocation::Pack { pack, offset } => (None, Some(*pack), Some(*offset)),
+    };
+    sqlx::query(
+        "INSERT INTO blobs (hash, size, data, pack, pack_offset, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(hash)
+    .bind(data.len() as i64)
+    .bind(inline)
+    .bind(pack)
+    .bind(offset)
+    .bind(us(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_case(conn: &mut Conn, case: &Case) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO cases (id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, channel, \
+         language, follow_up_of, contact_count, created_at, updated_at, waiting_since) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(case.id.to_string())
+    .bind(case.reference.number() as i64)
+    .bind(&case.subject)
+    .bind(case.customer_id.to_string())
+    .bind(case.status.as_str())
+    .bind(case.priority.as_str())
+    .bind(case.team_id.map(|t| t.to_string()))
+    .bind(case.assignee_id.map(|a| a.to_string()))
+    .bind(to_json(&case.tags))
+    .bind(to_json(&case.fields))
+    .bind(case.channel.as_str())
+    .bind(case.language.map(|l| l.code()))
+    .bind(case.follow_up_of.map(|c| c.to_string()))
+    .bind(case.contact_count)
+    .bind(us(case.created_at))
+    .bind(us(case.updated_at))
+    .bind(case.waiting_since.map(us))
+    .execute(&mut *conn)
+    .await?;
+    for tag in &case.tags {
+        sqlx::query("INSERT INTO case_tags (case_id, tag) VALUES ($1, $2)")
+            .bind(case.id.to_string())
+            .bind(tag.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
+    sqlx::query(
+        "UPDATE cases SET subject = $1, customer_id = $2, status = $3, priority = $4, team_id = $5, assignee_id = $6, \
+         tags = $7, fields = $8, language = $9, contact_count = $10, updated_at = $11, waiting_since = $12 WHERE id = $13",
+    )
+    .bind(&case.subject)
+    .bind(case.customer_id.to_string())
+    .bind(case.status.as_str())
+    .bind(case.priority.as_str())
+    .bind(case.team_id.map(|t| t.to_string()))
+    .bind(case.assignee_id.map(|a| a.to_string()))
+    .bind(to_json(&case.tags))
+    .bind(to_json(&case.fields))
+    .bind(case.language.map(|l| l.code()))
+    .bind(case.contact_count)
+    .bind(us(case.updated_at))
+    .bind(case.waiting_since.map(us))
+    .bind(case.id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn check_fields(fields: &BTreeMap<String, serde_json::Value>, allow_null: bool) -> Result<()> {
+    for (k, v) in fields {
+        let key = FieldKey::parse(k)?;
+        if !(allow_null && v.is_null()) {
+            check_field_value(&key, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The customer of a new case: a known one, the owner of the identity, or a new customer.
+async fn resolve_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, r: &CustomerRef, text: &str) -> Result<Customer> {
+    match r {
+        CustomerRef::Id(id) => {
+            let c = load_customer(conn, *id).await?.ok_or_else(|| StoreError::invalid("customer_id", format!("customer {id} does not exist")))?;
+            match c.merged_into {
+                Some(target) => load_customer(conn, target).await?.ok_or_else(|| StoreError::not_found("customer", target)),
+                None => Ok(c),
+            }
+        }
+        CustomerRef::Identity { identity, name, language } => {
+            if let Some(owner) = identity_owner(conn, identity).await? {
+                return load_customer(conn, owner).await?.ok_or_else(|| StoreError::not_found("customer", owner));
+            }
+            let nc = NewCustomer {
+                name: name.clone(),
+                language: language.or_else(|| Language::detect(text)),
+                identities: vec![identity.clone()],
+                ..NewCustomer::default()
+            };
+            insert_customer(conn, ctx, actor, &nc).await
+        }
+    }
+}
+
+async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCase) -> Result<Output> {
+    check_contact(&nc.contact)?;
+    if nc.contact.direction == Direction::Internal {
+        return Err(StoreError::invalid("contact", "a case starts with a message, not a note"));
+    }
+    check_fields(&nc.fields, false)?;
+    let subject = parse_subject(&nc.subject)?;
+    require_team(conn, nc.team_id).await?;
+    require_assignee(conn, nc.assignee_id).await?;
+    if let CustomerRef::Id(id) = &nc.customer {
+        if load_customer(conn, *id).await?.is_none() {
+            return Err(StoreError::invalid("customer_id", format!("customer {id} does not exist")));
+        }
+    }
+    // Validation is done: from here on we write.
+    let customer = resolve_customer(conn, ctx, actor, &nc.customer, &nc.contact.text).await?;
+    let number = next_case_number(conn).await?;
+    let mut tags: Vec<Tag> = nc.tags.clone();
+    tags.sort();
+    tags.dedup();
+    let inbound = nc.contact.direction == Direction::Inbound;
+    let mut case = Case {
+        id: CaseId::new(),
+        reference: CaseRef::from_number(u64::try_from(number).map_err(|_| StoreError::Corrupt("case number".into()))?),
+        subject,
+        customer_id: customer.id,
+        status: CaseStatus::New,
+        priority: nc.priority,
+        team_id: nc.team_id,
+        assignee_id: nc.assignee_id,
+        tags,
+        fields: nc.fields.clone(),
+        channel: nc.contact.channel,
+        language: customer.language.or_else(|| Language::detect(&nc.contact.text)),
+        follow_up_of: None,
+        contact_count: 1,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        waiting_since: inbound.then_some(ctx.now),
+    };
+    insert_case(conn, &case).await?;
+    ctx.event(
+        actor,
+        Some(case.id),
+        Some(case.customer_id),
+        EventKind::CaseOpened {
+            reference: case.reference,
+            subject: case.subject.clone(),
+            channel: case.channel,
+            priority: case.priority,
+            team_id: case.team_id,
+            follow_up_of: None,
+        },
+    );
+    if let Some(a) = case.assignee_id {
+        ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::AssigneeChanged { from: None, to: Some(a) });
+    }
+    if !case.tags.is_empty() {
+        let added = case.tags.iter().map(|t| t.as_str().to_owned()).collect();
+        ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::TagsChanged { added, removed: vec![] });
+    }
+    insert_contact(conn, ctx, actor, &case, &nc.contact).await?;
+    case.updated_at = ctx.now;
+    Ok(Output::Case(Box::new(case)))
+}
+
+async fn add_contact(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    case_id: CaseId,
+    nc: &NewContact,
+    status_after: Option<CaseStatus>,
+) -> Result<Output> {
+    check_contact(nc)?;
+    let mut case = load_case(conn, case_id).await?.ok_or_else(|| StoreError::not_found("case", case_id))?;
+    let from_customer = nc.direction == Direction::Inbound;
+    let effect = if from_customer { case.status.on_customer_contact() } else { CustomerContactEffect::Stays };
+    // What the status becomes, checked before anything is written.
+    let mut target = case.status;
+    match effect {
+        CustomerContactEffect::BecomesOpen | CustomerContactEffect::Reopens => target = CaseStatus::Open,
+        CustomerContactEffect::Stays | CustomerContactEffect::OpensFollowUp => {}
+    }
+    if !from_customer {
+        if case.status == CaseStatus::Closed && nc.direction == Direction::Outbound {
+            return Err(StoreError::invalid("case", format!("case {} is closed; a reply needs a new case", case.reference)));
+        }
+        if nc.direction == Direction::Outbound && case.status == CaseStatus::New {
+            target = CaseStatus::Open;
+        }
+    }
+    if let Some(wanted) = status_after {
+        if effect == CustomerContactEffect::OpensFollowUp {
+            return Err(StoreError::invalid("status", "the case is closed; the contact opens a follow-up case"));
+        }
+        if !target.can_become(wanted) && !case.status.can_become(wanted) {
+            return Err(StoreError::invalid("status", format!("a case cannot go from {} to {wanted}", case.status)));
+        }
+        target = wanted;
+    }
+
+    if effect == CustomerContactEffect::OpensFollowUp {
+        let number = next_case_number(conn).await?;
+        let mut follow = Case {
+            id: CaseId::new(),
+            reference: CaseRef::from_number(u64::try_from(number).map_err(|_| StoreError::Corrupt("case number".into()))?),
+            subject: case.subject.clone(),
+            customer_id: case.customer_id,
+            status: CaseStatus::New,
+            priority: case.priority,
+            team_id: case.team_id,
+            assignee_id: None,
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+            channel: nc.channel,
+            language: case.language,
+            follow_up_of: Some(case.id),
+            contact_count: 1,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            waiting_since: Some(ctx.now),
+        };
+        insert_case(conn, &follow).await?;
+        ctx.event(
+            actor,
+            Some(case.id),
+            Some(case.customer_id),
+            EventKind::FollowUpOpened { follow_up: follow.id, reference: follow.reference },
+        );
+        ctx.event(
+            actor,
+            Some(follow.id),
+            Some(follow.customer_id),
+            EventKind::CaseOpened {
+                reference: follow.reference,
+                subject: follow.subject.clone(),
+                channel: follow.channel,
+                priority: follow.priority,
+                team_id: follow.team_id,
+                follow_up_of: Some(case.id),
+            },
+        );
+        let contact = insert_contact(conn, ctx, actor, &follow, nc).await?;
+        follow.updated_at = ctx.now;
+        return Ok(Output::Contact { case: Box::new(follow), contact: Box::new(contact), follow_up_of: Some(case.id) });
+    }
+
+    let contact = insert_contact(conn, ctx, actor, &case, nc).await?;
+    if effect == CustomerContactEffect::Reopens {
+        ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::CaseReopened { contact_id: contact.id });
+    }
+    if target != case.status {
+        ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::StatusChanged { from: case.status, to: target });
+        case.status = target;
+    }
+    case.contact_count += 1;
+    case.updated_at = ctx.now;
+    if from_customer {
+        case.waiting_since.get_or_insert(ctx.now);
+    } else if nc.direction == Direction::Outbound {
+        case.waiting_since = None;
+    }
+    save_case(conn, &case).await?;
+    Ok(Output::Contact { case: Box::new(case), contact: Box::new(contact), follow_up_of: None })
+}
+
+async fn update_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: CaseId, p: &CasePatch) -> Result<Output> {
+    let mut case = load_case(conn, id).await?.ok_or_else(|| StoreError::not_found("case", id))?;
+    let new_status = match p.status {
+        Some(to) => case.status.transition(to).map_err(|e| StoreError::invalid("status", e.to_string()))?,
+        None => None,
+    };
+    if let Some(team) = p.team_id {
+        require_team(conn, team).await?;
+    }
+    if let Some(a) = p.assignee_id {
+        require_assignee(conn, a).await?;
+    }
+    check_fields(&p.fields, true)?;
+    let subject = p.subject.as_deref().map(parse_subject).transpose()?;
+    if let Some(s) = &subject {
+        if s.is_empty() {
+            return Err(StoreError::invalid("subject", "a subject cannot be empty"));
+        }
+    }
+
+    let (cid, cust) = (Some(case.id), Some(case.customer_id));
+    let mut changed = false;
+    if let Some(to) = new_status {
+        ctx.event(actor, cid, cust, EventKind::StatusChanged { from: case.status, to });
+        case.status = to;
+        changed = true;
+    }
+    if let Some(to) = p.priority.filter(|p| *p != case.priority) {
+        ctx.event(actor, cid, cust, EventKind::PriorityChanged { from: case.priority, to });
+        case.priority = to;
+        changed = true;
+    }
+    if let Some(to) = p.team_id.filter(|t| *t != case.team_id) {
+        ctx.event(actor, cid, cust, EventKind::TeamChanged { from: case.team_id, to });
+        case.team_id = to;
+        changed = true;
+    }
+    if let Some(to) = p.assignee_id.filter(|a| *a != case.assignee_id) {
+        ctx.event(actor, cid, cust, EventKind::AssigneeChanged { from: case.assignee_id, to });
+        case.assignee_id = to;
+        changed = true;
+    }
+    let before: BTreeSet<Tag> = case.tags.iter().cloned().collect();
+    let mut after = before.clone();
+    after.extend(p.add_tags.iter().cloned());
+    for t in &p.remove_tags {
+        after.remove(t);
+    }
+    if after != before {
+        let added: Vec<String> = after.difference(&before).map(|t| t.as_str().to_owned()).collect();
+        let removed: Vec<String> = before.difference(&after).map(|t| t.as_str().to_owned()).collect();
+        for t in &removed {
+            sqlx::query("DELETE FROM case_tags WHERE case_id = $1 AND tag = $2")
+                .bind(case.id.to_string())
+                .bind(t)
+                .execute(&mut *conn)
+                .await?;
+        }
+        for t in &added {
+            sqlx::query("INSERT INTO case_tags (case_id, tag) VALUES ($1, $2)")
+                .bind(case.id.to_string())
+                .bind(t)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ctx.event(actor, cid, cust, EventKind::TagsChanged { added, removed });
+        case.tags = after.into_iter().collect();
+        changed = true;
+    }
+    let mut field_changes = serde_json::Map::new();
+    for (k, v) in &p.fields {
+        let old = case.fields.get(k);
+        if v.is_null() {
+            if old.is_some() {
+                case.fields.remove(k);
+                field_changes.insert(k.clone(), serde_json::Value::Null);
+            }
+        } else if old != Some(v) {
+            case.fields.insert(k.clone(), v.clone());
+            field_changes.insert(k.clone(), v.clone());
+        }
+    }
+    if !field_changes.is_empty() {
+        ctx.event(actor, cid, cust, EventKind::FieldsChanged { changes: field_changes });
+        changed = true;
+    }
+    if let Some(s) = subject.filter(|s| *s != case.subject) {
+        ctx.event(actor, cid, cust, EventKind::SubjectChanged { from: case.subject.clone(), to: s.clone() });
+        case.subject = s;
+        changed = true;
+    }
+    if changed {
+        case.updated_at = ctx.now;
+        save_case(conn, &case).await?;
+    }
+    Ok(Output::Case(Box::new(case)))
+}
+
+async fn create_team(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, name: &str, description: &str) -> Result<Output> {
+    let name = anliegen_core::team::parse_name("name", name)?;
+    let taken: Option<String> = sqlx::query_scalar("SELECT id FROM teams WHERE lower(name) = lower($1)")
+        .bind(&name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict { field: Some("name".into()), message: format!("a team named '{name}' exists already") });
+    }
+    let team = Team { id: TeamId::new(), name, description: description.trim().to_owned(), created_at: ctx.now };
+    sqlx::query("INSERT INTO teams (id, name, description, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(team.id.to_string())
+        .bind(&team.name)
+        .bind(&team.description)
+        .bind(us(team.created_at))
+        .execute(&mut *conn)
+        .await?;
+    ctx.event(actor, None, None, EventKind::TeamCreated { name: team.name.clone() });
+    Ok(Output::Team(team))
+}
+
+async fn set_agent_teams(conn: &mut Conn, id: AgentId, teams: &[TeamId]) -> Result<()> {
+    sqlx::query("DELETE FROM agent_teams WHERE agent_id = $1").bind(id.to_string()).execute(&mut *conn).await?;
+    let unique: BTreeSet<&TeamId> = teams.iter().collect();
+    for t in unique {
+        sqlx::query("INSERT INTO agent_teams (agent_id, team_id) VALUES ($1, $2)")
+            .bind(id.to_string())
+            .bind(t.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn create_agent(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, na: &NewAgent) -> Result<Output> {
+    let name = anliegen_core::team::parse_name("name", &na.name)?;
+    let taken: Option<String> = sqlx::query_scalar("SELECT id FROM agents WHERE email = $1")
+        .bind(na.email.normalised())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict { field: Some("email".into()), message: format!("an agent with {} exists already", na.email) });
+    }
+    for t in &na.teams {
+        require_team(conn, Some(*t)).await?;
+    }
+    let id = AgentId::new();
+    sqlx::query(
+        "INSERT INTO agents (id, email, name, role, password_hash, skills, languages, ui_language, time_zone, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(id.to_string())
+    .bind(na.email.normalised())
+    .bind(&name)
+    .bind(na.role.as_str())
+    .bind(na.password_hash.as_deref())
+    .bind(to_json(&na.skills))
+    .bind(to_json(&na.languages))
+    .bind(na.ui_language.code())
+    .bind(na.time_zone.as_str())
+    .bind(true)
+    .bind(us(ctx.now))
+    .execute(&mut *conn)
+    .await?;
+    set_agent_teams(conn, id, &na.teams).await?;
+    ctx.event(actor, None, None, EventKind::AgentCreated { agent_id: id, role: na.role });
+    let (agent, _) = load_agent(conn, id).await?.ok_or_else(|| StoreError::not_found("agent", id))?;
+    Ok(Output::Agent(Box::new(agent)))
+}
+
+async fn update_agent(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: AgentId, p: &AgentPatch) -> Result<Output> {
+    let (mut a, mut hash) = load_agent(conn, id).await?.ok_or_else(|| StoreError::not_found("agent", id))?;
+    if let Some(teams) = &p.teams {
+        for t in teams {
+            require_team(conn, Some(*t)).await?;
+        }
+    }
+    let mut fields = Vec::new();
+    if let Some(n) = &p.name {
+        let n = anliegen_core::team::parse_name("name", n)?;
+        if n != a.name {
+            a.name = n;
+            fields.push("name".to_owned());
+        }
+    }
+    macro_rules! set {
+        ($field:ident) => {
+            if let Some(v) = &p.$field {
+                if a.$field != *v {
+                    a.$field = v.clone();
+                    fields.push(stringify!($field).to_owned());
+                }
+            }
+        };
+    }
+    set!(role);
+    set!(skills);
+    set!(languages);
+    set!(ui_language);
+    set!(time_zone);
+    set!(active);
+    if let Some(teams) = &p.teams {
+        let mut t = teams.clone();
+        t.sort();
+        t.dedup();
+        if t != a.teams {
+            a.teams = t;
+            fields.push("teams".to_owned());
+        }
+    }
+    if let Some(h) = &p.password_hash {
+        hash = Some(h.clone());
+        fields.push("password".to_owned());
+    }
+    if fields.is_empty() {
+        return Ok(Output::Agent(Box::new(a)));
+    }
+    sqlx::query(
+        "UPDATE agents SET name = $1, role = $2, password_hash = $3, skills = $4, languages = $5, ui_language = $6, \
+         time_zone = $7, active = $8, updated_at = $9 WHERE id = $10",
+    )
+    .bind(&a.name)
+    .bind(a.role.as_str())
+    .bind(hash.as_deref())
+    .bind(to_json(&a.skills))
+    .bind(to_json(&a.languages))
+    .bind(a.ui_language.code())
+    .bind(a.time_zone.as_str())
+    .bind(a.active)
+    .bind(us(ctx.now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if fields.iter().any(|f| f == "teams") {
+        set_agent_teams(conn, id, &a.teams).await?;
+    }
+    ctx.event(actor, None, None, EventKind::AgentUpdated { agent_id: id, fields });
+    Ok(Output::Agent(Box::new(a)))
+}
+
+async fn create_token(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nt: &NewToken) -> Result<Output> {
+    if load_agent(conn, nt.agent_id).await?.is_none() {
+        return Err(StoreError::invalid("agent", format!("agent {} does not exist", nt.agent_id)));
+    }
+    let t = TokenInfo {
+        id: uuid::Uuid::now_v7(),
+        agent_id: nt.agent_id,
+        name: nt.name.clone(),
+        scopes: nt.scopes.clone(),
+        created_at: ctx.now,
+        expires_at: nt.expires_at,
+        revoked_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, agent_id, name, token_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(t.id.to_string())
+    .bind(t.agent_id.to_string())
+    .bind(&t.name)
+    .bind(&nt.hash)
+    .bind(to_json(&t.scopes))
+    .bind(us(t.created_at))
+    .bind(t.expires_at.map(us))
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(actor, None, None, EventKind::TokenCreated { token_id: t.id, agent_id: t.agent_id, scopes: t.scopes.clone() });
+    Ok(Output::Token(t))
+}
+
+async fn insert_job(conn: &mut Conn, job: &NewJob, now: Timestamp) -> Result<Option<uuid::Uuid>> {
+    let id = uuid::Uuid::now_v7();
+    let done = sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, dedupe_key, status, run_at, attempts, max_attempts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(&job.kind)
+    .bind(to_json(&job.payload))
+    .bind(job.dedupe_key.as_deref())
+    .bind(us(job.run_at.unwrap_or(now)))
+    .bind(job.max_attempts)
+    .bind(us(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok((done.rows_affected() > 0).then_some(id))
+}
+
+async fn insert_events(conn: &mut Conn, events: &[PendingEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    lock_event_log(conn).await?;
+    for chunk in events.chunks(400) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("INSERT INTO events (id, at, actor, case_id, customer_id, type, payload) ");
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(e.id.to_string())
+                .push_bind(us(e.at))
+                .push_bind(e.actor.as_str())
+                .push_bind(e.case_id.as_deref())
+                .push_bind(e.customer_id.as_deref())
+                .push_bind(e.kind)
+                .push_bind(e.payload.as_str());
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The outcome of trying one write inside a batch transaction.
+enum Attempt {
+    /// Applied (or refused before writing anything): keep the batch going.
+    Done(Result<Output>),
+    /// Something failed after writing began: the whole transaction must be rolled back.
+    Abort(StoreError),
+}
+
+async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt {
+    if let Some(claim) = &write.idempotency {
+        let cutoff = us(ctx.now) - crate::IDEMPOTENCY_TTL_US;
+        let found = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2 AND created_at > $3")
+            .bind(&claim.scope)
+            .bind(&claim.key)
+            .bind(cutoff)
+            .fetch_optional(&mut *conn)
+            .await;
+        match found {
+            Err(e) => return Attempt::Abort(e.into()),
+            Ok(Some(r)) => {
+                let stored = (|| -> Result<StoredResponse> {
+                    let status: i64 = r.try_get("status")?;
+                    Ok(StoredResponse {
+                        status: u16::try_from(status).unwrap_or(500),
+                        body: r.try_get("body")?,
+                        request_hash: r.try_get("request_hash")?,
+                    })
+                })();
+                return Attempt::Done(stored.and_then(|s| Err(StoreError::Replay(s))));
+            }
+            Ok(None) => {}
+        }
+    }
+    let events_before = ctx.events.len();
+    let out = match apply(conn, ctx, write).await {
+        Ok(out) => out,
+        Err(e) if e.is_domain() && ctx.events.len() == events_before => return Attempt::Done(Err(e)),
+        Err(e) => return Attempt::Abort(e),
+    };
+    for job in &write.jobs {
+        if let Err(e) = insert_job(conn, job, ctx.now).await {
+            return Attempt::Abort(e);
+        }
+    }
+    if let Some(claim) = &write.idempotency {
+        let stored = (claim.render)(&out);
+        let cutoff = us(ctx.now) - crate::IDEMPOTENCY_TTL_US;
+        let res = sqlx::query(
+            "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, \
+             body = excluded.body, created_at = excluded.created_at WHERE idempotency.created_at <= $7",
+        )
+        .bind(&claim.scope)
+        .bind(&claim.key)
+        .bind(&claim.request_hash)
+        .bind(i64::from(stored.status))
+        .bind(&stored.body)
+        .bind(us(ctx.now))
+        .bind(cutoff)
+        .execute(&mut *conn)
+        .await;
+        match res {
+            Ok(r) if r.rows_affected() == 0 => {
+                return Attempt::Abort(StoreError::Conflict {
+                    field: Some("Idempotency-Key".into()),
+                    message: "a request with this Idempotency-Key is still being processed".into(),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => return Attempt::Abort(e.into()),
+        }
+    }
+    Attempt::Done(Ok(out))
+}
+
+impl Backend {
+    /// Runs `writes` in one transaction. `Err` means the transaction was rolled back as a
+    /// whole (the writer then retries each write on its own); `Ok` holds one result per write.
+    async fn batch(&self, writes: &[Write], blobs: PreparedBlobs, now: Timestamp) -> Result<Vec<Result<Output>>> {
+        let mut tx = begin_write(&self.write_pool).await?;
+        let mut ctx = BatchCtx { now, events: Vec::new(), blobs };
+        let mut results = Vec::with_capacity(writes.len());
+        for w in writes {
+            match attempt(&mut tx, &mut ctx, w).await {
+                Attempt::Done(r) => results.push(r),
+                Attempt::Abort(e) => {
+                    tx.rollback().await.ok();
+                    return Err(e);
+                }
+            }
+        }
+        insert_events(&mut tx, &ctx.events).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::Backend for Backend {
+    fn kind(&self) -> crate::BackendKind {
+        KIND
+    }
+
+    async fn run_batch(&self, writes: &[Write], now: Timestamp) -> Result<Vec<Result<Output>>> {
+        let blobs = prepare_blobs(self, writes).await?;
+        self.batch(writes, blobs, now).await
+    }
+
+    async fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
+        let mut conn = self.pool.acquire().await?;
+        load_customer(&mut conn, id).await
+    }
+
+    async fn customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>> {
+        let mut conn = self.pool.acquire().await?;
+        match identity_owner(&mut conn, identity).await? {
+            Some(id) => load_customer(&mut conn, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn customers(&self, cursor: Option<Cursor>, limit: i64) -> Result<Page<Customer>> {
+        let mut conn = self.pool.acquire().await?;
+        let (t, id) = cursor.map(|c| (c.created_us, c.id.to_string())).unwrap_or((i64::MAX, String::new()));
+        let sql = format!(
+            "SELECT {CUSTOMER_COLS} FROM customers WHERE merged_into IS NULL AND (created_at < $1 OR (created_at = $1 AND id < $2)) \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        );
+        let rows: Vec<CustomerRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(t)
+            .bind(if cursor.is_some() { id } else { "~".to_owned() })
+            .bind(limit + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let cid: CustomerId = parse_id(&row.id)?;
+            let idents = load_identities(&mut conn, cid).await?;
+            items.push(row.into_customer(idents)?);
+        }
+        Ok(page(items, limit, |c: &Customer| Cursor { created_us: us(c.created_at), id: c.id.0 }))
+    }
+
+    async fn case(&self, id: CaseId) -> Result<Option<Case>> {
+        let mut conn = self.pool.acquire().await?;
+        load_case(&mut conn, id).await
+    }
+
+    async fn case_by_ref(&self, r: CaseRef) -> Result<Option<Case>> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE number = $1");
+        let row: Option<CaseRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(r.number() as i64).fetch_optional(&self.pool).await?;
+        row.map(CaseRow::into_case).transpose()
+    }
+
+    async fn cases(&self, f: &CaseFilter, cursor: Option<Cursor>, limit: i64) -> Result<Page<Case>> {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases c WHERE 1=1"));
+        if !f.status.is_empty() {
+            qb.push(" AND c.status IN (");
+            let mut sep = qb.separated(", ");
+            for s in &f.status {
+                sep.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        if let Some(t) = f.team_id {
+            qb.push(" AND c.team_id = ").push_bind(t.to_string());
+        }
+        match f.assignee_id {
+            Some(Some(a)) => {
+                qb.push(" AND c.assignee_id = ").push_bind(a.to_string());
+            }
+            Some(None) => {
+                qb.push(" AND c.assignee_id IS NULL");
+            }
+            None => {}
+        }
+        if let Some(cu) = f.customer_id {
+            qb.push(" AND c.customer_id = ").push_bind(cu.to_string());
+        }
+        if let Some(tag) = &f.tag {
+            qb.push(" AND c.id IN (SELECT case_id FROM case_tags WHERE tag = ").push_bind(tag.as_str().to_owned()).push(")");
+        }
+        if let Some(ch) = f.channel {
+            qb.push(" AND c.channel = ").push_bind(ch.as_str());
+        }
+        if let Some(p) = f.priority {
+            qb.push(" AND c.priority = ").push_bind(p.as_str());
+        }
+        if let Some(cur) = cursor {
+            qb.push(" AND (c.created_at < ")
+                .push_bind(cur.created_us)
+                .push(" OR (c.created_at = ")
+                .push_bind(cur.created_us)
+                .push(" AND c.id < ")
+                .push_bind(cur.id.to_string())
+                .push("))");
+        }
+        qb.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ").push_bind(limit + 1);
+        let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let items = rows.into_iter().map(CaseRow::into_case).collect::<Result<Vec<_>>>()?;
+        Ok(page(items, limit, |c: &Case| Cursor { created_us: us(c.created_at), id: c.id.0 }))
+    }
+
+    async fn contacts(&self, case_id: CaseId, include_internal: bool) -> Result<Vec<Contact>> {
+        let sql = format!(
+            "SELECT {CONTACT_COLS} FROM contacts WHERE case_id = $1 AND (visibility = 'public' OR $2) ORDER BY created_at, id"
+        );
+        let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(case_id.to_string())
+            .bind(include_internal)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(ContactRow::into_contact).collect()
+    }
+
+    async fn contact(&self, id: ContactId) -> Result<Option<Contact>> {
+        let sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1");
+        let row: Option<ContactRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.map(ContactRow::into_contact).transpose()
+    }
+
+    async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE case_id = $1 ORDER BY seq");
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(case_id.to_string()).fetch_all(&self.pool).await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn customer_events(&self, customer_id: CustomerId) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE customer_id = $1 ORDER BY seq");
+        let rows: Vec<EventRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(customer_id.to_string()).fetch_all(&self.pool).await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(seq).bind(limit).fetch_all(&self.pool).await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn last_seq(&self) -> Result<i64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&self.pool).await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    async fn teams(&self) -> Result<Vec<Team>> {
+        let rows = sqlx::query("SELECT id, name, description, created_at FROM teams ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(team_from_row).collect()
+    }
+
+    async fn team(&self, id: TeamId) -> Result<Option<Team>> {
+        let mut conn = self.pool.acquire().await?;
+        load_team(&mut conn, id).await
+    }
+
+    async fn agents(&self) -> Result<Vec<Agent>> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("SELECT {AGENT_COLS} FROM agents ORDER BY name, id");
+        let rows: Vec<AgentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: AgentId = parse_id(&row.id)?;
+            let teams = agent_teams(&mut conn, id).await?;
+            out.push(row.into_agent(teams)?.0);
+        }
+        Ok(out)
+    }
+
+    async fn agent(&self, id: AgentId) -> Result<Option<Agent>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(load_agent(&mut conn, id).await?.map(|(a, _)| a))
+    }
+
+    async fn agent_credentials(&self, email: &EmailAddress) -> Result<Option<AgentCredentials>> {
+        let mut conn = self.pool.acquire().await?;
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM agents WHERE email = $1")
+            .bind(email.normalised())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(id) = id else { return Ok(None) };
+        Ok(load_agent(&mut conn, parse_id(&id)?).await?.map(|(agent, password_hash)| AgentCredentials { agent, password_hash }))
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1");
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(hash).fetch_optional(&self.pool).await?;
+        row.map(TokenRow::into_token).transpose()
+    }
+
+    async fn tokens(&self, agent: Option<AgentId>) -> Result<Vec<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE ($1 IS NULL OR agent_id = $1) ORDER BY created_at");
+        let rows: Vec<TokenRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(agent.map(|a| a.to_string())).fetch_all(&self.pool).await?;
+        rows.into_iter().map(TokenRow::into_token).collect()
+    }
+
+    async fn idempotent_response(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<StoredResponse>> {
+        let r = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2 AND created_at > $3")
+            .bind(scope)
+            .bind(key)
+            .bind(us(now) - crate::IDEMPOTENCY_TTL_US)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| {
+            let status: i64 = r.try_get("status")?;
+            Ok(StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                body: r.try_get("body")?,
+                request_hash: r.try_get("request_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM idempotency WHERE created_at <= $1")
+            .bind(us(now) - crate::IDEMPOTENCY_TTL_US)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let r = sqlx::query("SELECT size, data, pack, pack_offset FROM blobs WHERE hash = $1").bind(hash).fetch_optional(&self.pool).await?;
+        let Some(r) = r else { return Ok(None) };
+        let data: Option<Vec<u8>> = r.try_get("data")?;
+        if let Some(d) = data {
+            return Ok(Some(d));
+        }
+        let size: i64 = r.try_get("size")?;
+        let pack: Option<i64> = r.try_get("pack")?;
+        let offset: Option<i64> = r.try_get("pack_offset")?;
+        match (pack, offset) {
+            (Some(p), Some(o)) => read_pack(self, p, o, size).await.map(Some),
+            _ => Err(StoreError::Corrupt(format!("blob {hash} has neither data nor a pack"))),
+        }
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?)
+    }
+
+    async fn totals(&self) -> Result<crate::Totals> {
+        let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await?;
+        let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(&self.pool).await?;
+        let agents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agents").fetch_one(&self.pool).await?;
+        Ok(crate::Totals { cases, customers, agents })
+    }
+
+    async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<uuid::Uuid>> {
+        let mut conn = self.pool.acquire().await?;
+        insert_job(&mut conn, job, now).await
+    }
+
+    async fn claim_jobs(&self, lease_token: &str, limit: i64, lease_until: Timestamp, now: Timestamp) -> Result<Vec<Job>> {
+        let sql = format!("{CLAIM_JOBS_SQL} RETURNING {JOB_COLS}");
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(lease_token)
+            .bind(us(lease_until))
+            .bind(us(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(JobRow::into_job).collect()
+    }
+
+    async fn extend_lease(&self, id: uuid::Uuid, lease_token: &str, until: Timestamp) -> Result<bool> {
+        let r = sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'")
+            .bind(us(until))
+            .bind(id.to_string())
+            .bind(lease_token)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn complete_job(&self, id: uuid::Uuid, lease_token: &str, now: Timestamp) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET status = 'done', lease_token = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE id = $2 AND lease_token = $3 AND status = 'running'",
+        )
+        .bind(us(now))
+        .bind(id.to_string())
+        .bind(lease_token)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn fail_job(&self, id: uuid::Uuid, lease_token: &str, error: &str, retry_at: Timestamp, now: Timestamp) -> Result<Option<JobStatus>> {
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, run_at = $1, \
+             last_error = $2, lease_token = NULL, lease_until = NULL, updated_at = $3 \
+             WHERE id = $4 AND lease_token = $5 AND status = 'running' RETURNING status",
+        )
+        .bind(us(retry_at))
+        .bind(error)
+        .bind(us(now))
+        .bind(id.to_string())
+        .bind(lease_token)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(status.as_deref().and_then(JobStatus::parse))
+    }
+
+    async fn jobs(&self, status: Option<JobStatus>, limit: i64) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2");
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(status.map(|s| s.as_str()))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(JobRow::into_job).collect()
+    }
+
+    async fn job(&self, id: uuid::Uuid) -> Result<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1");
+        let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.map(JobRow::into_job).transpose()
+    }
+
+    async fn retry_job(&self, id: uuid::Uuid, now: Timestamp) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET status = 'pending', attempts = 0, run_at = $1, updated_at = $1 WHERE id = $2 AND status = 'dead'",
+        )
+        .bind(us(now))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").fetch_all(&self.pool).await?;
+        let mut c = JobCounts::default();
+        for r in rows {
+            let s: String = r.try_get("status")?;
+            let n: i64 = r.try_get("n")?;
+            match JobStatus::parse(&s) {
+                Some(JobStatus::Pending) => c.pending = n,
+                Some(JobStatus::Running) => c.running = n,
+                Some(JobStatus::Dead) => c.dead = n,
+                Some(JobStatus::Done) => c.done = n,
+                None => {}
+            }
+        }
+        Ok(c)
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<i64> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    async fn set_checkpoint(&self, name: &str, seq: i64, now: Timestamp) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        write_checkpoint(&mut conn, name, seq, now).await
+    }
+
+    async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, upto: i64, now: Timestamp) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        lock_checkpoint(&mut tx, name).await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if current.unwrap_or(0) >= upto {
+            // Another runner applied these already: applying twice would double-count.
+            return Ok(());
+        }
+        for (k, d) in deltas {
+            sqlx::query(
+                "INSERT INTO stat_counts (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = stat_counts.value + excluded.value",
+            )
+            .bind(k)
+            .bind(*d)
+            .execute(&mut *tx)
+            .await?;
+        }
+        write_checkpoint(&mut tx, name, upto, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reset_stats(&self, name: &str, now: Timestamp) -> Result<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        lock_checkpoint(&mut tx, name).await?;
+        sqlx::query("DELETE FROM stat_counts").execute(&mut *tx).await?;
+        write_checkpoint(&mut tx, name, 0, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT name, value FROM stat_counts ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("value")?))).collect()
+    }
+
+    async fn close(&self) {
+        self.write_pool.close().await;
+        self.pool.close().await;
+    }
+}
+
+async fn write_checkpoint(conn: &mut Conn, name: &str, seq: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (name, seq, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+    )
+    .bind(name)
+    .bind(seq)
+    .bind(us(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Cursor) -> Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(&cursor)
+    } else {
+        None
+    };
+    Page { items, next }
+}

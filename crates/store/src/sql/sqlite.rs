@@ -1,0 +1,107 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, plus pack files
+//! for large blobs. One connection writes (the group-commit writer); readers run beside it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::blob::{Packs, INLINE_MAX};
+
+type Db = sqlx::Sqlite;
+
+const KIND: crate::BackendKind = crate::BackendKind::Sqlite;
+
+const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = $1, \
+     lease_until = $2, updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \
+     OR (status = 'running' AND lease_until < $3) ORDER BY run_at LIMIT $4)";
+
+/// The SQLite store.
+pub struct Backend {
+    pool: sqlx::SqlitePool,
+    write_pool: sqlx::SqlitePool,
+    packs: Packs,
+}
+
+impl Backend {
+    /// Opens (creating) the store in `dir` and runs migrations.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.join("anliegen.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(15))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let write_pool = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(opts.clone()).await?;
+        sqlx::migrate!("migrations/sqlite").run(&write_pool).await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        Ok(Self { pool, write_pool, packs: Packs::open(dir.join("blobs"))? })
+    }
+}
+
+async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'static, Db>> {
+    // IMMEDIATE takes the write lock up front: a deferred transaction that read first could
+    // fail with SQLITE_BUSY_SNAPSHOT when another connection wrote in between.
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+async fn next_case_number(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+async fn lock_event_log(_conn: &mut Conn) -> Result<()> {
+    // One writer at a time holds SQLite's write lock: sequence order is commit order already.
+    Ok(())
+}
+
+async fn lock_checkpoint(_conn: &mut Conn, _name: &str) -> Result<()> {
+    Ok(())
+}
+
+async fn prepare_blobs(b: &Backend, writes: &[Write]) -> Result<PreparedBlobs> {
+    let mut prepared = PreparedBlobs::default();
+    let mut hashes = Vec::new();
+    let mut datas = Vec::new();
+    for w in writes {
+        let contact = match &w.command {
+            Command::OpenCase(nc) => &nc.contact,
+            Command::AddContact { contact, .. } => contact,
+            _ => continue,
+        };
+        for a in &contact.attachments {
+            if a.data.len() <= INLINE_MAX {
+                continue;
+            }
+            let h = crate::blob::hash(&a.data);
+            if hashes.contains(&h) {
+                continue;
+            }
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT hash FROM blobs WHERE hash = $1").bind(&h).fetch_optional(&b.pool).await?;
+            if known.is_none() {
+                hashes.push(h);
+                datas.push(Arc::clone(&a.data));
+            }
+        }
+    }
+    if !datas.is_empty() {
+        let locs = b.packs.append(datas).await?;
+        for (h, loc) in hashes.into_iter().zip(locs) {
+            prepared.insert(h, loc);
+        }
+    }
+    Ok(prepared)
+}
+
+async fn read_pack(b: &Backend, pack: i64, offset: i64, size: i64) -> Result<Vec<u8>> {
+    Ok(b.packs.read(pack, offset, size).await?)
+}
+
+include!("common.rs");

@@ -1,0 +1,143 @@
+//! The group-commit writer: concurrent writes queue here and are applied many per transaction,
+//! each answered only after its transaction committed. Throughput comes from batching, not
+//! from weaker durability. If a batch fails as a whole, each write is retried on its own, so
+//! one bad write never takes others down with it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use anliegen_core::Clock;
+use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
+use tokio::task::JoinHandle;
+
+use crate::error::{Result, StoreError};
+use crate::model::{Output, Write};
+use crate::Backend;
+
+/// Most writes in one transaction.
+const MAX_BATCH: usize = 256;
+
+struct Pending {
+    write: Write,
+    reply: oneshot::Sender<Result<Output>>,
+}
+
+#[derive(Clone)]
+pub(crate) struct WriterHandle {
+    tx: mpsc::Sender<Pending>,
+    commits: watch::Receiver<u64>,
+    queued: Arc<AtomicUsize>,
+    stop: Arc<Notify>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl WriterHandle {
+    pub(crate) fn start(backend: Arc<dyn Backend>, clock: Arc<dyn Clock>, writers: usize) -> Self {
+        let (tx, rx) = mpsc::channel::<Pending>(8192);
+        let (commit_tx, commits) = watch::channel(0u64);
+        let rx = Arc::new(Mutex::new(rx));
+        let commit_tx = Arc::new(commit_tx);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(Notify::new());
+        let tasks = (0..writers.max(1))
+            .map(|_| {
+                tokio::spawn(run(backend.clone(), clock.clone(), rx.clone(), commit_tx.clone(), queued.clone(), stop.clone()))
+            })
+            .collect();
+        Self { tx, commits, queued, stop, tasks: Arc::new(Mutex::new(tasks)) }
+    }
+
+    pub(crate) async fn submit(&self, write: Write) -> Result<Output> {
+        let (reply, answer) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(Pending { write, reply }).await.is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::Unavailable("the store is shutting down".into()));
+        }
+        answer.await.map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
+    }
+
+    pub(crate) fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
+    }
+
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    pub(crate) async fn shutdown(&self) {
+        self.stop.notify_waiters();
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().await);
+        for t in tasks {
+            t.await.ok();
+        }
+    }
+}
+
+async fn next_batch(rx: &Mutex<mpsc::Receiver<Pending>>, stop: &Notify, stopping: &mut bool) -> Option<Vec<Pending>> {
+    let mut rx = rx.lock().await;
+    let first = if *stopping {
+        rx.recv().await?
+    } else {
+        tokio::select! {
+            p = rx.recv() => p?,
+            _ = stop.notified() => {
+                // Take no new writes; finish what is queued.
+                *stopping = true;
+                rx.close();
+                rx.recv().await?
+            }
+        }
+    };
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+async fn run(
+    backend: Arc<dyn Backend>,
+    clock: Arc<dyn Clock>,
+    rx: Arc<Mutex<mpsc::Receiver<Pending>>>,
+    commits: Arc<watch::Sender<u64>>,
+    queued: Arc<AtomicUsize>,
+    stop: Arc<Notify>,
+) {
+    let mut stopping = false;
+    while let Some(batch) = next_batch(&rx, &stop, &mut stopping).await {
+        queued.fetch_sub(batch.len(), Ordering::Relaxed);
+        let (writes, replies): (Vec<Write>, Vec<oneshot::Sender<Result<Output>>>) =
+            batch.into_iter().map(|p| (p.write, p.reply)).unzip();
+        let started = std::time::Instant::now();
+        metrics::histogram!("anliegen_write_batch_size").record(writes.len() as f64);
+        match backend.run_batch(&writes, clock.now()).await {
+            Ok(results) => {
+                commits.send_modify(|n| *n += 1);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    reply.send(result).ok();
+                }
+            }
+            Err(e) if writes.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    reply.send(Err(e)).ok();
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, size = writes.len(), "batch rolled back; retrying its writes one by one");
+                for (write, reply) in writes.iter().zip(replies) {
+                    let result = match backend.run_batch(std::slice::from_ref(write), clock.now()).await {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| Err(StoreError::Unavailable("empty batch result".into()))),
+                        Err(e) => Err(e),
+                    };
+                    commits.send_modify(|n| *n += 1);
+                    reply.send(result).ok();
+                }
+            }
+        }
+        metrics::histogram!("anliegen_write_batch_seconds").record(started.elapsed().as_secs_f64());
+    }
+}

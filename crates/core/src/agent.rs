@@ -7,7 +7,9 @@ use jiff::Timestamp;
 use crate::{AgentId, EmailAddress, Language, ParseError, TeamId, TimeZoneName};
 
 /// What an agent may do. Ordered: each role can do everything the ones below it can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Works cases.
@@ -25,7 +27,10 @@ impl Role {
             "agent" => Ok(Self::Agent),
             "supervisor" => Ok(Self::Supervisor),
             "admin" => Ok(Self::Admin),
-            _ => Err(ParseError::new("role", format!("'{raw}' is not a role (agent, supervisor, admin)"))),
+            _ => Err(ParseError::new(
+                "role",
+                format!("'{raw}' is not a role (agent, supervisor, admin)"),
+            )),
         }
     }
 
@@ -80,8 +85,16 @@ pub struct Agent {
 /// Checks a skill name: lower-case words joined by `-`/`_`, up to 48 characters.
 pub fn parse_skill(raw: &str) -> Result<String, ParseError> {
     let s = raw.trim().to_lowercase();
-    if s.is_empty() || s.chars().count() > 48 || !s.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
-        return Err(ParseError::new("skill", format!("'{raw}' is not a skill name (letters, digits, - and _)")));
+    if s.is_empty()
+        || s.chars().count() > 48
+        || !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ParseError::new(
+            "skill",
+            format!("'{raw}' is not a skill name (letters, digits, - and _)"),
+        ));
     }
     Ok(s)
 }

@@ -22,10 +22,22 @@ impl CaseRef {
 
     /// Parses `A-10042` (case-insensitive, surrounding space ignored).
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let err = || ParseError::new("case reference", format!("'{raw}' is not a case reference like A-10042"));
+        let err = || {
+            ParseError::new(
+                "case reference",
+                format!("'{raw}' is not a case reference like A-10042"),
+            )
+        };
         let s = raw.trim();
-        let digits = s.strip_prefix("A-").or_else(|| s.strip_prefix("a-")).ok_or_else(err)?;
-        if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        let digits = s
+            .strip_prefix("A-")
+            .or_else(|| s.strip_prefix("a-"))
+            .ok_or_else(err)?;
+        if digits.is_empty()
+            || digits.len() > 12
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
             return Err(err());
         }
         digits.parse().map(Self).map_err(|_| err())
@@ -57,7 +69,9 @@ impl<'de> serde::Deserialize<'de> for CaseRef {
 }
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     /// Nobody has worked on it yet.
@@ -152,7 +166,9 @@ impl CaseStatus {
     pub fn on_customer_contact(self) -> CustomerContactEffect {
         match self {
             Self::New | Self::Open => CustomerContactEffect::Stays,
-            Self::WaitingOnCustomer | Self::WaitingOnThirdParty => CustomerContactEffect::BecomesOpen,
+            Self::WaitingOnCustomer | Self::WaitingOnThirdParty => {
+                CustomerContactEffect::BecomesOpen
+            }
             Self::Solved => CustomerContactEffect::Reopens,
             Self::Closed => CustomerContactEffect::OpensFollowUp,
         }
@@ -179,7 +195,19 @@ pub enum CustomerContactEffect {
 }
 
 /// How urgent a case is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Can wait.
@@ -212,7 +240,12 @@ impl Priority {
         Self::ALL
             .into_iter()
             .find(|p| p.as_str() == raw.trim())
-            .ok_or_else(|| ParseError::new("priority", format!("'{raw}' is not a priority (low, normal, high, urgent)")))
+            .ok_or_else(|| {
+                ParseError::new(
+                    "priority",
+                    format!("'{raw}' is not a priority (low, normal, high, urgent)"),
+                )
+            })
     }
 
     /// Sort rank, most urgent first (0).
@@ -243,11 +276,15 @@ impl Tag {
         let t = raw.trim().to_lowercase();
         if t.is_empty()
             || t.chars().count() > 64
-            || !t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+            || !t
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
         {
             return Err(ParseError::new(
                 "tag",
-                format!("'{raw}' is not a tag: use 1 to 64 letters, digits or - _ : . without spaces"),
+                format!(
+                    "'{raw}' is not a tag: use 1 to 64 letters, digits or - _ : . without spaces"
+                ),
             ));
         }
         Ok(Self(t))
@@ -277,10 +314,15 @@ impl FieldKey {
         let k = raw.trim();
         let mut chars = k.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        if !first_ok || k.len() > 64 || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if !first_ok
+            || k.len() > 64
+            || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             return Err(ParseError::new(
                 "field",
-                format!("'{raw}' is not a field key: start with a-z, then a-z, 0-9 or _ (at most 64)"),
+                format!(
+                    "'{raw}' is not a field key: start with a-z, then a-z, 0-9 or _ (at most 64)"
+                ),
             ));
         }
         Ok(Self(k.to_owned()))
@@ -299,16 +341,26 @@ pub fn check_field_value(key: &FieldKey, value: &serde_json::Value) -> Result<()
         serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Ok(()),
         _ => Err(ParseError::new(
             "field",
-            format!("field '{}' must be a string of at most 2000 characters, a number or a boolean", key.as_str()),
+            format!(
+                "field '{}' must be a string of at most 2000 characters, a number or a boolean",
+                key.as_str()
+            ),
         )),
     }
 }
 
 /// Checks a case subject: trimmed, at most 300 characters, no control characters.
 pub fn parse_subject(raw: &str) -> Result<String, ParseError> {
-    let s: String = raw.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let s: String = raw
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if s.chars().count() > 300 {
-        return Err(ParseError::new("subject", "a subject has at most 300 characters"));
+        return Err(ParseError::new(
+            "subject",
+            "a subject has at most 300 characters",
+        ));
     }
     Ok(s)
 }
@@ -360,7 +412,10 @@ mod tests {
     #[test]
     fn references_parse_and_print() {
         assert_eq!(CaseRef::parse("A-10042").map(|r| r.number()), Ok(10042));
-        assert_eq!(CaseRef::parse(" a-7 ").map(|r| r.to_string()), Ok("A-7".into()));
+        assert_eq!(
+            CaseRef::parse(" a-7 ").map(|r| r.to_string()),
+            Ok("A-7".into())
+        );
         for bad in ["10042", "A-", "A-0042", "B-1", "A-1x", "A-99999999999999"] {
             assert!(CaseRef::parse(bad).is_err(), "{bad}");
         }
@@ -372,18 +427,30 @@ mod tests {
         assert_eq!(New.transition(Open), Ok(Some(Open)));
         assert_eq!(Open.transition(Open), Ok(None));
         assert!(Open.transition(New).is_err());
-        assert!(Open.transition(Closed).is_err(), "only a solved case can be closed");
+        assert!(
+            Open.transition(Closed).is_err(),
+            "only a solved case can be closed"
+        );
         assert_eq!(Solved.transition(Closed), Ok(Some(Closed)));
         assert_eq!(Solved.transition(Open), Ok(Some(Open)));
         assert!(Closed.transition(Open).is_err());
         assert_eq!(Solved.on_customer_contact(), CustomerContactEffect::Reopens);
-        assert_eq!(Closed.on_customer_contact(), CustomerContactEffect::OpensFollowUp);
-        assert_eq!(WaitingOnCustomer.on_customer_contact(), CustomerContactEffect::BecomesOpen);
+        assert_eq!(
+            Closed.on_customer_contact(),
+            CustomerContactEffect::OpensFollowUp
+        );
+        assert_eq!(
+            WaitingOnCustomer.on_customer_contact(),
+            CustomerContactEffect::BecomesOpen
+        );
     }
 
     #[test]
     fn tags_and_fields() {
-        assert_eq!(Tag::parse(" Flash-Sale ").map(|t| t.as_str().to_owned()), Ok("flash-sale".into()));
+        assert_eq!(
+            Tag::parse(" Flash-Sale ").map(|t| t.as_str().to_owned()),
+            Ok("flash-sale".into())
+        );
         assert!(Tag::parse("two words").is_err());
         assert!(Tag::parse("rücksendung").is_ok());
         assert!(FieldKey::parse("order_number").is_ok());

@@ -47,3 +47,25 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The wall clock shifted by an adjustable offset. Lets an importer or the demo loader record
+/// things "as of" a past moment through the normal write path; offset 0 is the wall clock.
+#[derive(Debug, Default)]
+pub struct OffsetClock(std::sync::atomic::AtomicI64);
+
+impl OffsetClock {
+    /// Sets how far behind (negative) or ahead the clock runs.
+    pub fn set_offset(&self, offset: SignedDuration) {
+        let micros = i64::try_from(offset.as_micros()).unwrap_or(0);
+        self.0.store(micros, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        let micros = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        let now = Timestamp::now();
+        now.checked_add(SignedDuration::from_micros(micros))
+            .unwrap_or(now)
+    }
+}

@@ -7,7 +7,9 @@ use jiff::Timestamp;
 use crate::{AgentId, CaseId, ContactId, CustomerId, ParseError};
 
 /// Where a contact came from or goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// Email.
@@ -53,9 +55,17 @@ impl Channel {
 
     /// Parses a stored name.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        Self::ALL.into_iter().find(|c| c.as_str() == raw.trim()).ok_or_else(|| {
-            ParseError::new("channel", format!("'{raw}' is not a channel (email, form, portal, phone, chat, api, note)"))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == raw.trim())
+            .ok_or_else(|| {
+                ParseError::new(
+                    "channel",
+                    format!(
+                        "'{raw}' is not a channel (email, form, portal, phone, chat, api, note)"
+                    ),
+                )
+            })
     }
 }
 
@@ -93,7 +103,10 @@ impl Direction {
             "inbound" => Ok(Self::Inbound),
             "outbound" => Ok(Self::Outbound),
             "internal" => Ok(Self::Internal),
-            _ => Err(ParseError::new("direction", format!("'{raw}' is not a direction"))),
+            _ => Err(ParseError::new(
+                "direction",
+                format!("'{raw}' is not a direction"),
+            )),
         }
     }
 }
@@ -122,7 +135,10 @@ impl Visibility {
         match raw {
             "public" => Ok(Self::Public),
             "internal" => Ok(Self::Internal),
-            _ => Err(ParseError::new("visibility", format!("'{raw}' is not a visibility (public, internal)"))),
+            _ => Err(ParseError::new(
+                "visibility",
+                format!("'{raw}' is not a visibility (public, internal)"),
+            )),
         }
     }
 }
@@ -161,15 +177,19 @@ impl SanitisedHtml {
     /// Cleans untrusted HTML.
     pub fn from_untrusted(html: &str) -> Self {
         let mut b = ammonia::Builder::default();
-        b.url_schemes(["http", "https", "mailto", "tel", "cid"].into_iter().collect())
-            .link_rel(Some("noopener noreferrer nofollow"))
-            .attribute_filter(|element, attribute, value| {
-                if element == "img" && attribute == "src" && !value.starts_with("cid:") {
-                    None
-                } else {
-                    Some(value.into())
-                }
-            });
+        b.url_schemes(
+            ["http", "https", "mailto", "tel", "cid"]
+                .into_iter()
+                .collect(),
+        )
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .attribute_filter(|element, attribute, value| {
+            if element == "img" && attribute == "src" && !value.starts_with("cid:") {
+                None
+            } else {
+                Some(value.into())
+            }
+        });
         Self(b.clean(html).to_string())
     }
 
@@ -210,7 +230,11 @@ pub fn clean_filename(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() { "attachment".to_owned() } else { cleaned }
+    if cleaned.is_empty() {
+        "attachment".to_owned()
+    } else {
+        cleaned
+    }
 }
 
 /// One communication on a case.
@@ -262,7 +286,10 @@ mod tests {
     #[test]
     fn filenames_are_cleaned() {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
-        assert_eq!(clean_filename("C:\\Users\\x\\Rechnung März.pdf"), "Rechnung März.pdf");
+        assert_eq!(
+            clean_filename("C:\\Users\\x\\Rechnung März.pdf"),
+            "Rechnung März.pdf"
+        );
         assert_eq!(clean_filename(""), "attachment");
         assert_eq!(clean_filename(".htaccess"), "htaccess");
     }

@@ -4,10 +4,14 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use crate::{CustomerId, EmailAddress, Language, OrganisationId, ParseError, PhoneNumber, TimeZoneName};
+use crate::{
+    CustomerId, EmailAddress, Language, OrganisationId, ParseError, PhoneNumber, TimeZoneName,
+};
 
 /// What kind of handle an identity is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
     /// An email address.
@@ -40,14 +44,18 @@ impl IdentityKind {
             "portal_login" => Ok(Self::PortalLogin),
             _ => Err(ParseError::new(
                 "identity kind",
-                format!("'{raw}' is not an identity kind (email, phone, shop_customer_id, portal_login)"),
+                format!(
+                    "'{raw}' is not an identity kind (email, phone, shop_customer_id, portal_login)"
+                ),
             )),
         }
     }
 }
 
 /// One handle that leads to a customer, in normalised form so equal handles compare equal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Identity {
     /// What kind of handle.
     pub kind: IdentityKind,
@@ -66,7 +74,10 @@ impl Identity {
                 if v.is_empty() || v.chars().count() > 128 || v.chars().any(char::is_control) {
                     return Err(ParseError::new(
                         "identity",
-                        format!("a {} must have 1 to 128 printable characters", kind.as_str()),
+                        format!(
+                            "a {} must have 1 to 128 printable characters",
+                            kind.as_str()
+                        ),
                     ));
                 }
                 if kind == IdentityKind::PortalLogin {
@@ -103,7 +114,12 @@ impl Tier {
     /// Parses a tier name: lower-case letters, digits, `-` and `_`, up to 32.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let t = raw.trim().to_lowercase();
-        if t.is_empty() || t.len() > 32 || !t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        if t.is_empty()
+            || t.len() > 32
+            || !t
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
             return Err(ParseError::new(
                 "tier",
                 format!("'{raw}' is not a tier name (letters, digits, - and _, as in 'premium')"),
@@ -180,11 +196,23 @@ mod tests {
 
     #[test]
     fn identities_normalise() {
-        assert_eq!(Identity::parse(IdentityKind::Email, "Verlag@Example.DE").map(|i| i.value), Ok("verlag@example.de".into()));
-        assert_eq!(Identity::parse(IdentityKind::Phone, "030 1234567").map(|i| i.value), Ok("+49301234567".into()));
-        assert_eq!(Identity::parse(IdentityKind::PortalLogin, " MaxM ").map(|i| i.value), Ok("maxm".into()));
+        assert_eq!(
+            Identity::parse(IdentityKind::Email, "Verlag@Example.DE").map(|i| i.value),
+            Ok("verlag@example.de".into())
+        );
+        assert_eq!(
+            Identity::parse(IdentityKind::Phone, "030 1234567").map(|i| i.value),
+            Ok("+49301234567".into())
+        );
+        assert_eq!(
+            Identity::parse(IdentityKind::PortalLogin, " MaxM ").map(|i| i.value),
+            Ok("maxm".into())
+        );
         assert!(Identity::parse(IdentityKind::ShopCustomerId, "  ").is_err());
         assert!(Tier::parse("Premium Member").is_err());
-        assert_eq!(Tier::parse("Premium").map(|t| t.as_str().to_owned()), Ok("premium".into()));
+        assert_eq!(
+            Tier::parse("Premium").map(|t| t.as_str().to_owned()),
+            Ok("premium".into())
+        );
     }
 }

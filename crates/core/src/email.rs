@@ -17,7 +17,12 @@ impl EmailAddress {
     /// Parses an address such as `Verlag@Example.DE`. Display names and angle brackets are not
     /// accepted here; mail headers are taken apart by the mail channel first.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let err = |m: &str| ParseError::new("email address", format!("'{raw}' is not a valid email address: {m}"));
+        let err = |m: &str| {
+            ParseError::new(
+                "email address",
+                format!("'{raw}' is not a valid email address: {m}"),
+            )
+        };
         let s = raw.trim();
         if s.is_empty() {
             return Err(err("it is empty"));
@@ -30,13 +35,18 @@ impl EmailAddress {
             return Err(err("the part before '@' must have 1 to 64 characters"));
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return Err(err("dots may not start, end or repeat in the part before '@'"));
+            return Err(err(
+                "dots may not start, end or repeat in the part before '@'",
+            ));
         }
-        if !local
-            .chars()
-            .all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c) || (!c.is_ascii() && !c.is_control() && !c.is_whitespace()))
-        {
-            return Err(err("the part before '@' contains a character that is not allowed"));
+        if !local.chars().all(|c| {
+            c.is_alphanumeric()
+                || LOCAL_SPECIALS.contains(c)
+                || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
+        }) {
+            return Err(err(
+                "the part before '@' contains a character that is not allowed",
+            ));
         }
         let domain = domain.to_lowercase();
         let labels: Vec<&str> = domain.split('.').collect();
@@ -54,7 +64,10 @@ impl EmailAddress {
                 return Err(err("the domain contains a character that is not allowed"));
             }
         }
-        if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+        if labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(err("the top-level domain may not be numeric"));
         }
         Ok(Self(format!("{local}@{domain}")))
@@ -96,16 +109,38 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses() {
-        for ok in ["verlag@example.de", "Max.Mustermann+shop@Example.DE", "jürgen@müller.de", "a@b.co"] {
+        for ok in [
+            "verlag@example.de",
+            "Max.Mustermann+shop@Example.DE",
+            "jürgen@müller.de",
+            "a@b.co",
+        ] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(EmailAddress::parse(" Max@Example.DE ").map(|e| e.to_string()), Ok("Max@example.de".to_owned()));
-        assert_eq!(EmailAddress::parse("Max@Example.DE").map(|e| e.normalised()), Ok("max@example.de".to_owned()));
+        assert_eq!(
+            EmailAddress::parse(" Max@Example.DE ").map(|e| e.to_string()),
+            Ok("Max@example.de".to_owned())
+        );
+        assert_eq!(
+            EmailAddress::parse("Max@Example.DE").map(|e| e.normalised()),
+            Ok("max@example.de".to_owned())
+        );
     }
 
     #[test]
     fn rejects_broken_addresses() {
-        for bad in ["", "plain", "@example.de", "a@", "a@localhost", "a..b@example.de", "a b@example.de", "a@-x.de", "a@x.123", "a@@x.de"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.de",
+            "a@",
+            "a@localhost",
+            "a..b@example.de",
+            "a b@example.de",
+            "a@-x.de",
+            "a@x.123",
+            "a@@x.de",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

@@ -3,7 +3,10 @@
 
 use jiff::Timestamp;
 
-use crate::{AgentId, CaseId, CaseRef, CaseStatus, Channel, ContactId, CustomerId, Direction, Identity, Priority, TeamId, Visibility};
+use crate::{
+    AgentId, CaseId, CaseRef, CaseStatus, Channel, ContactId, CustomerId, Direction, Identity,
+    Priority, TeamId, Visibility,
+};
 
 /// Who caused an event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -235,9 +238,15 @@ mod tests {
     #[test]
     fn type_names_match_the_serde_tag() {
         let kinds = [
-            EventKind::StatusChanged { from: CaseStatus::New, to: CaseStatus::Open },
+            EventKind::StatusChanged {
+                from: CaseStatus::New,
+                to: CaseStatus::Open,
+            },
             EventKind::CustomerCreated { name: None },
-            EventKind::TagsChanged { added: vec![], removed: vec![] },
+            EventKind::TagsChanged {
+                added: vec![],
+                removed: vec![],
+            },
         ];
         for k in kinds {
             let v = serde_json::to_value(&k).unwrap();

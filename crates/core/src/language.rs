@@ -17,11 +17,19 @@ pub enum Language {
 impl Language {
     /// Parses `de`, `en`, and tags such as `de-AT` or `en_GB`.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let primary = raw.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        let primary = raw
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         match primary.as_str() {
             "de" => Ok(Self::De),
             "en" => Ok(Self::En),
-            _ => Err(ParseError::new("language", format!("'{raw}' is not a supported language (de, en)"))),
+            _ => Err(ParseError::new(
+                "language",
+                format!("'{raw}' is not a supported language (de, en)"),
+            )),
         }
     }
 
@@ -64,11 +72,19 @@ impl TimeZoneName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let name = raw.trim();
         if name.is_empty() || name.len() > 64 {
-            return Err(ParseError::new("time zone", format!("'{raw}' is not a time zone")));
+            return Err(ParseError::new(
+                "time zone",
+                format!("'{raw}' is not a time zone"),
+            ));
         }
         jiff::tz::TimeZone::get(name)
             .map(|_| Self(name.to_owned()))
-            .map_err(|_| ParseError::new("time zone", format!("'{raw}' is not a known time zone such as Europe/Berlin")))
+            .map_err(|_| {
+                ParseError::new(
+                    "time zone",
+                    format!("'{raw}' is not a known time zone such as Europe/Berlin"),
+                )
+            })
     }
 
     /// Europe/Berlin, where most of our users are.
@@ -102,11 +118,15 @@ mod tests {
     #[test]
     fn detects_german_and_english() {
         assert_eq!(
-            Language::detect("Guten Tag, mein Paket ist leider immer noch nicht angekommen und ich warte seit zwei Wochen."),
+            Language::detect(
+                "Guten Tag, mein Paket ist leider immer noch nicht angekommen und ich warte seit zwei Wochen."
+            ),
             Some(Language::De)
         );
         assert_eq!(
-            Language::detect("Hello, my parcel still has not arrived and I have been waiting for two weeks now."),
+            Language::detect(
+                "Hello, my parcel still has not arrived and I have been waiting for two weeks now."
+            ),
             Some(Language::En)
         );
         assert_eq!(Language::parse("de-AT"), Ok(Language::De));

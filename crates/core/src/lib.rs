@@ -23,7 +23,7 @@ pub mod team;
 
 pub use agent::{Agent, Role};
 pub use case::{Case, CaseRef, CaseStatus, CustomerContactEffect, FieldKey, Priority, Tag};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use contact::{AttachmentRef, Author, Channel, Contact, Direction, SanitisedHtml, Visibility};
 pub use customer::{Customer, Identity, IdentityKind, Organisation, Tier};
 pub use email::EmailAddress;

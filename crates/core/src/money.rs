@@ -17,7 +17,10 @@ impl Currency {
         let up = raw.trim().to_ascii_uppercase();
         match up.as_bytes() {
             [a, b, c] if up.bytes().all(|b| b.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
-            _ => Err(ParseError::new("currency", format!("'{raw}' is not a three-letter currency code"))),
+            _ => Err(ParseError::new(
+                "currency",
+                format!("'{raw}' is not a three-letter currency code"),
+            )),
         }
     }
 
@@ -60,7 +63,8 @@ impl Money {
     /// Parses a decimal amount such as `49.90`, `49,90` or `-3` in `currency`. More decimals
     /// than the currency has are an error, never rounded.
     pub fn parse_decimal(raw: &str, currency: Currency) -> Result<Self, ParseError> {
-        let err = |m: &str| ParseError::new("amount", format!("'{raw}' is not a valid amount: {m}"));
+        let err =
+            |m: &str| ParseError::new("amount", format!("'{raw}' is not a valid amount: {m}"));
         let s = raw.trim();
         let (negative, s) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -70,7 +74,10 @@ impl Money {
             Some((w, f)) => (w, f),
             None => (s, ""),
         };
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(err("use digits with at most one decimal separator"));
         }
         let exp = currency.exponent();
@@ -102,7 +109,14 @@ impl fmt::Display for Money {
             return write!(f, "{sign}{abs} {}", self.currency);
         }
         let scale = 10u64.pow(exp);
-        write!(f, "{sign}{}.{:0width$} {}", abs / scale, abs % scale, self.currency, width = exp as usize)
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / scale,
+            abs % scale,
+            self.currency,
+            width = exp as usize
+        )
     }
 }
 
@@ -113,9 +127,18 @@ mod tests {
 
     #[test]
     fn parses_german_and_english_decimals() {
-        assert_eq!(Money::parse_decimal("49,90", Currency::EUR), Ok(Money::new(4990, Currency::EUR)));
-        assert_eq!(Money::parse_decimal("49.9", Currency::EUR), Ok(Money::new(4990, Currency::EUR)));
-        assert_eq!(Money::parse_decimal("-3", Currency::EUR), Ok(Money::new(-300, Currency::EUR)));
+        assert_eq!(
+            Money::parse_decimal("49,90", Currency::EUR),
+            Ok(Money::new(4990, Currency::EUR))
+        );
+        assert_eq!(
+            Money::parse_decimal("49.9", Currency::EUR),
+            Ok(Money::new(4990, Currency::EUR))
+        );
+        assert_eq!(
+            Money::parse_decimal("-3", Currency::EUR),
+            Ok(Money::new(-300, Currency::EUR))
+        );
         assert!(Money::parse_decimal("1.234", Currency::EUR).is_err());
         assert!(Money::parse_decimal("1e3", Currency::EUR).is_err());
         assert_eq!(Money::new(4990, Currency::EUR).to_string(), "49.90 EUR");

@@ -21,7 +21,12 @@ impl PhoneNumber {
 
     /// Like [`PhoneNumber::parse`], with another country code for national numbers.
     pub fn parse_with_default(raw: &str, country_code: &str) -> Result<Self, ParseError> {
-        let err = |m: &str| ParseError::new("phone number", format!("'{raw}' is not a valid phone number: {m}"));
+        let err = |m: &str| {
+            ParseError::new(
+                "phone number",
+                format!("'{raw}' is not a valid phone number: {m}"),
+            )
+        };
         let trimmed = raw.trim();
         let (plus, rest) = match trimmed.strip_prefix('+') {
             Some(rest) => (true, rest),
@@ -86,13 +91,24 @@ mod tests {
             ("0171 2345678", "+491712345678"),
             ("+43 1 5321234", "+4315321234"),
         ] {
-            assert_eq!(PhoneNumber::parse(raw).map(|p| p.to_string()), Ok(want.to_owned()), "{raw}");
+            assert_eq!(
+                PhoneNumber::parse(raw).map(|p| p.to_string()),
+                Ok(want.to_owned()),
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "12345", "+0 30 1234567", "030-CALL-ME", "+49 30", "+1234567890123456"] {
+        for bad in [
+            "",
+            "12345",
+            "+0 30 1234567",
+            "030-CALL-ME",
+            "+49 30",
+            "+1234567890123456",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
         }
     }

@@ -21,7 +21,10 @@ pub struct Team {
 pub fn parse_name(what: &'static str, raw: &str) -> Result<String, ParseError> {
     let n = raw.trim();
     if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
-        return Err(ParseError::new(what, format!("a {what} must have 1 to 200 printable characters")));
+        return Err(ParseError::new(
+            what,
+            format!("a {what} must have 1 to 200 printable characters"),
+        ));
     }
     Ok(n.to_owned())
 }

@@ -1,0 +1,49 @@
+//! Housekeeping jobs and their schedule: each firing is a job with a unique dedupe key, so it
+//! runs once per occurrence even with several nodes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anliegen_store::jobs::{JobHandler, JobRunner};
+use anliegen_store::{Job, NewJob, Store};
+use tokio::sync::watch;
+
+/// Deletes idempotency records older than 24 h.
+pub const PURGE_IDEMPOTENCY: &str = "purge_idempotency";
+
+struct PurgeIdempotency;
+
+#[async_trait::async_trait]
+impl JobHandler for PurgeIdempotency {
+    async fn run(&self, store: &Store, _job: &Job) -> Result<(), String> {
+        let n = store
+            .purge_idempotency(store.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(deleted = n, "purged old idempotency keys");
+        Ok(())
+    }
+}
+
+/// Registers the housekeeping handlers on `runner`.
+pub fn register(runner: JobRunner) -> JobRunner {
+    runner.handle(PURGE_IDEMPOTENCY, Arc::new(PurgeIdempotency))
+}
+
+/// Enqueues the hourly housekeeping jobs (one per hour, whichever node gets there first).
+pub async fn schedule(store: Store, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let now = store.now();
+        let hour = now.as_second() / 3600;
+        let job = NewJob::new(PURGE_IDEMPOTENCY, serde_json::json!({}))
+            .dedupe(format!("{PURGE_IDEMPOTENCY}:{hour}"))
+            .attempts(3);
+        if let Err(e) = store.enqueue(&job, now).await {
+            tracing::warn!(error = %e, "could not schedule housekeeping");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

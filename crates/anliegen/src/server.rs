@@ -1,0 +1,195 @@
+//! Wiring: opens the store, makes sure there is an admin, optionally loads the demo, starts
+//! the projection follower, the job runner and the housekeeping schedule, and serves HTTP.
+//! Shutdown is graceful: the node reports not-ready, finishes in-flight requests, stops the
+//! workers, drains the writer and closes the store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anliegen_core::{Actor, Clock, EmailAddress, Language, OffsetClock, Role, TimeZoneName};
+use anliegen_store::jobs::{JobRunner, RunnerConfig};
+use anliegen_store::projection::{self, Stats};
+use anliegen_store::{Command, NewAgent, Store};
+use anliegen_web::{AppState, WebConfig};
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::Settings;
+
+/// The login created on the first start of an empty store. Shown once on the terminal.
+#[derive(Debug, Clone)]
+pub struct FirstLogin {
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// How to start.
+pub struct StartOptions {
+    /// The clock; `None`: the wall clock (adjustable for the demo loader).
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Load the demo data.
+    pub demo: bool,
+    /// How often idle workers look for work from other nodes.
+    pub poll: Duration,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            clock: None,
+            demo: false,
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A running node.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its store.
+    pub store: Store,
+    /// The admin login made on this (first) start.
+    pub first_login: Option<FirstLogin>,
+    /// What the demo loader did.
+    pub demo: Option<crate::demo::Loaded>,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: not-ready, finish in-flight requests, stop workers, close the store.
+    pub async fn stop(self) {
+        self.state.set_draining();
+        self.shutdown.send(true).ok();
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "HTTP server ended with an error"),
+            Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+        }
+        for w in self.workers {
+            w.await.ok();
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Makes the first admin when the store has no agents at all.
+async fn ensure_admin(store: &Store) -> anyhow::Result<Option<FirstLogin>> {
+    if store.totals().await?.agents > 0 {
+        return Ok(None);
+    }
+    let email = "admin@anliegen.local";
+    let password = anliegen_web::auth::new_password();
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || anliegen_web::auth::hash_password(&pw))
+        .await?
+        .map_err(|e| anyhow::anyhow!("hashing the admin password: {e}"))?;
+    store
+        .exec(
+            Actor::System,
+            Command::CreateAgent(NewAgent {
+                email: EmailAddress::parse(email)?,
+                name: "Administrator".into(),
+                role: Role::Admin,
+                password_hash: Some(hash),
+                skills: vec![],
+                languages: vec![Language::De, Language::En],
+                ui_language: Language::De,
+                time_zone: TimeZoneName::berlin(),
+                teams: vec![],
+            }),
+        )
+        .await?;
+    Ok(Some(FirstLogin {
+        email: email.into(),
+        password,
+    }))
+}
+
+/// Starts a node with `settings`.
+pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Running> {
+    let offset = Arc::new(OffsetClock::default());
+    let clock: Arc<dyn Clock> = opts.clock.clone().unwrap_or_else(|| offset.clone());
+    let store = Store::open(&settings.store_config(), clock)
+        .await
+        .with_context(|| format!("opening the {}", settings.store_description()))?;
+    let first_login = ensure_admin(&store).await?;
+    let demo = if opts.demo {
+        Some(crate::demo::load(&store, &offset).await?)
+    } else {
+        None
+    };
+
+    let metrics = crate::metrics_handle();
+    let state = AppState::new(
+        store.clone(),
+        metrics,
+        WebConfig {
+            body_limit: settings.body_limit,
+        },
+    );
+    let app = anliegen_web::app(state.clone());
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, rx) = watch::channel(false);
+
+    let mut workers = Vec::new();
+    workers.push(tokio::spawn(projection::follow(
+        store.clone(),
+        Arc::new(Stats),
+        opts.poll,
+        rx.clone(),
+    )));
+    let runner = crate::maintenance::register(JobRunner::new(
+        store.clone(),
+        RunnerConfig {
+            concurrency: settings.job_concurrency,
+            poll: opts.poll,
+            ..RunnerConfig::default()
+        },
+    ));
+    workers.push(tokio::spawn(runner.run(rx.clone())));
+    workers.push(tokio::spawn(crate::maintenance::schedule(
+        store.clone(),
+        rx.clone(),
+    )));
+
+    let mut stop = rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                while !*stop.borrow() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await
+    });
+    tracing::info!(%addr, store = %settings.store_description(), "Anliegen is listening");
+    Ok(Running {
+        addr,
+        store,
+        first_login,
+        demo,
+        state,
+        shutdown,
+        server,
+        workers,
+    })
+}

@@ -1,0 +1,550 @@
+//! Cases: open with a first contact, list, read with the whole timeline, change, add contacts,
+//! and download attachments.
+
+use std::sync::Arc;
+
+use anliegen_core::contact::clean_filename;
+use anliegen_core::{
+    AgentId, Case, CaseId, CaseRef, CaseStatus, Channel, ContactId, CustomerId, Direction,
+    Identity, IdentityKind, Priority, SanitisedHtml, Tag, TeamId, Visibility,
+};
+use anliegen_store::{
+    CaseFilter, CasePatch, Command, CustomerRef, NewAttachment, NewCase, NewContact, Output,
+};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::customers::parse_language;
+use super::{IdempotencyHeader, cursor, limit, render, uuid_field};
+use crate::AppState;
+use crate::auth::{Auth, Scope};
+use crate::dto::{
+    AddContact, AttachmentIn, CaseDetail, CaseDto, CasePage, ContactAdded, ContactDto, CustomerDto,
+    EventDto, OpenCase, UpdateCase,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::idempotency::{IdempotencyKey, execute};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_cases, open_case))
+        .routes(routes!(get_case, update_case))
+        .routes(routes!(add_contact))
+        .routes(routes!(case_events))
+        .routes(routes!(attachment))
+}
+
+/// Finds a case by id or reference (`A-10042`).
+pub(crate) async fn find_case(state: &AppState, raw: &str) -> ApiResult<Case> {
+    let found = if let Ok(r) = CaseRef::parse(raw) {
+        state.store().case_by_ref(r).await?
+    } else {
+        let id = uuid_field("id", raw).map_err(|_| {
+            ApiError::not_found(format!(
+                "'{raw}' is neither a case id nor a reference like A-10042"
+            ))
+        })?;
+        state.store().case(CaseId(id)).await?
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("case {raw} was not found")))
+}
+
+fn parse_tags(field: &str, raw: &[String]) -> ApiResult<Vec<Tag>> {
+    if raw.len() > 100 {
+        return Err(ApiError::invalid(field, "at most 100 tags"));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Tag::parse(t).map_err(|e| ApiError::invalid(format!("{field}[{i}]"), e.message))
+        })
+        .collect()
+}
+
+fn parse_attachments(raw: &[AttachmentIn]) -> ApiResult<Vec<NewAttachment>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(a.data_base64.trim())
+                .map_err(|e| {
+                    ApiError::invalid(
+                        format!("attachments[{i}].data_base64"),
+                        format!("not valid base64: {e}"),
+                    )
+                })?;
+            let content_type = a
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream")
+                .trim()
+                .to_ascii_lowercase();
+            let valid = content_type.split_once('/').is_some_and(|(t, s)| {
+                !t.is_empty()
+                    && !s.is_empty()
+                    && content_type.len() <= 127
+                    && content_type
+                        .bytes()
+                        .all(|b| b.is_ascii_graphic() && b != b';')
+            });
+            if !valid {
+                return Err(ApiError::invalid(
+                    format!("attachments[{i}].content_type"),
+                    "use a media type such as application/pdf",
+                ));
+            }
+            Ok(NewAttachment {
+                filename: clean_filename(&a.filename),
+                content_type,
+                data: Arc::new(data),
+            })
+        })
+        .collect()
+}
+
+fn parse_channel(field: &str, raw: Option<&str>, default: Channel) -> ApiResult<Channel> {
+    match raw {
+        None => Ok(default),
+        Some(c) => Channel::parse(c).map_err(|e| ApiError::invalid(field, e.message)),
+    }
+}
+
+fn parse_status(field: &str, raw: Option<&str>) -> ApiResult<Option<CaseStatus>> {
+    raw.map(|s| CaseStatus::parse(s).map_err(|e| ApiError::invalid(field, e.message)))
+        .transpose()
+}
+
+fn parse_priority(field: &str, raw: Option<&str>) -> ApiResult<Option<Priority>> {
+    raw.map(|s| Priority::parse(s).map_err(|e| ApiError::invalid(field, e.message)))
+        .transpose()
+}
+
+fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
+    let c = &r.customer;
+    let mut ways = Vec::new();
+    if let Some(id) = c.id {
+        ways.push(CustomerRef::Id(CustomerId(id)));
+    }
+    let language = parse_language("customer.language", c.language.as_deref())?;
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| {
+            anliegen_core::team::parse_name("name", n)
+                .map_err(|e| ApiError::invalid("customer.name", e.message))
+        })
+        .transpose()?;
+    let mut by_identity = |identity: Identity| {
+        ways.push(CustomerRef::Identity {
+            identity,
+            name: name.clone(),
+            language,
+        });
+    };
+    if let Some(e) = &c.email {
+        by_identity(
+            Identity::parse(IdentityKind::Email, e)
+                .map_err(|e| ApiError::invalid("customer.email", e.message))?,
+        );
+    }
+    if let Some(p) = &c.phone {
+        by_identity(
+            Identity::parse(IdentityKind::Phone, p)
+                .map_err(|e| ApiError::invalid("customer.phone", e.message))?,
+        );
+    }
+    if let Some(i) = &c.identity {
+        by_identity(i.parse("customer.identity")?);
+    }
+    if ways.len() != 1 {
+        return Err(ApiError::invalid(
+            "customer",
+            "give exactly one of customer.id, customer.email, customer.phone or customer.identity",
+        ));
+    }
+    let customer = ways
+        .pop()
+        .ok_or_else(|| ApiError::invalid("customer", "missing"))?;
+    let fc = &r.contact;
+    let channel = parse_channel("contact.channel", fc.channel.as_deref(), Channel::Api)?;
+    if channel == Channel::Note {
+        return Err(ApiError::invalid(
+            "contact.channel",
+            "a case starts with a message from or to the customer, not a note",
+        ));
+    }
+    let direction = match fc.direction.as_deref() {
+        None | Some("inbound") => Direction::Inbound,
+        Some("outbound") => Direction::Outbound,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "contact.direction",
+                format!("'{other}' is not inbound or outbound"),
+            ));
+        }
+    };
+    let subject = anliegen_core::case::parse_subject(&r.subject)
+        .map_err(|e| ApiError::invalid("subject", e.message))?;
+    Ok(NewCase {
+        customer,
+        subject,
+        priority: parse_priority("priority", r.priority.as_deref())?.unwrap_or_default(),
+        team_id: r.team_id.map(TeamId),
+        assignee_id: r.assignee_id.map(AgentId),
+        tags: parse_tags("tags", &r.tags)?,
+        fields: r.fields.clone(),
+        contact: NewContact {
+            channel,
+            direction,
+            visibility: Visibility::Public,
+            subject: (!r.subject.trim().is_empty()).then(|| r.subject.trim().to_owned()),
+            text: fc.text.clone(),
+            html: fc.html.as_deref().map(SanitisedHtml::from_untrusted),
+            attachments: parse_attachments(&fc.attachments)?,
+        },
+    })
+}
+
+/// Opens a case with its first contact. The customer is given by id or by an identity
+/// (found, or created when new).
+#[utoipa::path(post, path = "/cases", tag = "cases", request_body = OpenCase, params(IdempotencyHeader), security(("bearer" = [])),
+    responses((status = 201, body = CaseDto), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn open_case(
+    State(state): State<AppState>,
+    auth: Auth,
+    key: IdempotencyKey,
+    body: ApiJson<OpenCase>,
+) -> ApiResult<Response> {
+    auth.require(Scope::Write)?;
+    let nc = parse_open_case(&body.value)?;
+    let out = render(StatusCode::CREATED, |o| match o {
+        Output::Case(c) => Some(CaseDto::from(&**c)),
+        _ => None,
+    });
+    let res = execute(
+        &state,
+        &auth,
+        key,
+        ("POST", "/api/v1/cases", &body.raw),
+        Command::OpenCase(Box::new(nc)),
+        out,
+    )
+    .await?;
+    if res.status() == StatusCode::CREATED && !res.headers().contains_key("idempotent-replayed") {
+        metrics::counter!("anliegen_cases_opened_total").increment(1);
+    }
+    Ok(res)
+}
+
+/// Filters for the case list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CaseQuery {
+    /// Comma-separated statuses, e.g. `new,open`.
+    status: Option<String>,
+    /// Team id.
+    team_id: Option<String>,
+    /// Assignee id, or `none` for unassigned.
+    assignee_id: Option<String>,
+    /// Customer id.
+    customer_id: Option<String>,
+    /// Tag.
+    tag: Option<String>,
+    /// Channel of the first contact.
+    channel: Option<String>,
+    /// Priority.
+    priority: Option<String>,
+    /// Page size (1–200, default 50).
+    limit: Option<i64>,
+    /// From `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// Lists cases, newest first, with filters and cursor pagination.
+#[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery), security(("bearer" = [])),
+    responses((status = 200, body = CasePage), (status = 422, body = Problem)))]
+async fn list_cases(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<CaseQuery>,
+) -> ApiResult<Json<CasePage>> {
+    auth.require(Scope::Read)?;
+    let mut f = CaseFilter::default();
+    if let Some(s) = &q.status {
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            f.status
+                .push(CaseStatus::parse(part).map_err(|e| ApiError::invalid("status", e.message))?);
+        }
+    }
+    f.team_id = q
+        .team_id
+        .as_deref()
+        .map(|t| uuid_field("team_id", t).map(TeamId))
+        .transpose()?;
+    f.assignee_id = match q.assignee_id.as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some(a) => Some(Some(AgentId(uuid_field("assignee_id", a)?))),
+    };
+    f.customer_id = q
+        .customer_id
+        .as_deref()
+        .map(|c| uuid_field("customer_id", c).map(CustomerId))
+        .transpose()?;
+    f.tag = q
+        .tag
+        .as_deref()
+        .map(|t| Tag::parse(t).map_err(|e| ApiError::invalid("tag", e.message)))
+        .transpose()?;
+    f.channel = q
+        .channel
+        .as_deref()
+        .map(|c| Channel::parse(c).map_err(|e| ApiError::invalid("channel", e.message)))
+        .transpose()?;
+    f.priority = parse_priority("priority", q.priority.as_deref())?;
+    let page = state
+        .store()
+        .cases(&f, cursor(q.cursor.as_deref())?, limit(q.limit)?)
+        .await?;
+    Ok(Json(CasePage {
+        items: page.items.iter().map(CaseDto::from).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// A case with its customer, every contact (internal notes included) and every event.
+#[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = String, Path, description = "Case id or reference (A-10042)")),
+    security(("bearer" = [])), responses((status = 200, body = CaseDetail), (status = 404, body = Problem)))]
+async fn get_case(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CaseDetail>> {
+    auth.require(Scope::Read)?;
+    let case = find_case(&state, &id).await?;
+    let customer = state
+        .store()
+        .customer(case.customer_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(&anliegen_store::StoreError::Corrupt(format!(
+                "customer of case {} is missing",
+                case.reference
+            )))
+        })?;
+    let contacts = state.store().contacts(case.id, true).await?;
+    let events = state.store().case_events(case.id).await?;
+    Ok(Json(CaseDetail {
+        case: CaseDto::from(&case),
+        customer: CustomerDto::from(&customer),
+        contacts: contacts.iter().map(ContactDto::from).collect(),
+        events: events.iter().map(EventDto::from).collect(),
+    }))
+}
+
+/// Changes status, priority, team, assignee, tags, fields or subject. Each change is an event;
+/// the lifecycle is enforced (illegal transitions are a 422 and change nothing).
+#[utoipa::path(patch, path = "/cases/{id}", tag = "cases", request_body = UpdateCase, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_case(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<UpdateCase>,
+) -> ApiResult<Response> {
+    auth.require(Scope::Write)?;
+    let case = find_case(&state, &id).await?;
+    let r = &body.value;
+    let mut patch = CasePatch {
+        status: parse_status("status", r.status.as_deref())?,
+        priority: parse_priority("priority", r.priority.as_deref())?,
+        team_id: r.team_id.map(|t| t.map(TeamId)),
+        assignee_id: r.assignee_id.map(|a| a.map(AgentId)),
+        add_tags: parse_tags("add_tags", &r.add_tags)?,
+        remove_tags: parse_tags("remove_tags", &r.remove_tags)?,
+        fields: r.fields.clone(),
+        subject: r.subject.clone(),
+    };
+    if let Some(all) = &r.tags {
+        let wanted = parse_tags("tags", all)?;
+        patch
+            .remove_tags
+            .extend(case.tags.iter().filter(|t| !wanted.contains(t)).cloned());
+        patch.add_tags.extend(wanted);
+    }
+    let out = render(StatusCode::OK, |o| match o {
+        Output::Case(c) => Some(CaseDto::from(&**c)),
+        _ => None,
+    });
+    execute(
+        &state,
+        &auth,
+        IdempotencyKey(None),
+        ("PATCH", "", &[]),
+        Command::UpdateCase { id: case.id, patch },
+        out,
+    )
+    .await
+}
+
+/// Adds a contact: `reply` goes to the customer on the case's channel, `note` stays
+/// internal, `customer` records a message from the customer (a logged call, a forwarded
+/// message). A customer message reopens a solved case; on a closed case it opens a follow-up.
+#[utoipa::path(post, path = "/cases/{id}/contacts", tag = "cases", request_body = AddContact, params(("id" = String, Path), IdempotencyHeader),
+    security(("bearer" = [])), responses((status = 201, body = ContactAdded), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn add_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    key: IdempotencyKey,
+    Path(id): Path<String>,
+    body: ApiJson<AddContact>,
+) -> ApiResult<Response> {
+    auth.require(Scope::Write)?;
+    let case = find_case(&state, &id).await?;
+    let r = &body.value;
+    let (channel, direction, visibility) = match r.kind.as_str() {
+        "reply" => (
+            parse_channel("channel", r.channel.as_deref(), case.channel)?,
+            Direction::Outbound,
+            Visibility::Public,
+        ),
+        "customer" => (
+            parse_channel("channel", r.channel.as_deref(), case.channel)?,
+            Direction::Inbound,
+            Visibility::Public,
+        ),
+        "note" => {
+            if r.channel.as_deref().is_some_and(|c| c != "note") {
+                return Err(ApiError::invalid(
+                    "channel",
+                    "a note has no channel other than note",
+                ));
+            }
+            (Channel::Note, Direction::Internal, Visibility::Internal)
+        }
+        other => {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("'{other}' is not reply, note or customer"),
+            ));
+        }
+    };
+    if channel == Channel::Note && r.kind != "note" {
+        return Err(ApiError::invalid(
+            "channel",
+            "use kind note for internal notes",
+        ));
+    }
+    let contact = NewContact {
+        channel,
+        direction,
+        visibility,
+        subject: None,
+        text: r.text.clone(),
+        html: r.html.as_deref().map(SanitisedHtml::from_untrusted),
+        attachments: parse_attachments(&r.attachments)?,
+    };
+    let cmd = Command::AddContact {
+        case_id: case.id,
+        contact,
+        status_after: parse_status("status", r.status.as_deref())?,
+    };
+    let out = render(StatusCode::CREATED, |o| match o {
+        Output::Contact {
+            case,
+            contact,
+            follow_up_of,
+        } => Some(ContactAdded {
+            case: CaseDto::from(&**case),
+            contact: ContactDto::from(&**contact),
+            follow_up_of: follow_up_of.map(|f| f.0),
+        }),
+        _ => None,
+    });
+    let path = format!("/api/v1/cases/{}/contacts", case.id);
+    execute(&state, &auth, key, ("POST", &path, &body.raw), cmd, out).await
+}
+
+/// A case's events in order.
+#[utoipa::path(get, path = "/cases/{id}/events", tag = "cases", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<EventDto>), (status = 404, body = Problem)))]
+async fn case_events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<EventDto>>> {
+    auth.require(Scope::Read)?;
+    let case = find_case(&state, &id).await?;
+    let events = state.store().case_events(case.id).await?;
+    Ok(Json(events.iter().map(EventDto::from).collect()))
+}
+
+/// Downloads an attachment. Always as a download (`Content-Disposition: attachment`) with
+/// `X-Content-Type-Options: nosniff`, so nothing a customer sent runs in the browser.
+#[utoipa::path(get, path = "/contacts/{id}/attachments/{index}", tag = "cases",
+    params(("id" = String, Path, description = "Contact id"), ("index" = usize, Path, description = "Position in the contact's attachments")),
+    security(("bearer" = [])), responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = Problem)))]
+async fn attachment(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, index)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    auth.require(Scope::Read)?;
+    let id = ContactId(uuid_field("id", &id)?);
+    let missing = || ApiError::not_found("this attachment was not found");
+    let index: usize = index.parse().map_err(|_| missing())?;
+    let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    let a = contact.attachments.get(index).ok_or_else(missing)?;
+    let data = state.store().blob(&a.blob).await?.ok_or_else(missing)?;
+    let mut res = (StatusCode::OK, data).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&a.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    let ascii: String = a
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = a
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(res)
+}

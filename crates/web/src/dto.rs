@@ -1,0 +1,846 @@
+//! The JSON shapes of the API. Requests are converted to domain types by hand (parse at the
+//! edge); responses are built from domain types. Enum mirrors exist only for the OpenAPI
+//! schema.
+
+use std::collections::BTreeMap;
+
+use anliegen_core::{
+    Agent, Case, Contact, Customer, Event, Identity, IdentityKind, Organisation, Team,
+};
+use anliegen_store::{Job, TokenInfo};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::extract::double_option;
+
+/// Case status.
+#[allow(non_camel_case_types, dead_code)]
+#[derive(ToSchema)]
+#[schema(as = CaseStatus)]
+pub enum CaseStatusSchema {
+    new,
+    open,
+    waiting_on_customer,
+    waiting_on_third_party,
+    solved,
+    closed,
+}
+
+/// Priority.
+#[allow(non_camel_case_types, dead_code)]
+#[derive(ToSchema)]
+#[schema(as = Priority)]
+pub enum PrioritySchema {
+    low,
+    normal,
+    high,
+    urgent,
+}
+
+/// Channel of a contact.
+#[allow(non_camel_case_types, dead_code)]
+#[derive(ToSchema)]
+#[schema(as = Channel)]
+pub enum ChannelSchema {
+    email,
+    form,
+    portal,
+    phone,
+    chat,
+    api,
+    note,
+}
+
+/// Identity kind.
+#[allow(non_camel_case_types, dead_code)]
+#[derive(ToSchema)]
+#[schema(as = IdentityKind)]
+pub enum IdentityKindSchema {
+    email,
+    phone,
+    shop_customer_id,
+    portal_login,
+}
+
+/// Agent role.
+#[allow(non_camel_case_types, dead_code)]
+#[derive(ToSchema)]
+#[schema(as = Role)]
+pub enum RoleSchema {
+    agent,
+    supervisor,
+    admin,
+}
+
+/// Language.
+#[allow(non_camel_case_types, dead_code)]
+#[derive(ToSchema)]
+#[schema(as = Language)]
+pub enum LanguageSchema {
+    de,
+    en,
+}
+
+/// An identity as sent and shown.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDto {
+    /// Kind.
+    #[schema(value_type = IdentityKindSchema)]
+    pub kind: String,
+    /// Value; normalised on the way in (lower-case email, E.164 phone).
+    pub value: String,
+}
+
+impl IdentityDto {
+    /// Parses into a domain identity.
+    pub fn parse(&self, field: &str) -> Result<Identity, crate::error::ApiError> {
+        let kind = IdentityKind::parse(&self.kind)
+            .map_err(|e| crate::error::ApiError::invalid(format!("{field}.kind"), e.message))?;
+        Identity::parse(kind, &self.value)
+            .map_err(|e| crate::error::ApiError::invalid(format!("{field}.value"), e.message))
+    }
+}
+
+impl From<&Identity> for IdentityDto {
+    fn from(i: &Identity) -> Self {
+        Self {
+            kind: i.kind.as_str().to_owned(),
+            value: i.value.clone(),
+        }
+    }
+}
+
+/// A customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: Option<String>,
+    /// Organisation.
+    pub organisation_id: Option<uuid::Uuid>,
+    /// Language.
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub language: Option<String>,
+    /// Time zone (IANA).
+    pub time_zone: Option<String>,
+    /// Tier.
+    pub tier: String,
+    /// Notes agents keep.
+    pub notes: String,
+    /// Identities.
+    pub identities: Vec<IdentityDto>,
+    /// Set when merged into another customer.
+    pub merged_into: Option<uuid::Uuid>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Updated (RFC 3339).
+    pub updated_at: String,
+}
+
+impl From<&Customer> for CustomerDto {
+    fn from(c: &Customer) -> Self {
+        Self {
+            id: c.id.0,
+            name: c.name.clone(),
+            organisation_id: c.organisation_id.map(|o| o.0),
+            language: c.language.map(|l| l.code().to_owned()),
+            time_zone: c.time_zone.as_ref().map(|t| t.as_str().to_owned()),
+            tier: c.tier.as_str().to_owned(),
+            notes: c.notes.clone(),
+            identities: c.identities.iter().map(IdentityDto::from).collect(),
+            merged_into: c.merged_into.map(|m| m.0),
+            created_at: c.created_at.to_string(),
+            updated_at: c.updated_at.to_string(),
+        }
+    }
+}
+
+/// Create a customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    /// Name.
+    pub name: Option<String>,
+    /// Organisation id.
+    pub organisation_id: Option<uuid::Uuid>,
+    /// Language (`de`, `en`).
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub language: Option<String>,
+    /// Time zone (IANA, e.g. Europe/Berlin).
+    pub time_zone: Option<String>,
+    /// Tier (default `standard`).
+    pub tier: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Identities.
+    #[serde(default)]
+    pub identities: Vec<IdentityDto>,
+}
+
+/// Change a customer; absent fields stay, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomer {
+    /// Name.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    /// Organisation.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub organisation_id: Option<Option<uuid::Uuid>>,
+    /// Language.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub language: Option<Option<String>>,
+    /// Time zone.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
+    /// Tier.
+    pub tier: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// Merge this customer into another one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeCustomer {
+    /// The customer that survives.
+    pub into: uuid::Uuid,
+}
+
+/// Create an organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganisation {
+    /// Name.
+    pub name: String,
+}
+
+/// An organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// Created.
+    pub created_at: String,
+}
+
+impl From<&Organisation> for OrganisationDto {
+    fn from(o: &Organisation) -> Self {
+        Self {
+            id: o.id.0,
+            name: o.name.clone(),
+            created_at: o.created_at.to_string(),
+        }
+    }
+}
+
+/// A case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Reference, e.g. `A-10042`.
+    pub reference: String,
+    /// Subject.
+    pub subject: String,
+    /// Customer.
+    pub customer_id: uuid::Uuid,
+    /// Status.
+    #[schema(value_type = CaseStatusSchema)]
+    pub status: String,
+    /// Priority.
+    #[schema(value_type = PrioritySchema)]
+    pub priority: String,
+    /// Team.
+    pub team_id: Option<uuid::Uuid>,
+    /// Assignee.
+    pub assignee_id: Option<uuid::Uuid>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Custom fields.
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Channel of the first contact.
+    #[schema(value_type = ChannelSchema)]
+    pub channel: String,
+    /// Language.
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub language: Option<String>,
+    /// The closed case this follows up on.
+    pub follow_up_of: Option<uuid::Uuid>,
+    /// Number of contacts.
+    pub contact_count: i64,
+    /// Created.
+    pub created_at: String,
+    /// Updated.
+    pub updated_at: String,
+    /// Oldest unanswered customer contact.
+    pub waiting_since: Option<String>,
+}
+
+impl From<&Case> for CaseDto {
+    fn from(c: &Case) -> Self {
+        Self {
+            id: c.id.0,
+            reference: c.reference.to_string(),
+            subject: c.subject.clone(),
+            customer_id: c.customer_id.0,
+            status: c.status.as_str().to_owned(),
+            priority: c.priority.as_str().to_owned(),
+            team_id: c.team_id.map(|t| t.0),
+            assignee_id: c.assignee_id.map(|a| a.0),
+            tags: c.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            fields: c.fields.clone(),
+            channel: c.channel.as_str().to_owned(),
+            language: c.language.map(|l| l.code().to_owned()),
+            follow_up_of: c.follow_up_of.map(|f| f.0),
+            contact_count: c.contact_count,
+            created_at: c.created_at.to_string(),
+            updated_at: c.updated_at.to_string(),
+            waiting_since: c.waiting_since.map(|w| w.to_string()),
+        }
+    }
+}
+
+/// Who a new case is for: a known customer id, or an identity (the customer is found or created).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseCustomer {
+    /// A known customer.
+    pub id: Option<uuid::Uuid>,
+    /// Or: email address.
+    pub email: Option<String>,
+    /// Or: phone number.
+    pub phone: Option<String>,
+    /// Or: any identity.
+    pub identity: Option<IdentityDto>,
+    /// Name, for a new customer.
+    pub name: Option<String>,
+    /// Language, for a new customer (otherwise detected from the text).
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub language: Option<String>,
+}
+
+/// A file sent with a contact, base64-encoded.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentIn {
+    /// File name.
+    pub filename: String,
+    /// Media type (default application/octet-stream).
+    pub content_type: Option<String>,
+    /// Content, standard base64.
+    pub data_base64: String,
+}
+
+/// The first contact of a new case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstContact {
+    /// Channel (default `api`).
+    #[schema(value_type = Option<ChannelSchema>)]
+    pub channel: Option<String>,
+    /// `inbound` (from the customer, default) or `outbound` (we contacted them).
+    pub direction: Option<String>,
+    /// Text.
+    pub text: String,
+    /// HTML (sanitised on the way in).
+    pub html: Option<String>,
+    /// Files.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentIn>,
+}
+
+/// Open a case with its first contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCase {
+    /// Whose concern.
+    pub customer: CaseCustomer,
+    /// Subject (may be empty).
+    #[serde(default)]
+    pub subject: String,
+    /// Priority (default `normal`).
+    #[schema(value_type = Option<PrioritySchema>)]
+    pub priority: Option<String>,
+    /// Team.
+    pub team_id: Option<uuid::Uuid>,
+    /// Assignee.
+    pub assignee_id: Option<uuid::Uuid>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Custom fields (string, number or boolean values).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// The first contact.
+    pub contact: FirstContact,
+}
+
+/// Change a case; absent fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCase {
+    /// New status (lifecycle enforced).
+    #[schema(value_type = Option<CaseStatusSchema>)]
+    pub status: Option<String>,
+    /// New priority.
+    #[schema(value_type = Option<PrioritySchema>)]
+    pub priority: Option<String>,
+    /// New team; `null`: none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub team_id: Option<Option<uuid::Uuid>>,
+    /// New assignee; `null`: unassigned.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub assignee_id: Option<Option<uuid::Uuid>>,
+    /// Tags to add.
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    /// Tags to remove.
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+    /// Replace all tags with these.
+    pub tags: Option<Vec<String>>,
+    /// Fields to set; `null` clears one.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// New subject.
+    pub subject: Option<String>,
+}
+
+/// Add a contact: an agent's reply, an internal note, or a message from the customer
+/// (logged phone call, forwarded message).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddContact {
+    /// `reply` (to the customer), `note` (internal) or `customer` (from the customer).
+    pub kind: String,
+    /// Channel; default: the case's channel for replies and customer messages.
+    #[schema(value_type = Option<ChannelSchema>)]
+    pub channel: Option<String>,
+    /// Text.
+    pub text: String,
+    /// HTML (sanitised).
+    pub html: Option<String>,
+    /// Status afterwards (lifecycle enforced).
+    #[schema(value_type = Option<CaseStatusSchema>)]
+    pub status: Option<String>,
+    /// Files.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentIn>,
+}
+
+/// An attachment as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentDto {
+    /// File name.
+    pub filename: String,
+    /// Media type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// Where to download it.
+    pub url: String,
+}
+
+/// A contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Case.
+    pub case_id: uuid::Uuid,
+    /// Channel.
+    #[schema(value_type = ChannelSchema)]
+    pub channel: String,
+    /// `inbound`, `outbound` or `internal`.
+    pub direction: String,
+    /// `public` or `internal`.
+    pub visibility: String,
+    /// Author.
+    #[schema(value_type = Object)]
+    pub author: serde_json::Value,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Text.
+    pub text: String,
+    /// Sanitised HTML.
+    pub html: Option<String>,
+    /// Files.
+    pub attachments: Vec<AttachmentDto>,
+    /// When.
+    pub created_at: String,
+}
+
+impl From<&Contact> for ContactDto {
+    fn from(c: &Contact) -> Self {
+        Self {
+            id: c.id.0,
+            case_id: c.case_id.0,
+            channel: c.channel.as_str().to_owned(),
+            direction: c.direction.as_str().to_owned(),
+            visibility: c.visibility.as_str().to_owned(),
+            author: serde_json::to_value(&c.author).unwrap_or_default(),
+            subject: c.subject.clone(),
+            text: c.text.clone(),
+            html: c.html.as_ref().map(|h| h.as_str().to_owned()),
+            attachments: c
+                .attachments
+                .iter()
+                .enumerate()
+                .map(|(i, a)| AttachmentDto {
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    sha256: a.blob.clone(),
+                    url: format!("/api/v1/contacts/{}/attachments/{i}", c.id),
+                })
+                .collect(),
+            created_at: c.created_at.to_string(),
+        }
+    }
+}
+
+/// An event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Global sequence number.
+    pub seq: i64,
+    /// Id.
+    pub id: uuid::Uuid,
+    /// When.
+    pub at: String,
+    /// Who.
+    #[schema(value_type = Object)]
+    pub actor: serde_json::Value,
+    /// Case.
+    pub case_id: Option<uuid::Uuid>,
+    /// Customer.
+    pub customer_id: Option<uuid::Uuid>,
+    /// Type, e.g. `status_changed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The event's data (includes `type`).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<&Event> for EventDto {
+    fn from(e: &Event) -> Self {
+        Self {
+            seq: e.seq,
+            id: e.id,
+            at: e.at.to_string(),
+            actor: serde_json::to_value(&e.actor).unwrap_or_default(),
+            case_id: e.case_id.map(|c| c.0),
+            customer_id: e.customer_id.map(|c| c.0),
+            kind: e.kind.type_name().to_owned(),
+            data: serde_json::to_value(&e.kind).unwrap_or_default(),
+        }
+    }
+}
+
+/// A case with its customer and whole timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDetail {
+    /// The case.
+    pub case: CaseDto,
+    /// Its customer.
+    pub customer: CustomerDto,
+    /// Contacts in order (internal notes included for agents).
+    pub contacts: Vec<ContactDto>,
+    /// Events in order.
+    pub events: Vec<EventDto>,
+}
+
+/// The result of adding a contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactAdded {
+    /// The case holding the contact (a new follow-up case when the original was closed).
+    pub case: CaseDto,
+    /// The contact.
+    pub contact: ContactDto,
+    /// Set when the contact opened a follow-up case for this closed case.
+    pub follow_up_of: Option<uuid::Uuid>,
+}
+
+/// A page of cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CasePage {
+    /// Cases, newest first.
+    pub items: Vec<CaseDto>,
+    /// Pass as `cursor` to get the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerPage {
+    /// Customers, newest first.
+    pub items: Vec<CustomerDto>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Created.
+    pub created_at: String,
+}
+
+impl From<&Team> for TeamDto {
+    fn from(t: &Team) -> Self {
+        Self {
+            id: t.id.0,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            created_at: t.created_at.to_string(),
+        }
+    }
+}
+
+/// Create a team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    /// Unique name.
+    pub name: String,
+    /// What it handles.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    #[schema(value_type = RoleSchema)]
+    pub role: String,
+    /// Skills.
+    pub skills: Vec<String>,
+    /// Languages.
+    #[schema(value_type = Vec<LanguageSchema>)]
+    pub languages: Vec<String>,
+    /// UI language.
+    #[schema(value_type = LanguageSchema)]
+    pub ui_language: String,
+    /// Time zone.
+    pub time_zone: String,
+    /// Teams.
+    pub teams: Vec<uuid::Uuid>,
+    /// Active.
+    pub active: bool,
+    /// Created.
+    pub created_at: String,
+}
+
+impl From<&Agent> for AgentDto {
+    fn from(a: &Agent) -> Self {
+        Self {
+            id: a.id.0,
+            email: a.email.to_string(),
+            name: a.name.clone(),
+            role: a.role.as_str().to_owned(),
+            skills: a.skills.clone(),
+            languages: a.languages.iter().map(|l| l.code().to_owned()).collect(),
+            ui_language: a.ui_language.code().to_owned(),
+            time_zone: a.time_zone.as_str().to_owned(),
+            teams: a.teams.iter().map(|t| t.0).collect(),
+            active: a.active,
+            created_at: a.created_at.to_string(),
+        }
+    }
+}
+
+/// Create an agent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    /// Login address.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role (default `agent`).
+    #[schema(value_type = Option<RoleSchema>)]
+    pub role: Option<String>,
+    /// Initial password (10+ characters); without one the agent cannot sign in yet.
+    pub password: Option<String>,
+    /// Skills.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Languages (default `de`).
+    #[serde(default)]
+    #[schema(value_type = Vec<LanguageSchema>)]
+    pub languages: Vec<String>,
+    /// UI language (default `de`).
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub ui_language: Option<String>,
+    /// Time zone (default Europe/Berlin).
+    pub time_zone: Option<String>,
+    /// Teams.
+    #[serde(default)]
+    pub teams: Vec<uuid::Uuid>,
+}
+
+/// Change an agent.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    /// Name.
+    pub name: Option<String>,
+    /// Role (admins only).
+    #[schema(value_type = Option<RoleSchema>)]
+    pub role: Option<String>,
+    /// New password (own, or admins for anyone).
+    pub password: Option<String>,
+    /// Current password, needed to change your own.
+    pub current_password: Option<String>,
+    /// Skills.
+    pub skills: Option<Vec<String>>,
+    /// Languages.
+    #[schema(value_type = Option<Vec<LanguageSchema>>)]
+    pub languages: Option<Vec<String>>,
+    /// UI language.
+    #[schema(value_type = Option<LanguageSchema>)]
+    pub ui_language: Option<String>,
+    /// Time zone.
+    pub time_zone: Option<String>,
+    /// Teams (admins only).
+    pub teams: Option<Vec<uuid::Uuid>>,
+    /// Active (admins only).
+    pub active: Option<bool>,
+}
+
+/// Sign in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Agent email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new token: the secret is shown only here, once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewTokenDto {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// The token's record.
+    pub info: TokenDto,
+}
+
+/// A token's record (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Owner.
+    pub agent_id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// Scopes: read, write, admin.
+    pub scopes: Vec<String>,
+    /// Created.
+    pub created_at: String,
+    /// Expires.
+    pub expires_at: Option<String>,
+    /// Revoked.
+    pub revoked_at: Option<String>,
+}
+
+impl From<&TokenInfo> for TokenDto {
+    fn from(t: &TokenInfo) -> Self {
+        Self {
+            id: t.id,
+            agent_id: t.agent_id.0,
+            name: t.name.clone(),
+            scopes: t.scopes.clone(),
+            created_at: t.created_at.to_string(),
+            expires_at: t.expires_at.map(|e| e.to_string()),
+            revoked_at: t.revoked_at.map(|e| e.to_string()),
+        }
+    }
+}
+
+/// Create a token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// What it is for.
+    pub name: String,
+    /// Scopes (default read, write); never more than the caller has.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// For another agent (admins only).
+    pub agent_id: Option<uuid::Uuid>,
+    /// Lifetime in days (default: no expiry).
+    pub expires_in_days: Option<u32>,
+}
+
+/// A job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Handler.
+    pub kind: String,
+    /// Input.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// pending, running, done or dead.
+    pub status: String,
+    /// Due.
+    pub run_at: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Attempts allowed.
+    pub max_attempts: i64,
+    /// Last failure.
+    pub last_error: Option<String>,
+    /// Created.
+    pub created_at: String,
+}
+
+impl From<&Job> for JobDto {
+    fn from(j: &Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind.clone(),
+            payload: j.payload.clone(),
+            status: j.status.as_str().to_owned(),
+            run_at: j.run_at.to_string(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            last_error: j.last_error.clone(),
+            created_at: j.created_at.to_string(),
+        }
+    }
+}

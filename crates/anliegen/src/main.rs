@@ -61,6 +61,8 @@ enum Cmd {
         #[command(subcommand)]
         command: TokenCmd,
     },
+    /// Print the OpenAPI 3.1 document of the REST API.
+    Openapi,
     /// Projections of the event log.
     Projections {
         #[command(subcommand)]
@@ -329,6 +331,12 @@ async fn main() -> anyhow::Result<()> {
             st.close().await;
             out?;
             println!("{secret}");
+        }
+        Cmd::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&anliegen_web::openapi())?
+            );
         }
         Cmd::Projections {
             command: ProjectionCmd::Rebuild { name, store },

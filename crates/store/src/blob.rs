@@ -71,7 +71,10 @@ impl Packs {
     /// Opens (creating) the pack folder.
     pub fn open(dir: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir, state: Arc::new(std::sync::Mutex::new(None)) })
+        Ok(Self {
+            dir,
+            state: Arc::new(std::sync::Mutex::new(None)),
+        })
     }
 
     /// Appends `blobs` and fsyncs once. Returns each one's location, in order.
@@ -92,11 +95,16 @@ impl Packs {
                     }
                     *guard = Some(open_latest(&dir, guard.as_ref().map(|s| s.id))?);
                 }
-                let s = guard.as_mut().ok_or_else(|| std::io::Error::other("pack not open"))?;
+                let s = guard
+                    .as_mut()
+                    .ok_or_else(|| std::io::Error::other("pack not open"))?;
                 let offset = s.len;
                 s.file.write_all(data)?;
                 s.len += data.len() as u64;
-                locs.push(BlobLocation::Pack { pack: s.id, offset: offset as i64 });
+                locs.push(BlobLocation::Pack {
+                    pack: s.id,
+                    offset: offset as i64,
+                });
             }
             if let Some(s) = guard.as_ref() {
                 s.file.sync_data()?;
@@ -112,7 +120,9 @@ impl Packs {
         let path = pack_path(&self.dir, pack);
         tokio::task::spawn_blocking(move || {
             let mut f = File::open(path)?;
-            f.seek(SeekFrom::Start(u64::try_from(offset).map_err(std::io::Error::other)?))?;
+            f.seek(SeekFrom::Start(
+                u64::try_from(offset).map_err(std::io::Error::other)?,
+            ))?;
             let mut buf = vec![0; usize::try_from(size).map_err(std::io::Error::other)?];
             f.read_exact(&mut buf)?;
             Ok(buf)
@@ -131,7 +141,10 @@ fn open_latest(dir: &Path, after: Option<i64>) -> std::io::Result<PackState> {
             for entry in std::fs::read_dir(dir)? {
                 let name = entry?.file_name();
                 let name = name.to_string_lossy();
-                if let Some(n) = name.strip_prefix("pack-").and_then(|r| r.strip_suffix(".pack")) {
+                if let Some(n) = name
+                    .strip_prefix("pack-")
+                    .and_then(|r| r.strip_suffix(".pack"))
+                {
                     if let Ok(n) = n.parse::<i64>() {
                         max = max.max(n);
                     }

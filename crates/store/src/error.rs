@@ -61,7 +61,10 @@ impl StoreError {
 
     /// A not-found error.
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { what, id: id.to_string() }
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 
     /// Whether this is a domain outcome (the request's fault), not an infrastructure failure.

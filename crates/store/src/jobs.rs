@@ -11,8 +11,8 @@ use jiff::SignedDuration;
 use rand::Rng as _;
 use tokio::sync::watch;
 
-use crate::model::Job;
 use crate::Store;
+use crate::model::Job;
 
 /// Does the work of one job kind.
 #[async_trait::async_trait]
@@ -60,7 +60,12 @@ pub struct JobRunner {
 impl JobRunner {
     /// A runner with no handlers yet.
     pub fn new(store: Store, config: RunnerConfig) -> Self {
-        Self { store, handlers: Arc::new(HashMap::new()), config, worker: uuid::Uuid::now_v7().to_string() }
+        Self {
+            store,
+            handlers: Arc::new(HashMap::new()),
+            config,
+            worker: uuid::Uuid::now_v7().to_string(),
+        }
     }
 
     /// Registers the handler of `kind`.
@@ -72,7 +77,10 @@ impl JobRunner {
     /// Delay before retry number `attempt` (1-based): base·2^(attempt-1), capped, ±20 % jitter.
     pub fn backoff(&self, attempt: i64) -> Duration {
         let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        let raw = self.config.backoff_base.saturating_mul(2u32.saturating_pow(exp));
+        let raw = self
+            .config
+            .backoff_base
+            .saturating_mul(2u32.saturating_pow(exp));
         let capped = raw.min(self.config.backoff_max);
         let jitter = rand::rng().random_range(0.8..1.2);
         capped.mul_f64(jitter)
@@ -82,8 +90,16 @@ impl JobRunner {
     pub async fn run_once(&self) -> crate::Result<usize> {
         let now = self.store.now();
         let lease_token = format!("{}:{}", self.worker, uuid::Uuid::now_v7());
-        let until = now.checked_add(SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::from_secs(60))).unwrap_or(now);
-        let jobs = self.store.claim_jobs(&lease_token, self.config.concurrency as i64, until, now).await?;
+        let until = now
+            .checked_add(
+                SignedDuration::try_from(self.config.lease)
+                    .unwrap_or(SignedDuration::from_secs(60)),
+            )
+            .unwrap_or(now);
+        let jobs = self
+            .store
+            .claim_jobs(&lease_token, self.config.concurrency as i64, until, now)
+            .await?;
         let n = jobs.len();
         let mut tasks = Vec::with_capacity(n);
         for job in jobs {
@@ -115,9 +131,14 @@ impl JobRunner {
                 metrics::counter!("anliegen_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
             }
             Err(msg) => {
-                let delay = SignedDuration::try_from(self.backoff(job.attempts)).unwrap_or(SignedDuration::from_secs(5));
+                let delay = SignedDuration::try_from(self.backoff(job.attempts))
+                    .unwrap_or(SignedDuration::from_secs(5));
                 let retry_at = now.checked_add(delay).unwrap_or(now);
-                match self.store.fail_job(job.id, &token, &msg, retry_at, now).await {
+                match self
+                    .store
+                    .fail_job(job.id, &token, &msg, retry_at, now)
+                    .await
+                {
                     Ok(Some(crate::JobStatus::Dead)) => {
                         tracing::warn!(job = %job.id, kind = %job.kind, error = %msg, "job is a dead letter");
                         metrics::counter!("anliegen_jobs_total", "kind" => job.kind.clone(), "outcome" => "dead").increment(1);
@@ -126,15 +147,23 @@ impl JobRunner {
                         tracing::info!(job = %job.id, kind = %job.kind, error = %msg, attempt = job.attempts, "job failed; will retry");
                         metrics::counter!("anliegen_jobs_total", "kind" => job.kind.clone(), "outcome" => "retry").increment(1);
                     }
-                    Err(e) => tracing::error!(job = %job.id, error = %e, "could not record job failure"),
+                    Err(e) => {
+                        tracing::error!(job = %job.id, error = %e, "could not record job failure")
+                    }
                 }
             }
         }
-        metrics::histogram!("anliegen_job_seconds", "kind" => job.kind).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("anliegen_job_seconds", "kind" => job.kind)
+            .record(started.elapsed().as_secs_f64());
     }
 
     /// Runs the handler while renewing the lease; aborts it when the lease is lost.
-    async fn run_leased(&self, job: &Job, token: &str, handler: Arc<dyn JobHandler>) -> Result<(), String> {
+    async fn run_leased(
+        &self,
+        job: &Job,
+        token: &str,
+        handler: Arc<dyn JobHandler>,
+    ) -> Result<(), String> {
         let store = self.store.clone();
         let j = job.clone();
         let mut work = tokio::spawn(async move { handler.run(&store, &j).await });

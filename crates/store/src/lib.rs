@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anliegen_core::{
-    Agent, AgentId, Case, CaseId, CaseRef, Clock, Contact, ContactId, Customer, CustomerId, EmailAddress, Event, Identity,
-    Team, TeamId,
+    Agent, AgentId, Case, CaseId, CaseRef, Clock, Contact, ContactId, Customer, CustomerId,
+    EmailAddress, Event, Identity, Team, TeamId,
 };
 use jiff::Timestamp;
 
@@ -74,7 +74,12 @@ pub trait Backend: Send + Sync + 'static {
     /// A case by reference.
     async fn case_by_ref(&self, r: CaseRef) -> Result<Option<Case>>;
     /// Cases matching `filter`, newest first.
-    async fn cases(&self, filter: &CaseFilter, cursor: Option<Cursor>, limit: i64) -> Result<Page<Case>>;
+    async fn cases(
+        &self,
+        filter: &CaseFilter,
+        cursor: Option<Cursor>,
+        limit: i64,
+    ) -> Result<Page<Case>>;
     /// A case's contacts in order; internal notes only when asked.
     async fn contacts(&self, case_id: CaseId, include_internal: bool) -> Result<Vec<Contact>>;
     /// One contact.
@@ -102,7 +107,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Tokens, of one agent or all.
     async fn tokens(&self, agent: Option<AgentId>) -> Result<Vec<TokenInfo>>;
     /// The stored response for an idempotency key younger than 24 h.
-    async fn idempotent_response(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<StoredResponse>>;
+    async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredResponse>>;
     /// Deletes idempotency records older than 24 h.
     async fn purge_idempotency(&self, now: Timestamp) -> Result<u64>;
     /// A blob's bytes.
@@ -115,14 +125,32 @@ pub trait Backend: Send + Sync + 'static {
     /// Enqueues a job outside any other change (dedupe key respected).
     async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<uuid::Uuid>>;
     /// Claims up to `limit` due jobs (or running ones whose lease ran out) for `lease_token`.
-    async fn claim_jobs(&self, lease_token: &str, limit: i64, lease_until: Timestamp, now: Timestamp) -> Result<Vec<Job>>;
+    async fn claim_jobs(
+        &self,
+        lease_token: &str,
+        limit: i64,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<Job>>;
     /// Extends a lease; `false` when the lease was lost.
-    async fn extend_lease(&self, id: uuid::Uuid, lease_token: &str, until: Timestamp) -> Result<bool>;
+    async fn extend_lease(
+        &self,
+        id: uuid::Uuid,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<bool>;
     /// Marks a job done; `false` when the lease was lost.
-    async fn complete_job(&self, id: uuid::Uuid, lease_token: &str, now: Timestamp) -> Result<bool>;
+    async fn complete_job(&self, id: uuid::Uuid, lease_token: &str, now: Timestamp)
+    -> Result<bool>;
     /// Records a failure: retried at `retry_at`, or dead after the last attempt.
-    async fn fail_job(&self, id: uuid::Uuid, lease_token: &str, error: &str, retry_at: Timestamp, now: Timestamp)
-    -> Result<Option<JobStatus>>;
+    async fn fail_job(
+        &self,
+        id: uuid::Uuid,
+        lease_token: &str,
+        error: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<JobStatus>>;
     /// Jobs, newest first.
     async fn jobs(&self, status: Option<JobStatus>, limit: i64) -> Result<Vec<Job>>;
     /// One job.
@@ -137,7 +165,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Sets a projection's checkpoint.
     async fn set_checkpoint(&self, name: &str, seq: i64, now: Timestamp) -> Result<()>;
     /// Adds counter deltas and moves the checkpoint to `upto`, in one transaction.
-    async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, upto: i64, now: Timestamp) -> Result<()>;
+    async fn apply_stat_deltas(
+        &self,
+        name: &str,
+        deltas: &HashMap<String, i64>,
+        first: i64,
+        upto: i64,
+        now: Timestamp,
+    ) -> Result<()>;
     /// Empties the counters and rewinds the checkpoint, in one transaction.
     async fn reset_stats(&self, name: &str, now: Timestamp) -> Result<()>;
     /// All counters.
@@ -183,11 +218,20 @@ impl Store {
     /// Opens the store (running migrations) and starts its writer.
     pub async fn open(config: &StoreConfig, clock: Arc<dyn Clock>) -> Result<Self> {
         let (backend, writers): (Arc<dyn Backend>, u32) = match config {
-            StoreConfig::Sqlite { data_dir } => (Arc::new(sql::sqlite::Backend::open(data_dir).await?), 1),
-            StoreConfig::Postgres { url, writers } => (Arc::new(sql::postgres::Backend::open(url, *writers).await?), *writers),
+            StoreConfig::Sqlite { data_dir } => {
+                (Arc::new(sql::sqlite::Backend::open(data_dir).await?), 1)
+            }
+            StoreConfig::Postgres { url, writers } => (
+                Arc::new(sql::postgres::Backend::open(url, *writers).await?),
+                *writers,
+            ),
         };
         let writer = writer::WriterHandle::start(backend.clone(), clock.clone(), writers as usize);
-        Ok(Self { backend, writer, clock })
+        Ok(Self {
+            backend,
+            writer,
+            clock,
+        })
     }
 
     /// Applies one change; returns when it has committed (or was refused).

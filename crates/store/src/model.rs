@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anliegen_core::{
-    Actor, AgentId, CaseId, CaseStatus, Channel, CustomerId, Direction, Identity, Language, OrganisationId,
-    Priority, Role, SanitisedHtml, Tag, TeamId, Tier, TimeZoneName, Visibility,
+    Actor, AgentId, CaseId, CaseStatus, Channel, CustomerId, Direction, Identity, Language,
+    OrganisationId, Priority, Role, SanitisedHtml, Tag, TeamId, Tier, TimeZoneName, Visibility,
 };
 use jiff::Timestamp;
 

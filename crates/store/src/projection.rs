@@ -9,8 +9,8 @@ use std::time::Duration;
 use anliegen_core::{Event, EventKind};
 use tokio::sync::watch;
 
-use crate::error::Result;
 use crate::Store;
+use crate::error::Result;
 
 /// Events read per step.
 const STEP: i64 = 1000;
@@ -50,11 +50,16 @@ impl Stats {
                     add(format!("cases.status.{to}"), 1);
                 }
                 EventKind::CaseReopened { .. } => add("cases.reopened".into(), 1),
-                EventKind::ContactAdded { channel, direction, .. } => {
-                    add(format!("contacts.{}.{}", channel.as_str(), direction.as_str()), 1)
-                }
+                EventKind::ContactAdded {
+                    channel, direction, ..
+                } => add(
+                    format!("contacts.{}.{}", channel.as_str(), direction.as_str()),
+                    1,
+                ),
                 EventKind::CustomerCreated { .. } => add("customers".into(), 1),
-                EventKind::CustomerMerged { source, .. } if e.customer_id == Some(*source) => add("customers".into(), -1),
+                EventKind::CustomerMerged { source, .. } if e.customer_id == Some(*source) => {
+                    add("customers".into(), -1)
+                }
                 _ => {}
             }
         }
@@ -70,7 +75,15 @@ impl Projection for Stats {
     }
 
     async fn apply(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
-        store.apply_stat_deltas(Self::NAME, &Self::deltas(events), upto, store.now()).await
+        store
+            .apply_stat_deltas(
+                Self::NAME,
+                &Self::deltas(events),
+                events.first().map(|e| e.seq).unwrap_or(upto),
+                upto,
+                store.now(),
+            )
+            .await
     }
 
     async fn reset(&self, store: &Store) -> Result<()> {
@@ -84,7 +97,9 @@ pub async fn catch_up(store: &Store, projection: &dyn Projection) -> Result<usiz
     loop {
         let from = store.checkpoint(projection.name()).await?;
         let events = store.events_after(from, STEP).await?;
-        let Some(last) = events.last() else { return Ok(total) };
+        let Some(last) = events.last() else {
+            return Ok(total);
+        };
         let upto = last.seq;
         projection.apply(store, &events, upto).await?;
         total += events.len();
@@ -103,7 +118,12 @@ pub async fn lag(store: &Store, name: &str) -> Result<i64> {
 
 /// Follows the log until `shutdown` turns true: wakes on every commit of this node, and at
 /// least every `poll` for commits of other nodes. Errors are logged and retried.
-pub async fn follow(store: Store, projection: Arc<dyn Projection>, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn follow(
+    store: Store,
+    projection: Arc<dyn Projection>,
+    poll: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut commits = store.commits();
     loop {
         if *shutdown.borrow() {
@@ -111,7 +131,9 @@ pub async fn follow(store: Store, projection: Arc<dyn Projection>, poll: Duratio
         }
         match catch_up(&store, &*projection).await {
             Ok(_) => {}
-            Err(e) => tracing::error!(projection = projection.name(), error = %e, "projection step failed; retrying"),
+            Err(e) => {
+                tracing::error!(projection = projection.name(), error = %e, "projection step failed; retrying")
+            }
         }
         tokio::select! {
             _ = commits.changed() => {}

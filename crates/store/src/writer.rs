@@ -3,16 +3,16 @@
 //! from weaker durability. If a batch fails as a whole, each write is retried on its own, so
 //! one bad write never takes others down with it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anliegen_core::Clock;
-use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::Backend;
 use crate::error::{Result, StoreError};
 use crate::model::{Output, Write};
-use crate::Backend;
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 256;
@@ -27,7 +27,7 @@ pub(crate) struct WriterHandle {
     tx: mpsc::Sender<Pending>,
     commits: watch::Receiver<u64>,
     queued: Arc<AtomicUsize>,
-    stop: Arc<Notify>,
+    stop: Arc<watch::Sender<bool>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
@@ -38,13 +38,26 @@ impl WriterHandle {
         let rx = Arc::new(Mutex::new(rx));
         let commit_tx = Arc::new(commit_tx);
         let queued = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(Notify::new());
+        let stop = Arc::new(watch::Sender::new(false));
         let tasks = (0..writers.max(1))
             .map(|_| {
-                tokio::spawn(run(backend.clone(), clock.clone(), rx.clone(), commit_tx.clone(), queued.clone(), stop.clone()))
+                tokio::spawn(run(
+                    backend.clone(),
+                    clock.clone(),
+                    rx.clone(),
+                    commit_tx.clone(),
+                    queued.clone(),
+                    stop.subscribe(),
+                ))
             })
             .collect();
-        Self { tx, commits, queued, stop, tasks: Arc::new(Mutex::new(tasks)) }
+        Self {
+            tx,
+            commits,
+            queued,
+            stop,
+            tasks: Arc::new(Mutex::new(tasks)),
+        }
     }
 
     pub(crate) async fn submit(&self, write: Write) -> Result<Output> {
@@ -54,7 +67,9 @@ impl WriterHandle {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(StoreError::Unavailable("the store is shutting down".into()));
         }
-        answer.await.map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
     }
 
     pub(crate) fn commits(&self) -> watch::Receiver<u64> {
@@ -66,7 +81,7 @@ impl WriterHandle {
     }
 
     pub(crate) async fn shutdown(&self) {
-        self.stop.notify_waiters();
+        self.stop.send_replace(true);
         let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().await);
         for t in tasks {
             t.await.ok();
@@ -74,14 +89,18 @@ impl WriterHandle {
     }
 }
 
-async fn next_batch(rx: &Mutex<mpsc::Receiver<Pending>>, stop: &Notify, stopping: &mut bool) -> Option<Vec<Pending>> {
+async fn next_batch(
+    rx: &Mutex<mpsc::Receiver<Pending>>,
+    stop: &mut watch::Receiver<bool>,
+    stopping: &mut bool,
+) -> Option<Vec<Pending>> {
     let mut rx = rx.lock().await;
     let first = if *stopping {
         rx.recv().await?
     } else {
         tokio::select! {
             p = rx.recv() => p?,
-            _ = stop.notified() => {
+            _ = async { let _ = stop.wait_for(|s| *s).await.is_ok(); } => {
                 // Take no new writes; finish what is queued.
                 *stopping = true;
                 rx.close();
@@ -105,10 +124,10 @@ async fn run(
     rx: Arc<Mutex<mpsc::Receiver<Pending>>>,
     commits: Arc<watch::Sender<u64>>,
     queued: Arc<AtomicUsize>,
-    stop: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let mut stopping = false;
-    while let Some(batch) = next_batch(&rx, &stop, &mut stopping).await {
+    while let Some(batch) = next_batch(&rx, &mut stop, &mut stopping).await {
         queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let (writes, replies): (Vec<Write>, Vec<oneshot::Sender<Result<Output>>>) =
             batch.into_iter().map(|p| (p.write, p.reply)).unzip();
@@ -122,15 +141,30 @@ async fn run(
                 }
             }
             Err(e) if writes.len() == 1 => {
+                let result = if retryable(&e) {
+                    match backend.run_batch(&writes, clock.now()).await {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| {
+                            Err(StoreError::Unavailable("empty batch result".into()))
+                        }),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    Err(e)
+                };
                 if let Some(reply) = replies.into_iter().next() {
-                    reply.send(Err(e)).ok();
+                    reply.send(result).ok();
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, size = writes.len(), "batch rolled back; retrying its writes one by one");
                 for (write, reply) in writes.iter().zip(replies) {
-                    let result = match backend.run_batch(std::slice::from_ref(write), clock.now()).await {
-                        Ok(mut r) => r.pop().unwrap_or_else(|| Err(StoreError::Unavailable("empty batch result".into()))),
+                    let result = match backend
+                        .run_batch(std::slice::from_ref(write), clock.now())
+                        .await
+                    {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| {
+                            Err(StoreError::Unavailable("empty batch result".into()))
+                        }),
                         Err(e) => Err(e),
                     };
                     commits.send_modify(|n| *n += 1);
@@ -139,5 +173,15 @@ async fn run(
             }
         }
         metrics::histogram!("anliegen_write_batch_seconds").record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// A failure that another transaction caused and that a second try resolves.
+fn retryable(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(d)) => {
+            matches!(d.code().as_deref(), Some("23505" | "40001" | "40P01"))
+        }
+        _ => false,
     }
 }

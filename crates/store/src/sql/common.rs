@@ -1843,14 +1843,14 @@ impl crate::Backend for Backend {
         write_checkpoint(&mut conn, name, seq, now).await
     }
 
-    async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, upto: i64, now: Timestamp) -> Result<()> {
+    async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, first: i64, upto: i64, now: Timestamp) -> Result<()> {
         let mut tx = begin_write(&self.pool).await?;
         lock_checkpoint(&mut tx, name).await?;
         let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?;
-        if current.unwrap_or(0) >= upto {
+        if current.unwrap_or(0) >= first {
             // Another runner applied these already: applying twice would double-count.
             return Ok(());
         }

@@ -35,7 +35,10 @@ impl Backend {
             .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        let write_pool = PgPoolOptions::new().max_connections(writers.max(1)).connect_with(opts).await?;
+        let write_pool = PgPoolOptions::new()
+            .max_connections(writers.max(1))
+            .connect_with(opts)
+            .await?;
         Ok(Self { pool, write_pool })
     }
 }
@@ -45,18 +48,26 @@ async fn begin_write(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, D
 }
 
 async fn next_case_number(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT nextval('case_numbers')").fetch_one(&mut *conn).await?)
+    Ok(sqlx::query_scalar("SELECT nextval('case_numbers')")
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 async fn lock_event_log(conn: &mut Conn) -> Result<()> {
     // Held until commit. PostgreSQL makes a transaction visible before it releases its locks,
     // so the next writer draws its numbers only after ours are visible.
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(&mut *conn).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(EVENT_LOG_LOCK)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 async fn lock_checkpoint(conn: &mut Conn, name: &str) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(format!("projection:{name}")).execute(&mut *conn).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(format!("projection:{name}"))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -66,7 +77,9 @@ async fn prepare_blobs(_b: &Backend, _writes: &[Write]) -> Result<PreparedBlobs>
 }
 
 async fn read_pack(_b: &Backend, pack: i64, _offset: i64, _size: i64) -> Result<Vec<u8>> {
-    Err(StoreError::Corrupt(format!("a PostgreSQL store has no pack files (pack {pack} referenced)")))
+    Err(StoreError::Corrupt(format!(
+        "a PostgreSQL store has no pack files (pack {pack} referenced)"
+    )))
 }
 
 include!("common.rs");

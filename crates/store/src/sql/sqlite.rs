@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::blob::{Packs, INLINE_MAX};
+use crate::blob::{INLINE_MAX, Packs};
 
 type Db = sqlx::Sqlite;
 
@@ -37,10 +37,21 @@ impl Backend {
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-32000");
-        let write_pool = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(opts.clone()).await?;
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(opts.clone())
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&write_pool).await?;
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        Ok(Self { pool, write_pool, packs: Packs::open(dir.join("blobs"))? })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Ok(Self {
+            pool,
+            write_pool,
+            packs: Packs::open(dir.join("blobs"))?,
+        })
     }
 }
 
@@ -51,9 +62,11 @@ async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'stati
 }
 
 async fn next_case_number(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value")
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 async fn lock_event_log(_conn: &mut Conn) -> Result<()> {
@@ -84,7 +97,10 @@ async fn prepare_blobs(b: &Backend, writes: &[Write]) -> Result<PreparedBlobs> {
                 continue;
             }
             let known: Option<String> =
-                sqlx::query_scalar("SELECT hash FROM blobs WHERE hash = $1").bind(&h).fetch_optional(&b.pool).await?;
+                sqlx::query_scalar("SELECT hash FROM blobs WHERE hash = $1")
+                    .bind(&h)
+                    .fetch_optional(&b.pool)
+                    .await?;
             if known.is_none() {
                 hashes.push(h);
                 datas.push(Arc::clone(&a.data));

@@ -157,25 +157,22 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called (before the
+/// node announces itself), so a signal right after start is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    ctrl_c.await.ok();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
         }
+        tokio::signal::ctrl_c().await.ok();
     }
-    #[cfg(not(unix))]
-    ctrl_c.await.ok();
 }
 
 #[tokio::main]
@@ -189,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let s = settings(cli.config.as_ref(), &store, listen)?;
             init_logging(s.log_format == "json");
+            let stop = shutdown_signal();
             let running = anliegen::start(
                 &s,
                 StartOptions {
@@ -199,9 +197,6 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             let url = running.url();
             // Logins go to the terminal only, never into the log.
-            println!(
-                "Anliegen läuft / is running: {url}  (API {url}/api/v1, OpenAPI {url}/api/v1/openapi.json)"
-            );
             if let Some(l) = &running.first_login {
                 println!(
                     "First start: admin login {} / password {}  (shown only now; change it)",
@@ -228,7 +223,10 @@ async fn main() -> anyhow::Result<()> {
                     anliegen::demo::DEMO_PASSWORD
                 );
             }
-            shutdown_signal().await;
+            println!(
+                "Anliegen läuft / is running: {url}  (API {url}/api/v1, OpenAPI {url}/api/v1/openapi.json)"
+            );
+            stop.await;
             tracing::info!("shutting down: finishing requests in flight");
             running.stop().await;
         }

@@ -38,7 +38,6 @@ fn serve(args: &[String], extra: &[&str]) -> Serve {
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
     let mut url = String::new();
-    let demo = extra.contains(&"--demo");
     while let Some(Ok(line)) = lines.next() {
         if let Some(rest) = line.split("is running: ").nth(1) {
             url = rest
@@ -47,11 +46,7 @@ fn serve(args: &[String], extra: &[&str]) -> Serve {
                 .unwrap_or_default()
                 .to_owned();
         }
-        let done = if demo {
-            line.starts_with("Try:")
-        } else {
-            !url.is_empty()
-        };
+        let done = !url.is_empty();
         seen.push(line);
         if done {
             break;
@@ -319,7 +314,10 @@ async fn settings_come_from_a_toml_file_and_the_environment() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
+    let line = lines
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("is running"))
+        .unwrap();
     assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
     assert!(dir.path().join("d").join("anliegen.db").exists());
     child.kill().ok();

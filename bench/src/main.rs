@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use rand::Rng;
 use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 
 #[derive(Parser)]
 struct Args {
@@ -132,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
         let identities = args.identities;
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(4096);
-            let mut rng = rand::rng();
+            let mut rng = rand::rngs::StdRng::from_os_rng();
             while Instant::now() < deadline {
                 let b = body(&mut rng, &de, identities);
                 let t = Instant::now();

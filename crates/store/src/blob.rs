@@ -144,10 +144,9 @@ fn open_latest(dir: &Path, after: Option<i64>) -> std::io::Result<PackState> {
                 if let Some(n) = name
                     .strip_prefix("pack-")
                     .and_then(|r| r.strip_suffix(".pack"))
+                    && let Ok(n) = n.parse::<i64>()
                 {
-                    if let Ok(n) = n.parse::<i64>() {
-                        max = max.max(n);
-                    }
+                    max = max.max(n);
                 }
             }
             max.max(1)

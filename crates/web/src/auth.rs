@@ -215,10 +215,10 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| ApiError::unauthorized("use Authorization: Bearer anl_…"))?;
         let hash = hash_token(secret);
         let now = state.store().now();
-        if let Some(auth) = state.tokens().get(&hash) {
-            if auth.token.expires_at.is_none_or(|e| e > now) {
-                return Ok(auth);
-            }
+        if let Some(auth) = state.tokens().get(&hash)
+            && auth.token.expires_at.is_none_or(|e| e > now)
+        {
+            return Ok(auth);
         }
         let invalid = || ApiError::unauthorized("the token is unknown, expired or revoked");
         let token = state

@@ -313,7 +313,7 @@ async fn settings_come_from_a_toml_file_and_the_environment() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = lines
         .map(|l| l.unwrap())
         .find(|l| l.contains("is running"))

@@ -91,7 +91,7 @@ impl TestApp {
             .as_str()
             .expect("token")
             .to_owned();
-        let mut settings = settings;
+
         settings.listen = running.addr;
         Self {
             running: Some(running),
@@ -221,16 +221,16 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some((_, name)) = self.pg.take() {
-            if let Ok(admin) = std::env::var("ANLIEGEN_TEST_DATABASE_URL") {
-                // Best effort; the server's pools may still hold connections.
-                std::process::Command::new("psql")
-                    .arg(&admin)
-                    .arg("-qc")
-                    .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .output()
-                    .ok();
-            }
+        if let Some((_, name)) = self.pg.take()
+            && let Ok(admin) = std::env::var("ANLIEGEN_TEST_DATABASE_URL")
+        {
+            // Best effort; the server's pools may still hold connections.
+            std::process::Command::new("psql")
+                .arg(&admin)
+                .arg("-qc")
+                .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .output()
+                .ok();
         }
     }
 }

@@ -423,11 +423,10 @@ fn team_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Team> {
 }
 
 async fn require_team(conn: &mut Conn, id: Option<TeamId>) -> Result<()> {
-    if let Some(id) = id {
-        if load_team(conn, id).await?.is_none() {
+    if let Some(id) = id
+        && load_team(conn, id).await?.is_none() {
             return Err(StoreError::invalid("team_id", format!("team {id} does not exist")));
         }
-    }
     Ok(())
 }
 
@@ -506,14 +505,13 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
 
 async fn check_identities_free(conn: &mut Conn, identities: &[Identity], owner: Option<CustomerId>) -> Result<()> {
     for identity in identities {
-        if let Some(other) = identity_owner(conn, identity).await? {
-            if Some(other) != owner {
+        if let Some(other) = identity_owner(conn, identity).await?
+            && Some(other) != owner {
                 return Err(StoreError::Conflict {
                     field: Some("identities".into()),
                     message: format!("{} already belongs to customer {other}", identity),
                 });
             }
-        }
     }
     Ok(())
 }
@@ -619,18 +617,16 @@ async fn update_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id:
     set!(organisation_id, "organisation_id");
     set!(language, "language");
     set!(time_zone, "time_zone");
-    if let Some(t) = &p.tier {
-        if c.tier != *t {
+    if let Some(t) = &p.tier
+        && c.tier != *t {
             c.tier = t.clone();
             fields.push("tier".into());
         }
-    }
-    if let Some(n) = &p.notes {
-        if c.notes != *n {
+    if let Some(n) = &p.notes
+        && c.notes != *n {
             c.notes = n.clone();
             fields.push("notes".into());
         }
-    }
     if fields.is_empty() {
         return Ok(Output::Customer(Box::new(c)));
     }
@@ -916,11 +912,10 @@ async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewC
     let subject = parse_subject(&nc.subject)?;
     require_team(conn, nc.team_id).await?;
     require_assignee(conn, nc.assignee_id).await?;
-    if let CustomerRef::Id(id) = &nc.customer {
-        if load_customer(conn, *id).await?.is_none() {
+    if let CustomerRef::Id(id) = &nc.customer
+        && load_customer(conn, *id).await?.is_none() {
             return Err(StoreError::invalid("customer_id", format!("customer {id} does not exist")));
         }
-    }
     // Validation is done: from here on we write.
     let customer = resolve_customer(conn, ctx, actor, &nc.customer, &nc.contact.text).await?;
     let number = next_case_number(conn).await?;
@@ -1088,11 +1083,10 @@ async fn update_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: Cas
     }
     check_fields(&p.fields, true)?;
     let subject = p.subject.as_deref().map(parse_subject).transpose()?;
-    if let Some(s) = &subject {
-        if s.is_empty() {
+    if let Some(s) = &subject
+        && s.is_empty() {
             return Err(StoreError::invalid("subject", "a subject cannot be empty"));
         }
-    }
 
     let (cid, cust) = (Some(case.id), Some(case.customer_id));
     let mut changed = false;

@@ -130,6 +130,8 @@ mod tests {
         };
         let s = Settings::load(Some(&f), &o).unwrap();
         assert_eq!(s.listen.port(), 9100);
+        unsafe { std::env::set_var("ANLIEGEN_TEST_SOMETHING_ELSE", "1") };
+        assert!(Settings::load(Some(&f), &Overrides::default()).is_ok(), "foreign ANLIEGEN_* variables are ignored");
         std::fs::write(&f, "lisen = 1\n").unwrap();
         assert!(
             Settings::load(Some(&f), &Overrides::default()).is_err(),

@@ -294,3 +294,18 @@ mod tests {
         assert_eq!(clean_filename(".htaccess"), "htaccess");
     }
 }
+
+/// Text from outside, made safe to store and show: NUL and other control characters are
+/// removed (tab, line feed and carriage return stay). PostgreSQL refuses NUL in text, and no
+/// person meant to send one.
+pub fn clean_text(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).collect()
+}
+
+#[cfg(test)]
+mod clean_tests {
+    #[test]
+    fn control_characters_go_line_breaks_stay() {
+        assert_eq!(super::clean_text("a\u{0}b\u{7}c\nd\te"), "abc\nd\te");
+    }
+}

@@ -214,6 +214,9 @@ pub struct NewCase {
     pub tags: Vec<Tag>,
     /// Custom fields.
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Language of the conversation, as the caller detected it from the first contact (language
+    /// detection is CPU work that belongs in the request, not in the single writer).
+    pub language: Option<Language>,
     /// The first contact.
     pub contact: NewContact,
 }

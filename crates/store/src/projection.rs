@@ -15,6 +15,9 @@ use crate::error::Result;
 /// Events read per step.
 const STEP: i64 = 1000;
 
+/// How long a follower gathers commits before it applies them.
+const COALESCE: Duration = Duration::from_millis(50);
+
 /// A read model kept from the event log.
 #[async_trait::async_trait]
 pub trait Projection: Send + Sync + 'static {
@@ -136,7 +139,11 @@ pub async fn follow(
             }
         }
         tokio::select! {
-            _ = commits.changed() => {}
+            _ = commits.changed() => {
+                // Under load, commits come every few milliseconds: gather them for a moment so the
+                // projection writes once per burst, not once per commit.
+                tokio::time::sleep(COALESCE).await;
+            }
             _ = tokio::time::sleep(poll) => {}
             _ = shutdown.changed() => {}
         }

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anliegen_core::Clock;
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
 
 use crate::Backend;
 use crate::error::{Result, StoreError};
@@ -28,7 +27,8 @@ pub(crate) struct WriterHandle {
     commits: watch::Receiver<u64>,
     queued: Arc<AtomicUsize>,
     stop: Arc<watch::Sender<bool>>,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Resolves when every writer loop has ended.
+    done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
 }
 
 impl WriterHandle {
@@ -39,25 +39,33 @@ impl WriterHandle {
         let commit_tx = Arc::new(commit_tx);
         let queued = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(watch::Sender::new(false));
-        let tasks = (0..writers.max(1))
-            .map(|_| {
-                tokio::spawn(run(
-                    backend.clone(),
-                    clock.clone(),
-                    rx.clone(),
-                    commit_tx.clone(),
-                    queued.clone(),
-                    stop.subscribe(),
-                ))
-            })
+        let loops: Vec<_> = (0..writers.max(1))
+            .map(|_| run(backend.clone(), clock.clone(), rx.clone(), commit_tx.clone(), queued.clone(), stop.subscribe()))
             .collect();
-        Self {
-            tx,
-            commits,
-            queued,
-            stop,
-            tasks: Arc::new(Mutex::new(tasks)),
+        // The writers get a thread and runtime of their own: on the shared runtime every await
+        // of a batch would queue behind the HTTP tasks, and the single writer is the path every
+        // write takes.
+        let (done_tx, done) = oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        match runtime {
+            Ok(rt) => {
+                let spawned = std::thread::Builder::new().name("anliegen-writer".into()).spawn(move || {
+                    rt.block_on(futures::future::join_all(loops));
+                    done_tx.send(()).ok();
+                });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "could not start the writer thread");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no runtime for the writer; running it on the shared one");
+                tokio::spawn(async move {
+                    futures::future::join_all(loops).await;
+                    done_tx.send(()).ok();
+                });
+            }
         }
+        Self { tx, commits, queued, stop, done: Arc::new(Mutex::new(Some(done))) }
     }
 
     pub(crate) async fn submit(&self, write: Write) -> Result<Output> {
@@ -82,9 +90,9 @@ impl WriterHandle {
 
     pub(crate) async fn shutdown(&self) {
         self.stop.send_replace(true);
-        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().await);
-        for t in tasks {
-            t.await.ok();
+        let done = self.done.lock().await.take();
+        if let Some(done) = done {
+            done.await.ok();
         }
     }
 }

@@ -325,6 +325,7 @@ async fn load_case(
             .map(|t| Tag::parse(t))
             .collect::<Result<_, _>>()?,
         fields: c.fields.clone(),
+        language: None,
         contact: NewContact {
             channel,
             direction: Direction::Inbound,

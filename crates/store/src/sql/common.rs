@@ -52,12 +52,52 @@ fn corrupt(e: anliegen_core::ParseError) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-/// Events written by the commands of one batch; inserted together at the end, under the
-/// event-log lock, so sequence numbers follow commit order.
+/// The state of one batch transaction. Events are inserted together at the end, under the
+/// event-log lock, so sequence numbers follow commit order. The rows of the hot path (opening
+/// cases: customers, identities, cases, contacts, idempotency records) are buffered too and
+/// inserted many per statement by [`flush`]; any other command flushes first, so it reads
+/// everything written before it.
 struct BatchCtx {
     now: Timestamp,
     events: Vec<PendingEvent>,
     blobs: PreparedBlobs,
+    /// The last case number handed out in this batch, where the dialect counts in memory.
+    case_number: Option<i64>,
+    /// Case numbers drawn up front for this batch, where the dialect draws them from a sequence.
+    case_pool: Vec<i64>,
+    pending: PendingRows,
+    /// Owners of the batch's identities, looked up once at its start; `None` once another
+    /// command may have changed who owns what (then each lookup asks the database).
+    known: Option<HashMap<Identity, (CustomerId, Option<Language>)>>,
+    /// Identities created in this batch.
+    created: HashMap<Identity, (CustomerId, Option<Language>)>,
+    /// Responses already stored for the batch's idempotency keys.
+    replays: HashMap<(String, String), StoredResponse>,
+}
+
+#[derive(Default)]
+struct PendingRows {
+    customers: Vec<Customer>,
+    identities: Vec<(Identity, CustomerId)>,
+    cases: Vec<Case>,
+    contacts: Vec<Contact>,
+    idempotency: Vec<(String, String, String, i64, String)>,
+}
+
+impl BatchCtx {
+    fn new(now: Timestamp, blobs: PreparedBlobs) -> Self {
+        Self {
+            now,
+            events: Vec::new(),
+            blobs,
+            case_number: None,
+            case_pool: Vec::new(),
+            pending: PendingRows::default(),
+            known: None,
+            created: HashMap::new(),
+            replays: HashMap::new(),
+        }
+    }
 }
 
 struct PendingEvent {
@@ -516,7 +556,7 @@ async fn check_identities_free(conn: &mut Conn, identities: &[Identity], owner: 
     Ok(())
 }
 
-async fn insert_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCustomer) -> Result<Customer> {
+fn new_customer(ctx: &mut BatchCtx, actor: &Actor, nc: &NewCustomer) -> Customer {
     let mut identities: Vec<Identity> = nc.identities.clone();
     identities.sort();
     identities.dedup();
@@ -533,37 +573,18 @@ async fn insert_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc:
         created_at: ctx.now,
         updated_at: ctx.now,
     };
-    sqlx::query(
-        "INSERT INTO customers (id, name, organisation_id, language, time_zone, tier, notes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-    )
-    .bind(c.id.to_string())
-    .bind(c.name.as_deref())
-    .bind(c.organisation_id.map(|o| o.to_string()))
-    .bind(c.language.map(|l| l.code()))
-    .bind(c.time_zone.as_ref().map(|t| t.as_str()))
-    .bind(c.tier.as_str())
-    .bind(&c.notes)
-    .bind(us(c.created_at))
-    .execute(&mut *conn)
-    .await?;
+    ctx.pending.customers.push(c.clone());
     ctx.event(actor, None, Some(c.id), EventKind::CustomerCreated { name: c.name.clone() });
     for identity in &c.identities {
-        insert_identity(conn, ctx, actor, c.id, identity).await?;
+        insert_identity(ctx, actor, (c.id, c.language), identity);
     }
-    Ok(c)
+    c
 }
 
-async fn insert_identity(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, customer: CustomerId, identity: &Identity) -> Result<()> {
-    sqlx::query("INSERT INTO identities (kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(identity.kind.as_str())
-        .bind(&identity.value)
-        .bind(customer.to_string())
-        .bind(us(ctx.now))
-        .execute(&mut *conn)
-        .await?;
-    ctx.event(actor, None, Some(customer), EventKind::IdentityAdded { identity: identity.clone() });
-    Ok(())
+fn insert_identity(ctx: &mut BatchCtx, actor: &Actor, owner: (CustomerId, Option<Language>), identity: &Identity) {
+    ctx.pending.identities.push((identity.clone(), owner.0));
+    ctx.created.insert(identity.clone(), owner);
+    ctx.event(actor, None, Some(owner.0), EventKind::IdentityAdded { identity: identity.clone() });
 }
 
 async fn require_organisation(conn: &mut Conn, id: Option<OrganisationId>) -> Result<()> {
@@ -582,7 +603,7 @@ async fn require_organisation(conn: &mut Conn, id: Option<OrganisationId>) -> Re
 async fn create_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCustomer) -> Result<Customer> {
     check_identities_free(conn, &nc.identities, None).await?;
     require_organisation(conn, nc.organisation_id).await?;
-    insert_customer(conn, ctx, actor, nc).await
+    Ok(new_customer(ctx, actor, nc))
 }
 
 /// A customer that can still take changes: exists and was not merged away.
@@ -653,7 +674,7 @@ async fn add_identity(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: Cu
     let mut c = live_customer(conn, id).await?;
     check_identities_free(conn, std::slice::from_ref(identity), Some(id)).await?;
     if !c.identities.contains(identity) {
-        insert_identity(conn, ctx, actor, id, identity).await?;
+        insert_identity(ctx, actor, (id, c.language), identity);
         c.identities.push(identity.clone());
         c.identities.sort();
     }
@@ -759,23 +780,7 @@ async fn insert_contact(
         attachments,
         created_at: ctx.now,
     };
-    sqlx::query(
-        "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(contact.id.to_string())
-    .bind(case.id.to_string())
-    .bind(contact.channel.as_str())
-    .bind(contact.direction.as_str())
-    .bind(contact.visibility.as_str())
-    .bind(to_json(&contact.author))
-    .bind(contact.subject.as_deref())
-    .bind(&contact.text)
-    .bind(contact.html.as_ref().map(|h| h.as_str()))
-    .bind(to_json(&contact.attachments))
-    .bind(us(contact.created_at))
-    .execute(&mut *conn)
-    .await?;
+    ctx.pending.contacts.push(contact.clone());
     ctx.event(
         actor,
         Some(case.id),
@@ -810,39 +815,8 @@ async fn insert_blob(conn: &mut Conn, hash: &str, data: &[u8], loc: &BlobLocatio
     Ok(())
 }
 
-async fn insert_case(conn: &mut Conn, case: &Case) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO cases (id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, channel, \
-         language, follow_up_of, contact_count, created_at, updated_at, waiting_since) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(case.id.to_string())
-    .bind(case.reference.number() as i64)
-    .bind(&case.subject)
-    .bind(case.customer_id.to_string())
-    .bind(case.status.as_str())
-    .bind(case.priority.as_str())
-    .bind(case.team_id.map(|t| t.to_string()))
-    .bind(case.assignee_id.map(|a| a.to_string()))
-    .bind(to_json(&case.tags))
-    .bind(to_json(&case.fields))
-    .bind(case.channel.as_str())
-    .bind(case.language.map(|l| l.code()))
-    .bind(case.follow_up_of.map(|c| c.to_string()))
-    .bind(case.contact_count)
-    .bind(us(case.created_at))
-    .bind(us(case.updated_at))
-    .bind(case.waiting_since.map(us))
-    .execute(&mut *conn)
-    .await?;
-    for tag in &case.tags {
-        sqlx::query("INSERT INTO case_tags (case_id, tag) VALUES ($1, $2)")
-            .bind(case.id.to_string())
-            .bind(tag.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+fn insert_case(ctx: &mut BatchCtx, case: &Case) {
+    ctx.pending.cases.push(case.clone());
 }
 
 async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
@@ -878,27 +852,66 @@ fn check_fields(fields: &BTreeMap<String, serde_json::Value>, allow_null: bool) 
     Ok(())
 }
 
-/// The customer of a new case: a known one, the owner of the identity, or a new customer.
-async fn resolve_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, r: &CustomerRef, text: &str) -> Result<Customer> {
-    match r {
-        CustomerRef::Id(id) => {
-            let c = load_customer(conn, *id).await?.ok_or_else(|| StoreError::invalid("customer_id", format!("customer {id} does not exist")))?;
-            match c.merged_into {
-                Some(target) => load_customer(conn, target).await?.ok_or_else(|| StoreError::not_found("customer", target)),
-                None => Ok(c),
-            }
+/// The customer of a new case (id and language): a known one, the owner of the identity, or a
+/// new customer. One indexed lookup on the hot path.
+async fn resolve_customer(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    r: &CustomerRef,
+    detected: Option<Language>,
+) -> Result<(CustomerId, Option<Language>)> {
+    if let CustomerRef::Identity { identity, .. } = r {
+        if let Some(found) = ctx.created.get(identity) {
+            return Ok(*found);
         }
-        CustomerRef::Identity { identity, name, language } => {
-            if let Some(owner) = identity_owner(conn, identity).await? {
-                return load_customer(conn, owner).await?.ok_or_else(|| StoreError::not_found("customer", owner));
+        if let Some(known) = &ctx.known {
+            if let Some(found) = known.get(identity) {
+                return Ok(*found);
             }
+            return create_for_identity(ctx, actor, r, detected);
+        }
+    }
+    let row = match r {
+        CustomerRef::Id(id) => sqlx::query("SELECT id, language, merged_into FROM customers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?,
+        CustomerRef::Identity { identity, .. } => sqlx::query(
+            "SELECT c.id, c.language, c.merged_into FROM identities i JOIN customers c ON c.id = i.customer_id \
+             WHERE i.kind = $1 AND i.value = $2",
+        )
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .fetch_optional(&mut *conn)
+        .await?,
+    };
+    if let Some(row) = row {
+        let merged: Option<String> = row.try_get("merged_into")?;
+        if let Some(target) = merged {
+            let target: CustomerId = parse_id(&target)?;
+            let c = load_customer(conn, target).await?.ok_or_else(|| StoreError::not_found("customer", target))?;
+            return Ok((c.id, c.language));
+        }
+        let id: String = row.try_get("id")?;
+        let lang: Option<String> = row.try_get("language")?;
+        return Ok((parse_id(&id)?, lang.as_deref().map(Language::parse).transpose().map_err(corrupt)?));
+    }
+    create_for_identity(ctx, actor, r, detected)
+}
+
+fn create_for_identity(ctx: &mut BatchCtx, actor: &Actor, r: &CustomerRef, detected: Option<Language>) -> Result<(CustomerId, Option<Language>)> {
+    match r {
+        CustomerRef::Id(id) => Err(StoreError::invalid("customer_id", format!("customer {id} does not exist"))),
+        CustomerRef::Identity { identity, name, language } => {
             let nc = NewCustomer {
                 name: name.clone(),
-                language: language.or_else(|| Language::detect(text)),
+                language: language.or(detected),
                 identities: vec![identity.clone()],
                 ..NewCustomer::default()
             };
-            insert_customer(conn, ctx, actor, &nc).await
+            let c = new_customer(ctx, actor, &nc);
+            Ok((c.id, c.language))
         }
     }
 }
@@ -917,8 +930,8 @@ async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewC
             return Err(StoreError::invalid("customer_id", format!("customer {id} does not exist")));
         }
     // Validation is done: from here on we write.
-    let customer = resolve_customer(conn, ctx, actor, &nc.customer, &nc.contact.text).await?;
-    let number = next_case_number(conn).await?;
+    let (customer_id, customer_language) = resolve_customer(conn, ctx, actor, &nc.customer, nc.language).await?;
+    let number = next_case_number(conn, ctx).await?;
     let mut tags: Vec<Tag> = nc.tags.clone();
     tags.sort();
     tags.dedup();
@@ -927,7 +940,7 @@ async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewC
         id: CaseId::new(),
         reference: CaseRef::from_number(u64::try_from(number).map_err(|_| StoreError::Corrupt("case number".into()))?),
         subject,
-        customer_id: customer.id,
+        customer_id,
         status: CaseStatus::New,
         priority: nc.priority,
         team_id: nc.team_id,
@@ -935,14 +948,14 @@ async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewC
         tags,
         fields: nc.fields.clone(),
         channel: nc.contact.channel,
-        language: customer.language.or_else(|| Language::detect(&nc.contact.text)),
+        language: nc.language.or(customer_language),
         follow_up_of: None,
         contact_count: 1,
         created_at: ctx.now,
         updated_at: ctx.now,
         waiting_since: inbound.then_some(ctx.now),
     };
-    insert_case(conn, &case).await?;
+    insert_case(ctx, &case);
     ctx.event(
         actor,
         Some(case.id),
@@ -1005,7 +1018,7 @@ async fn add_contact(
     }
 
     if effect == CustomerContactEffect::OpensFollowUp {
-        let number = next_case_number(conn).await?;
+        let number = next_case_number(conn, ctx).await?;
         let mut follow = Case {
             id: CaseId::new(),
             reference: CaseRef::from_number(u64::try_from(number).map_err(|_| StoreError::Corrupt("case number".into()))?),
@@ -1025,7 +1038,7 @@ async fn add_contact(
             updated_at: ctx.now,
             waiting_since: Some(ctx.now),
         };
-        insert_case(conn, &follow).await?;
+        insert_case(ctx, &follow);
         ctx.event(
             actor,
             Some(case.id),
@@ -1385,27 +1398,15 @@ enum Attempt {
 
 async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt {
     if let Some(claim) = &write.idempotency {
-        let cutoff = us(ctx.now) - crate::IDEMPOTENCY_TTL_US;
-        let found = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2 AND created_at > $3")
-            .bind(&claim.scope)
-            .bind(&claim.key)
-            .bind(cutoff)
-            .fetch_optional(&mut *conn)
-            .await;
-        match found {
-            Err(e) => return Attempt::Abort(e.into()),
-            Ok(Some(r)) => {
-                let stored = (|| -> Result<StoredResponse> {
-                    let status: i64 = r.try_get("status")?;
-                    Ok(StoredResponse {
-                        status: u16::try_from(status).unwrap_or(500),
-                        body: r.try_get("body")?,
-                        request_hash: r.try_get("request_hash")?,
-                    })
-                })();
-                return Attempt::Done(stored.and_then(|s| Err(StoreError::Replay(s))));
-            }
-            Ok(None) => {}
+        if let Some(stored) = ctx.replays.get(&(claim.scope.clone(), claim.key.clone())) {
+            return Attempt::Done(Err(StoreError::Replay(stored.clone())));
+        }
+    }
+    let hot = matches!(write.command, Command::OpenCase(_));
+    if !hot {
+        // Everything buffered so far must be visible to this command's reads.
+        if let Err(e) = flush(conn, ctx).await {
+            return Attempt::Abort(e);
         }
     }
     let events_before = ctx.events.len();
@@ -1421,33 +1422,200 @@ async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt 
     }
     if let Some(claim) = &write.idempotency {
         let stored = (claim.render)(&out);
-        let cutoff = us(ctx.now) - crate::IDEMPOTENCY_TTL_US;
-        let res = sqlx::query(
-            "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, \
-             body = excluded.body, created_at = excluded.created_at WHERE idempotency.created_at <= $7",
-        )
-        .bind(&claim.scope)
-        .bind(&claim.key)
-        .bind(&claim.request_hash)
-        .bind(i64::from(stored.status))
-        .bind(&stored.body)
-        .bind(us(ctx.now))
-        .bind(cutoff)
-        .execute(&mut *conn)
-        .await;
-        match res {
-            Ok(r) if r.rows_affected() == 0 => {
-                return Attempt::Abort(StoreError::Conflict {
-                    field: Some("Idempotency-Key".into()),
-                    message: "a request with this Idempotency-Key is still being processed".into(),
-                })
-            }
-            Ok(_) => {}
-            Err(e) => return Attempt::Abort(e.into()),
+        ctx.pending.idempotency.push((
+            claim.scope.clone(),
+            claim.key.clone(),
+            claim.request_hash.clone(),
+            i64::from(stored.status),
+            stored.body.clone(),
+        ));
+        // A key that repeats within the batch gets the response of its first use.
+        ctx.replays.insert((claim.scope.clone(), claim.key.clone()), stored);
+    }
+    if !hot {
+        if let Err(e) = flush(conn, ctx).await {
+            return Attempt::Abort(e);
         }
+        // The command may have moved identities (merge): look them up afresh from now on.
+        ctx.known = None;
+        ctx.created.clear();
     }
     Attempt::Done(Ok(out))
+}
+
+/// Looks up, for the whole batch at once, who owns the identities its new cases name and which
+/// idempotency keys were used before; draws case numbers where the dialect needs to.
+async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Result<()> {
+    let mut identities: Vec<&Identity> = writes
+        .iter()
+        .filter_map(|w| match &w.command {
+            Command::OpenCase(nc) => match &nc.customer {
+                CustomerRef::Identity { identity, .. } => Some(identity),
+                CustomerRef::Id(_) => None,
+            },
+            _ => None,
+        })
+        .collect();
+    identities.sort();
+    identities.dedup();
+    let mut known = HashMap::new();
+    let mut reliable = true;
+    for chunk in identities.chunks(400) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "SELECT i.kind, i.value, c.id, c.language, c.merged_into FROM identities i \
+             JOIN customers c ON c.id = i.customer_id WHERE (i.kind, i.value) IN ",
+        );
+        qb.push_tuples(chunk, |mut b, i| {
+            b.push_bind(i.kind.as_str()).push_bind(i.value.clone());
+        });
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            let merged: Option<String> = r.try_get("merged_into")?;
+            if merged.is_some() {
+                reliable = false;
+            }
+            let kind: String = r.try_get("kind")?;
+            let id: String = r.try_get("id")?;
+            let lang: Option<String> = r.try_get("language")?;
+            let identity = Identity { kind: IdentityKind::parse(&kind).map_err(corrupt)?, value: r.try_get("value")? };
+            known.insert(identity, (parse_id(&id)?, lang.as_deref().map(Language::parse).transpose().map_err(corrupt)?));
+        }
+    }
+    ctx.known = reliable.then_some(known);
+
+    let claims: Vec<(&str, &str)> =
+        writes.iter().filter_map(|w| w.idempotency.as_ref().map(|c| (c.scope.as_str(), c.key.as_str()))).collect();
+    let cutoff = us(ctx.now) - crate::IDEMPOTENCY_TTL_US;
+    for chunk in claims.chunks(400) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("SELECT scope, key, request_hash, status, body, created_at FROM idempotency WHERE (scope, key) IN ");
+        qb.push_tuples(chunk, |mut b, (scope, key)| {
+            b.push_bind(scope.to_owned()).push_bind(key.to_owned());
+        });
+        let mut expired = Vec::new();
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            let scope: String = r.try_get("scope")?;
+            let key: String = r.try_get("key")?;
+            let created: i64 = r.try_get("created_at")?;
+            if created <= cutoff {
+                expired.push((scope, key));
+                continue;
+            }
+            let status: i64 = r.try_get("status")?;
+            let stored = StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                body: r.try_get("body")?,
+                request_hash: r.try_get("request_hash")?,
+            };
+            ctx.replays.insert((scope, key), stored);
+        }
+        if !expired.is_empty() {
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("DELETE FROM idempotency WHERE (scope, key) IN ");
+            qb.push_tuples(&expired, |mut b, (scope, key)| {
+                b.push_bind(scope.clone()).push_bind(key.clone());
+            });
+            qb.build().execute(&mut *conn).await?;
+        }
+    }
+
+    let new_cases = writes.iter().filter(|w| matches!(w.command, Command::OpenCase(_))).count();
+    prefetch_case_numbers(conn, ctx, new_cases).await
+}
+
+/// Inserts the buffered rows, many per statement, parents before children.
+async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
+    let p = std::mem::take(&mut ctx.pending);
+    for chunk in p.customers.chunks(300) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "INSERT INTO customers (id, name, organisation_id, language, time_zone, tier, notes, created_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, c| {
+            b.push_bind(c.id.to_string())
+                .push_bind(c.name.clone())
+                .push_bind(c.organisation_id.map(|o| o.to_string()))
+                .push_bind(c.language.map(|l| l.code()))
+                .push_bind(c.time_zone.as_ref().map(|t| t.as_str().to_owned()))
+                .push_bind(c.tier.as_str().to_owned())
+                .push_bind(c.notes.clone())
+                .push_bind(us(c.created_at))
+                .push_bind(us(c.updated_at));
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    let now = us(ctx.now);
+    for chunk in p.identities.chunks(500) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("INSERT INTO identities (kind, value, customer_id, created_at) ");
+        qb.push_values(chunk, |mut b, (i, c)| {
+            b.push_bind(i.kind.as_str()).push_bind(i.value.clone()).push_bind(c.to_string()).push_bind(now);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    for chunk in p.cases.chunks(200) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "INSERT INTO cases (id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, channel, \
+             language, follow_up_of, contact_count, created_at, updated_at, waiting_since) ",
+        );
+        qb.push_values(chunk, |mut b, c| {
+            b.push_bind(c.id.to_string())
+                .push_bind(c.reference.number() as i64)
+                .push_bind(c.subject.clone())
+                .push_bind(c.customer_id.to_string())
+                .push_bind(c.status.as_str())
+                .push_bind(c.priority.as_str())
+                .push_bind(c.team_id.map(|t| t.to_string()))
+                .push_bind(c.assignee_id.map(|a| a.to_string()))
+                .push_bind(to_json(&c.tags))
+                .push_bind(to_json(&c.fields))
+                .push_bind(c.channel.as_str())
+                .push_bind(c.language.map(|l| l.code()))
+                .push_bind(c.follow_up_of.map(|f| f.to_string()))
+                .push_bind(c.contact_count)
+                .push_bind(us(c.created_at))
+                .push_bind(us(c.updated_at))
+                .push_bind(c.waiting_since.map(us));
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    let tags: Vec<(String, String)> =
+        p.cases.iter().flat_map(|c| c.tags.iter().map(move |t| (c.id.to_string(), t.as_str().to_owned()))).collect();
+    for chunk in tags.chunks(500) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("INSERT INTO case_tags (case_id, tag) ");
+        qb.push_values(chunk, |mut b, (c, t)| {
+            b.push_bind(c.clone()).push_bind(t.clone());
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    for chunk in p.contacts.chunks(250) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, created_at) ",
+        );
+        qb.push_values(chunk, |mut b, c| {
+            b.push_bind(c.id.to_string())
+                .push_bind(c.case_id.to_string())
+                .push_bind(c.channel.as_str())
+                .push_bind(c.direction.as_str())
+                .push_bind(c.visibility.as_str())
+                .push_bind(to_json(&c.author))
+                .push_bind(c.subject.clone())
+                .push_bind(c.text.clone())
+                .push_bind(c.html.as_ref().map(|h| h.as_str().to_owned()))
+                .push_bind(to_json(&c.attachments))
+                .push_bind(us(c.created_at));
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    for chunk in p.idempotency.chunks(300) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("INSERT INTO idempotency (scope, key, request_hash, status, body, created_at) ");
+        qb.push_values(chunk, |mut b, (scope, key, hash, status, body)| {
+            b.push_bind(scope.clone()).push_bind(key.clone()).push_bind(hash.clone()).push_bind(*status).push_bind(body.clone()).push_bind(now);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
 }
 
 impl Backend {
@@ -1455,19 +1623,46 @@ impl Backend {
     /// whole (the writer then retries each write on its own); `Ok` holds one result per write.
     async fn batch(&self, writes: &[Write], blobs: PreparedBlobs, now: Timestamp) -> Result<Vec<Result<Output>>> {
         let mut tx = begin_write(&self.write_pool).await?;
-        let mut ctx = BatchCtx { now, events: Vec::new(), blobs };
+        let mut ctx = BatchCtx::new(now, blobs);
         let mut results = Vec::with_capacity(writes.len());
-        for w in writes {
-            match attempt(&mut tx, &mut ctx, w).await {
-                Attempt::Done(r) => results.push(r),
-                Attempt::Abort(e) => {
-                    tx.rollback().await.ok();
-                    return Err(e);
+        let outcome: Result<()> = async {
+            let t = std::time::Instant::now();
+            prefetch(&mut tx, &mut ctx, writes).await?;
+            metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "prefetch").record(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            for w in writes {
+                match attempt(&mut tx, &mut ctx, w).await {
+                    Attempt::Done(r) => results.push(r),
+                    Attempt::Abort(e) => return Err(e),
                 }
             }
+            metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "apply").record(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            flush(&mut tx, &mut ctx).await?;
+            finish_batch(&mut tx, &ctx).await?;
+            metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "flush").record(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            insert_events(&mut tx, &ctx.events).await?;
+            metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "events").record(t.elapsed().as_secs_f64());
+            Ok(())
         }
-        insert_events(&mut tx, &ctx.events).await?;
+        .await;
+        if let Err(e) = outcome {
+            tx.rollback().await.ok();
+            // A lone write whose idempotency key another node stored meanwhile: answer with
+            // what was stored.
+            if let ([w], true) = (writes, is_unique_violation(&e)) {
+                if let Some(claim) = &w.idempotency {
+                    if let Some(stored) = crate::Backend::idempotent_response(self, &claim.scope, &claim.key, now).await? {
+                        return Ok(vec![Err(StoreError::Replay(stored))]);
+                    }
+                }
+            }
+            return Err(e);
+        }
+        let t = std::time::Instant::now();
         tx.commit().await?;
+        metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "commit").record(t.elapsed().as_secs_f64());
         Ok(results)
     }
 }
@@ -1479,8 +1674,13 @@ impl crate::Backend for Backend {
     }
 
     async fn run_batch(&self, writes: &[Write], now: Timestamp) -> Result<Vec<Result<Output>>> {
+        let t = std::time::Instant::now();
         let blobs = prepare_blobs(self, writes).await?;
-        self.batch(writes, blobs, now).await
+        metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "blobs").record(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        let r = self.batch(writes, blobs, now).await;
+        metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "batch").record(t.elapsed().as_secs_f64());
+        r
     }
 
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
@@ -1694,7 +1894,7 @@ impl crate::Backend for Backend {
     async fn purge_idempotency(&self, now: Timestamp) -> Result<u64> {
         let r = sqlx::query("DELETE FROM idempotency WHERE created_at <= $1")
             .bind(us(now) - crate::IDEMPOTENCY_TTL_US)
-            .execute(&self.pool)
+            .execute(self.side_pool())
             .await?;
         Ok(r.rows_affected())
     }
@@ -1727,7 +1927,7 @@ impl crate::Backend for Backend {
     }
 
     async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<uuid::Uuid>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.side_pool().acquire().await?;
         insert_job(&mut conn, job, now).await
     }
 
@@ -1738,7 +1938,7 @@ impl crate::Backend for Backend {
             .bind(us(lease_until))
             .bind(us(now))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.side_pool())
             .await?;
         rows.into_iter().map(JobRow::into_job).collect()
     }
@@ -1748,7 +1948,7 @@ impl crate::Backend for Backend {
             .bind(us(until))
             .bind(id.to_string())
             .bind(lease_token)
-            .execute(&self.pool)
+            .execute(self.side_pool())
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -1761,7 +1961,7 @@ impl crate::Backend for Backend {
         .bind(us(now))
         .bind(id.to_string())
         .bind(lease_token)
-        .execute(&self.pool)
+        .execute(self.side_pool())
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -1777,7 +1977,7 @@ impl crate::Backend for Backend {
         .bind(us(now))
         .bind(id.to_string())
         .bind(lease_token)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.side_pool())
         .await?;
         Ok(status.as_deref().and_then(JobStatus::parse))
     }
@@ -1804,7 +2004,7 @@ impl crate::Backend for Backend {
         )
         .bind(us(now))
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(self.side_pool())
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -1833,12 +2033,12 @@ impl crate::Backend for Backend {
     }
 
     async fn set_checkpoint(&self, name: &str, seq: i64, now: Timestamp) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.side_pool().acquire().await?;
         write_checkpoint(&mut conn, name, seq, now).await
     }
 
     async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, first: i64, upto: i64, now: Timestamp) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self.side_pool()).await?;
         lock_checkpoint(&mut tx, name).await?;
         let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
             .bind(name)
@@ -1864,7 +2064,7 @@ impl crate::Backend for Backend {
     }
 
     async fn reset_stats(&self, name: &str, now: Timestamp) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self.side_pool()).await?;
         lock_checkpoint(&mut tx, name).await?;
         sqlx::query("DELETE FROM stat_counts").execute(&mut *tx).await?;
         write_checkpoint(&mut tx, name, 0, now).await?;

@@ -47,10 +47,30 @@ async fn begin_write(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, D
     Ok(pool.begin().await?)
 }
 
-async fn next_case_number(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT nextval('case_numbers')")
-        .fetch_one(&mut *conn)
-        .await?)
+async fn next_case_number(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<i64> {
+    match ctx.case_pool.pop() {
+        Some(n) => Ok(n),
+        None => Ok(sqlx::query_scalar("SELECT nextval('case_numbers')").fetch_one(&mut *conn).await?),
+    }
+}
+
+async fn finish_batch(_conn: &mut Conn, ctx: &BatchCtx) -> Result<()> {
+    // Case numbers come from a sequence here; nothing is counted in memory.
+    debug_assert!(ctx.case_number.is_none());
+    Ok(())
+}
+
+/// Draws the batch's case numbers in one round trip.
+async fn prefetch_case_numbers(conn: &mut Conn, ctx: &mut BatchCtx, n: usize) -> Result<()> {
+    if n > 0 {
+        let mut numbers: Vec<i64> = sqlx::query_scalar("SELECT nextval('case_numbers') FROM generate_series(1, $1)")
+            .bind(n as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+        numbers.sort_unstable_by(|a, b| b.cmp(a));
+        ctx.case_pool = numbers;
+    }
+    Ok(())
 }
 
 async fn lock_event_log(conn: &mut Conn) -> Result<()> {
@@ -80,6 +100,14 @@ async fn read_pack(_b: &Backend, pack: i64, _offset: i64, _size: i64) -> Result<
     Err(StoreError::Corrupt(format!(
         "a PostgreSQL store has no pack files (pack {pack} referenced)"
     )))
+}
+
+impl Backend {
+    /// Writes beside the group-commit writer use the general pool; PostgreSQL locks rows, not
+    /// the database.
+    fn side_pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
 }
 
 include!("common.rs");

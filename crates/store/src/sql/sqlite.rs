@@ -36,22 +36,57 @@ impl Backend {
             .busy_timeout(Duration::from_secs(15))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
+            .pragma("cache_size", "-8000");
+        // The writer never checkpoints the WAL itself (that would stall the commit it happens
+        // in); a background task checkpoints passively beside it.
+        let write_opts = opts.clone().pragma("wal_autocheckpoint", "0");
         let write_pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(opts.clone())
+            .connect_with(write_opts)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&write_pool).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await?;
+        tokio::spawn(checkpoint_wal(pool.clone()));
         Ok(Self {
             pool,
             write_pool,
             packs: Packs::open(dir.join("blobs"))?,
         })
+    }
+}
+
+/// Copies committed WAL frames into the database file every second without blocking the
+/// writer (`PASSIVE`), so the WAL stays small and commits stay cheap.
+async fn checkpoint_wal(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+            Ok(row) => {
+                // Under constant load a passive checkpoint never gets to restart the WAL; past
+                // ~256 MB, restart it (this waits for readers and briefly holds the writer).
+                let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
+                if frames > 64_000 {
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
+                        tracing::warn!(error = %e, "WAL truncation failed");
+                    }
+                }
+            }
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
     }
 }
 
@@ -61,12 +96,28 @@ async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'stati
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-async fn next_case_number(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
-    )
-    .fetch_one(&mut *conn)
-    .await?)
+/// Case numbers are counted in memory within a batch (the single writer holds the write lock)
+/// and stored once at its end by [`finish_batch`].
+async fn next_case_number(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<i64> {
+    let last = match ctx.case_number {
+        Some(n) => n,
+        None => sqlx::query_scalar("SELECT value FROM counters WHERE name = 'case_number'").fetch_one(&mut *conn).await?,
+    };
+    ctx.case_number = Some(last + 1);
+    Ok(last + 1)
+}
+
+async fn finish_batch(conn: &mut Conn, ctx: &BatchCtx) -> Result<()> {
+    if let Some(n) = ctx.case_number {
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'").bind(n).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn prefetch_case_numbers(_conn: &mut Conn, ctx: &mut BatchCtx, _n: usize) -> Result<()> {
+    // Counted in memory; see `next_case_number`.
+    debug_assert!(ctx.case_pool.is_empty());
+    Ok(())
 }
 
 async fn lock_event_log(_conn: &mut Conn) -> Result<()> {
@@ -118,6 +169,15 @@ async fn prepare_blobs(b: &Backend, writes: &[Write]) -> Result<PreparedBlobs> {
 
 async fn read_pack(b: &Backend, pack: i64, offset: i64, size: i64) -> Result<Vec<u8>> {
     Ok(b.packs.read(pack, offset, size).await?)
+}
+
+impl Backend {
+    /// Writes beside the group-commit writer (jobs, checkpoints, housekeeping) share its one
+    /// connection: they then wait their turn in the pool instead of in SQLite's busy handler,
+    /// whose millisecond sleeps would stall the writer.
+    fn side_pool(&self) -> &sqlx::SqlitePool {
+        &self.write_pool
+    }
 }
 
 include!("common.rs");

@@ -313,6 +313,7 @@ pub fn new_case(customer: CustomerRef, subject: &str) -> NewCase {
         assignee_id: None,
         tags: Vec::new(),
         fields: Default::default(),
+        language: None,
         contact: inbound(&format!("Hello, this is about: {subject}")),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anliegen_core::contact::clean_filename;
+use anliegen_core::contact::{clean_filename, clean_text};
 use anliegen_core::{
     AgentId, Case, CaseId, CaseRef, CaseStatus, Channel, ContactId, CustomerId, Direction,
     Identity, IdentityKind, Priority, SanitisedHtml, Tag, TeamId, Visibility,
@@ -195,18 +195,19 @@ fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
         .map_err(|e| ApiError::invalid("subject", e.message))?;
     Ok(NewCase {
         customer,
-        subject,
+        subject: subject.clone(),
         priority: parse_priority("priority", r.priority.as_deref())?.unwrap_or_default(),
         team_id: r.team_id.map(TeamId),
         assignee_id: r.assignee_id.map(AgentId),
         tags: parse_tags("tags", &r.tags)?,
         fields: r.fields.clone(),
+        language: anliegen_core::Language::detect(&fc.text),
         contact: NewContact {
             channel,
             direction,
             visibility: Visibility::Public,
-            subject: (!r.subject.trim().is_empty()).then(|| r.subject.trim().to_owned()),
-            text: fc.text.clone(),
+            subject: (!subject.is_empty()).then(|| subject.clone()),
+            text: clean_text(&fc.text),
             html: fc.html.as_deref().map(SanitisedHtml::from_untrusted),
             attachments: parse_attachments(&fc.attachments)?,
         },
@@ -449,7 +450,7 @@ async fn add_contact(
         direction,
         visibility,
         subject: None,
-        text: r.text.clone(),
+        text: clean_text(&r.text),
         html: r.html.as_deref().map(SanitisedHtml::from_untrusted),
         attachments: parse_attachments(&r.attachments)?,
     };

@@ -87,7 +87,7 @@ async fn create_customer(
             .transpose()
             .map_err(|e| ApiError::invalid("tier", e.message))?
             .unwrap_or_default(),
-        notes: r.notes.clone().unwrap_or_default(),
+        notes: r.notes.as_deref().map(anliegen_core::contact::clean_text).unwrap_or_default(),
         identities,
     };
     execute(
@@ -219,7 +219,7 @@ async fn update_customer(
             .map(Tier::parse)
             .transpose()
             .map_err(|e| ApiError::invalid("tier", e.message))?,
-        notes: r.notes.clone(),
+        notes: r.notes.as_deref().map(anliegen_core::contact::clean_text),
     };
     execute(
         &state,

@@ -173,7 +173,7 @@ async fn create_token(
         _ => auth.agent.id,
     };
     let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "name",
             "a token name has 1 to 100 characters",

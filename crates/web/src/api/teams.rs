@@ -68,7 +68,7 @@ async fn create_team(
     auth.require_role(Role::Admin)?;
     let cmd = Command::CreateTeam {
         name: body.value.name.clone(),
-        description: body.value.description.clone(),
+        description: anliegen_core::contact::clean_text(&body.value.description),
     };
     let out = render(StatusCode::CREATED, |o| match o {
         Output::Team(t) => Some(TeamDto::from(t)),

@@ -63,11 +63,16 @@ impl Settings {
         if let Some(f) = file {
             fig = fig.merge(Toml::file_exact(f));
         }
-        fig = fig.merge(Env::prefixed("ANLIEGEN_").ignore(&[
-            "config",
-            "corpora",
-            "test_database_url",
-            "log",
+        // Only the settings' own keys: other ANLIEGEN_* variables (ANLIEGEN_LOG, test and tool
+        // settings) are not ours to refuse.
+        fig = fig.merge(Env::prefixed("ANLIEGEN_").only(&[
+            "listen",
+            "data_dir",
+            "database_url",
+            "pg_writers",
+            "body_limit",
+            "job_concurrency",
+            "log_format",
         ]));
         fig = fig.merge(Serialized::defaults(overrides));
         let mut s: Settings = fig.extract().map_err(Box::new)?;
@@ -131,7 +136,10 @@ mod tests {
         let s = Settings::load(Some(&f), &o).unwrap();
         assert_eq!(s.listen.port(), 9100);
         unsafe { std::env::set_var("ANLIEGEN_TEST_SOMETHING_ELSE", "1") };
-        assert!(Settings::load(Some(&f), &Overrides::default()).is_ok(), "foreign ANLIEGEN_* variables are ignored");
+        assert!(
+            Settings::load(Some(&f), &Overrides::default()).is_ok(),
+            "foreign ANLIEGEN_* variables are ignored"
+        );
         std::fs::write(&f, "lisen = 1\n").unwrap();
         assert!(
             Settings::load(Some(&f), &Overrides::default()).is_err(),

@@ -134,6 +134,17 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     };
 
     let metrics = crate::metrics_handle();
+    if let Some(handle) = metrics.clone() {
+        // Histograms are folded into the exporter's summaries here, not only when scraped, so
+        // memory stays flat on a node nobody scrapes.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     let state = AppState::new(
         store.clone(),
         metrics,

@@ -299,7 +299,9 @@ mod tests {
 /// removed (tab, line feed and carriage return stay). PostgreSQL refuses NUL in text, and no
 /// person meant to send one.
 pub fn clean_text(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).collect()
+    raw.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect()
 }
 
 #[cfg(test)]

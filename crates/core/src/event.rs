@@ -148,6 +148,13 @@ pub enum EventKind {
         /// After.
         to: CustomerId,
     },
+    /// An organisation was created.
+    OrganisationCreated {
+        /// Its id.
+        organisation_id: crate::OrganisationId,
+        /// Its name.
+        name: String,
+    },
     /// A team was created.
     TeamCreated {
         /// Its name.
@@ -203,6 +210,7 @@ impl EventKind {
             Self::FieldsChanged { .. } => "fields_changed",
             Self::SubjectChanged { .. } => "subject_changed",
             Self::CaseCustomerChanged { .. } => "case_customer_changed",
+            Self::OrganisationCreated { .. } => "organisation_created",
             Self::TeamCreated { .. } => "team_created",
             Self::AgentCreated { .. } => "agent_created",
             Self::AgentUpdated { .. } => "agent_updated",

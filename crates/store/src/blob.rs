@@ -99,7 +99,11 @@ impl Packs {
                     .as_mut()
                     .ok_or_else(|| std::io::Error::other("pack not open"))?;
                 let offset = s.len;
-                s.file.write_all(data)?;
+                if let Err(e) = s.file.write_all(data) {
+                    // The file's length is unknown now: reopen (and re-measure) next time.
+                    *guard = None;
+                    return Err(e);
+                }
                 s.len += data.len() as u64;
                 locs.push(BlobLocation::Pack {
                     pack: s.id,

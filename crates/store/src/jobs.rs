@@ -168,6 +168,8 @@ impl JobRunner {
         let j = job.clone();
         let mut work = tokio::spawn(async move { handler.run(&store, &j).await });
         let beat = (self.config.lease / 3).max(Duration::from_millis(50));
+        // Until when we surely hold the lease; past it another worker may have the job.
+        let mut held_until = std::time::Instant::now() + self.config.lease;
         loop {
             tokio::select! {
                 r = &mut work => {
@@ -177,13 +179,19 @@ impl JobRunner {
                     let now = self.store.now();
                     let until = now.checked_add(SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::from_secs(60))).unwrap_or(now);
                     match self.store.extend_lease(job.id, token, until).await {
-                        Ok(true) => {}
+                        Ok(true) => held_until = std::time::Instant::now() + self.config.lease,
                         Ok(false) => {
                             work.abort();
                             tracing::warn!(job = %job.id, "lease lost; job aborted so it cannot run twice at once");
                             return Err("lease lost".into());
                         }
-                        Err(e) => tracing::warn!(job = %job.id, error = %e, "could not extend lease"),
+                        Err(e) => {
+                            tracing::warn!(job = %job.id, error = %e, "could not extend lease");
+                            if std::time::Instant::now() + beat >= held_until {
+                                work.abort();
+                                return Err("lease could not be renewed".into());
+                            }
+                        }
                     }
                 }
             }

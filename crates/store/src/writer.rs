@@ -40,19 +40,32 @@ impl WriterHandle {
         let queued = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(watch::Sender::new(false));
         let loops: Vec<_> = (0..writers.max(1))
-            .map(|_| run(backend.clone(), clock.clone(), rx.clone(), commit_tx.clone(), queued.clone(), stop.subscribe()))
+            .map(|_| {
+                run(
+                    backend.clone(),
+                    clock.clone(),
+                    rx.clone(),
+                    commit_tx.clone(),
+                    queued.clone(),
+                    stop.subscribe(),
+                )
+            })
             .collect();
         // The writers get a thread and runtime of their own: on the shared runtime every await
         // of a batch would queue behind the HTTP tasks, and the single writer is the path every
         // write takes.
         let (done_tx, done) = oneshot::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
         match runtime {
             Ok(rt) => {
-                let spawned = std::thread::Builder::new().name("anliegen-writer".into()).spawn(move || {
-                    rt.block_on(futures::future::join_all(loops));
-                    done_tx.send(()).ok();
-                });
+                let spawned = std::thread::Builder::new()
+                    .name("anliegen-writer".into())
+                    .spawn(move || {
+                        rt.block_on(futures::future::join_all(loops));
+                        done_tx.send(()).ok();
+                    });
                 if let Err(e) = spawned {
                     tracing::error!(error = %e, "could not start the writer thread");
                 }
@@ -65,7 +78,13 @@ impl WriterHandle {
                 });
             }
         }
-        Self { tx, commits, queued, stop, done: Arc::new(Mutex::new(Some(done))) }
+        Self {
+            tx,
+            commits,
+            queued,
+            stop,
+            done: Arc::new(Mutex::new(Some(done))),
+        }
     }
 
     pub(crate) async fn submit(&self, write: Write) -> Result<Output> {

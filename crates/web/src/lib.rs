@@ -167,6 +167,7 @@ pub fn app(state: AppState) -> Router {
             .with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
     })
     .layer(DefaultBodyLimit::max(body_limit))
+    .layer(middleware::from_fn(problem_for_rejections))
     .layer(middleware::from_fn(track))
     .layer(middleware::from_fn(security_headers))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -190,7 +191,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Request count and latency per route and status.
 async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -203,6 +207,36 @@ async fn track(req: Request, next: Next) -> Response {
     metrics::histogram!("anliegen_http_request_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     res
+}
+
+/// Rejections that axum answers itself (a path that does not decode, say) become problem+json
+/// like every other client error.
+async fn problem_for_rejections(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if !status.is_client_error() || is_problem {
+        return res;
+    }
+    let body = axum::body::to_bytes(res.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body).trim().to_owned();
+    let detail = if detail.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("client error")
+            .to_owned()
+    } else {
+        detail
+    };
+    ApiError::bad_request(detail)
+        .with_status(status)
+        .into_response()
 }
 
 /// One place for security headers.

@@ -235,3 +235,54 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn control_characters_undecodable_paths_and_contradictions() {
+    let app = TestApp::spawn().await;
+    let (s, c) = app
+        .post("/api/v1/cases", json!({"customer": {"email": "nul@example.de"}, "subject": "a\u{0}b", "contact": {"text": "Hallo\u{0} Welt\u{7}\nZeile 2"}}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "control characters are removed, not a server error: {c}"
+    );
+    let (_, d) = app
+        .get(&format!("/api/v1/cases/{}", c["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(d["contacts"][0]["text"], "Hallo Welt\nZeile 2");
+
+    let res = app
+        .client
+        .get(format!("{}/api/v1/cases/%FF", app.url))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error());
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    let id = c["id"].as_str().unwrap();
+    let (s, p) = app
+        .post(
+            &format!("/api/v1/cases/{id}/contacts"),
+            json!({"kind": "customer", "text": "x", "status": "closed"}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
+    );
+
+    let customer = c["customer_id"].as_str().unwrap();
+    let (s, p) = app
+        .post(
+            &format!("/api/v1/customers/{customer}/merge"),
+            json!({"into": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("into"))
+    );
+}

@@ -501,6 +501,7 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
                 .bind(us(org.created_at))
                 .execute(&mut *conn)
                 .await?;
+            ctx.event(actor, None, None, EventKind::OrganisationCreated { organisation_id: org.id, name: org.name.clone() });
             Ok(Output::Organisation(org))
         }
         Command::OpenCase(nc) => open_case(conn, ctx, actor, nc).await,
@@ -686,7 +687,11 @@ async fn merge_customers(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, sou
         return Err(StoreError::invalid("source", "a customer cannot be merged into itself"));
     }
     let src = live_customer(conn, source).await?;
-    live_customer(conn, target).await?;
+    live_customer(conn, target).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => StoreError::invalid("into", format!("customer {target} does not exist")),
+        StoreError::Conflict { message, .. } => StoreError::invalid("into", message),
+        other => other,
+    })?;
     let cases: Vec<String> = sqlx::query_scalar("SELECT id FROM cases WHERE customer_id = $1 ORDER BY created_at")
         .bind(source.to_string())
         .fetch_all(&mut *conn)
@@ -700,6 +705,12 @@ async fn merge_customers(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, sou
     sqlx::query("UPDATE cases SET customer_id = $1, updated_at = $2 WHERE customer_id = $3")
         .bind(target.to_string())
         .bind(us(ctx.now))
+        .bind(source.to_string())
+        .execute(&mut *conn)
+        .await?;
+    // Customers merged into the source earlier now point to the target too: no chains.
+    sqlx::query("UPDATE customers SET merged_into = $1 WHERE merged_into = $2")
+        .bind(target.to_string())
         .bind(source.to_string())
         .execute(&mut *conn)
         .await?;
@@ -1008,6 +1019,12 @@ async fn add_contact(
         }
     }
     if let Some(wanted) = status_after {
+        if from_customer {
+            return Err(StoreError::invalid(
+                "status",
+                "a message from the customer sets the status by itself (it reopens a solved case); send no status with it",
+            ));
+        }
         if effect == CustomerContactEffect::OpensFollowUp {
             return Err(StoreError::invalid("status", "the case is closed; the contact opens a follow-up case"));
         }

@@ -36,6 +36,7 @@ impl Backend {
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let write_pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(writers.max(1))
             .connect_with(opts)
             .await?;
@@ -50,7 +51,9 @@ async fn begin_write(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, D
 async fn next_case_number(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<i64> {
     match ctx.case_pool.pop() {
         Some(n) => Ok(n),
-        None => Ok(sqlx::query_scalar("SELECT nextval('case_numbers')").fetch_one(&mut *conn).await?),
+        None => Ok(sqlx::query_scalar("SELECT nextval('case_numbers')")
+            .fetch_one(&mut *conn)
+            .await?),
     }
 }
 
@@ -63,10 +66,11 @@ async fn finish_batch(_conn: &mut Conn, ctx: &BatchCtx) -> Result<()> {
 /// Draws the batch's case numbers in one round trip.
 async fn prefetch_case_numbers(conn: &mut Conn, ctx: &mut BatchCtx, n: usize) -> Result<()> {
     if n > 0 {
-        let mut numbers: Vec<i64> = sqlx::query_scalar("SELECT nextval('case_numbers') FROM generate_series(1, $1)")
-            .bind(n as i64)
-            .fetch_all(&mut *conn)
-            .await?;
+        let mut numbers: Vec<i64> =
+            sqlx::query_scalar("SELECT nextval('case_numbers') FROM generate_series(1, $1)")
+                .bind(n as i64)
+                .fetch_all(&mut *conn)
+                .await?;
         numbers.sort_unstable_by(|a, b| b.cmp(a));
         ctx.case_pool = numbers;
     }

@@ -41,12 +41,14 @@ impl Backend {
         // in); a background task checkpoints passively beside it.
         let write_opts = opts.clone().pragma("wal_autocheckpoint", "0");
         let write_pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .connect_with(write_opts)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&write_pool).await?;
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(4)
             .connect_with(opts)
             .await?;
@@ -69,13 +71,19 @@ async fn checkpoint_wal(pool: sqlx::SqlitePool) {
         if pool.is_closed() {
             return;
         }
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await
+        {
             Ok(row) => {
                 // Under constant load a passive checkpoint never gets to restart the WAL; past
                 // ~256 MB, restart it (this waits for readers and briefly holds the writer).
                 let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
                 if frames > 64_000 {
-                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&pool)
+                        .await
+                    {
                         tracing::warn!(error = %e, "WAL truncation failed");
                     }
                 }
@@ -101,7 +109,11 @@ async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'stati
 async fn next_case_number(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<i64> {
     let last = match ctx.case_number {
         Some(n) => n,
-        None => sqlx::query_scalar("SELECT value FROM counters WHERE name = 'case_number'").fetch_one(&mut *conn).await?,
+        None => {
+            sqlx::query_scalar("SELECT value FROM counters WHERE name = 'case_number'")
+                .fetch_one(&mut *conn)
+                .await?
+        }
     };
     ctx.case_number = Some(last + 1);
     Ok(last + 1)
@@ -109,7 +121,10 @@ async fn next_case_number(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<i64> {
 
 async fn finish_batch(conn: &mut Conn, ctx: &BatchCtx) -> Result<()> {
     if let Some(n) = ctx.case_number {
-        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'").bind(n).execute(&mut *conn).await?;
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'")
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

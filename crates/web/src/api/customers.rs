@@ -87,7 +87,11 @@ async fn create_customer(
             .transpose()
             .map_err(|e| ApiError::invalid("tier", e.message))?
             .unwrap_or_default(),
-        notes: r.notes.as_deref().map(anliegen_core::contact::clean_text).unwrap_or_default(),
+        notes: r
+            .notes
+            .as_deref()
+            .map(anliegen_core::contact::clean_text)
+            .unwrap_or_default(),
         identities,
     };
     execute(

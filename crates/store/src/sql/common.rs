@@ -1414,11 +1414,10 @@ enum Attempt {
 }
 
 async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt {
-    if let Some(claim) = &write.idempotency {
-        if let Some(stored) = ctx.replays.get(&(claim.scope.clone(), claim.key.clone())) {
+    if let Some(claim) = &write.idempotency
+        && let Some(stored) = ctx.replays.get(&(claim.scope.clone(), claim.key.clone())) {
             return Attempt::Done(Err(StoreError::Replay(stored.clone())));
         }
-    }
     let hot = matches!(write.command, Command::OpenCase(_));
     if !hot {
         // Everything buffered so far must be visible to this command's reads.
@@ -1668,13 +1667,11 @@ impl Backend {
             tx.rollback().await.ok();
             // A lone write whose idempotency key another node stored meanwhile: answer with
             // what was stored.
-            if let ([w], true) = (writes, is_unique_violation(&e)) {
-                if let Some(claim) = &w.idempotency {
-                    if let Some(stored) = crate::Backend::idempotent_response(self, &claim.scope, &claim.key, now).await? {
+            if let ([w], true) = (writes, is_unique_violation(&e))
+                && let Some(claim) = &w.idempotency
+                    && let Some(stored) = crate::Backend::idempotent_response(self, &claim.scope, &claim.key, now).await? {
                         return Ok(vec![Err(StoreError::Replay(stored))]);
                     }
-                }
-            }
             return Err(e);
         }
         let t = std::time::Instant::now();

@@ -79,13 +79,12 @@ async fn checkpoint_wal(pool: sqlx::SqlitePool) {
                 // Under constant load a passive checkpoint never gets to restart the WAL; past
                 // ~256 MB, restart it (this waits for readers and briefly holds the writer).
                 let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
-                if frames > 64_000 {
-                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                if frames > 64_000
+                    && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                         .execute(&pool)
                         .await
-                    {
-                        tracing::warn!(error = %e, "WAL truncation failed");
-                    }
+                {
+                    tracing::warn!(error = %e, "WAL truncation failed");
                 }
             }
             Err(e) => {

@@ -34,7 +34,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./anliegen-data"),
             database_url: None,
-            pg_writers: 4,
+            pg_writers: 1,
             body_limit: 40 * 1024 * 1024,
             job_concurrency: 4,
             log_format: "text".into(),

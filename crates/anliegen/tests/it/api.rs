@@ -392,6 +392,12 @@ async fn attachments_download_safely_and_survive_a_restart() {
                 .starts_with("attachment;")
         );
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert!(
+            res.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("sandbox")
+        );
         assert_eq!(&res.bytes().await.unwrap()[..], &expected[..]);
     }
     let url = contact["attachments"][1]["url"]

@@ -168,15 +168,9 @@ async fn run(
                 }
             }
             Err(e) if writes.len() == 1 => {
-                let result = if retryable(&e) {
-                    match backend.run_batch(&writes, clock.now()).await {
-                        Ok(mut r) => r.pop().unwrap_or_else(|| {
-                            Err(StoreError::Unavailable("empty batch result".into()))
-                        }),
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    Err(e)
+                let result = match writes.first() {
+                    Some(write) if retryable(&e) => run_one(&*backend, write, &*clock).await,
+                    _ => Err(e),
                 };
                 if let Some(reply) = replies.into_iter().next() {
                     reply.send(result).ok();
@@ -185,15 +179,7 @@ async fn run(
             Err(e) => {
                 tracing::warn!(error = %e, size = writes.len(), "batch rolled back; retrying its writes one by one");
                 for (write, reply) in writes.iter().zip(replies) {
-                    let result = match backend
-                        .run_batch(std::slice::from_ref(write), clock.now())
-                        .await
-                    {
-                        Ok(mut r) => r.pop().unwrap_or_else(|| {
-                            Err(StoreError::Unavailable("empty batch result".into()))
-                        }),
-                        Err(e) => Err(e),
-                    };
+                    let result = run_one(&*backend, write, &*clock).await;
                     commits.send_modify(|n| *n += 1);
                     reply.send(result).ok();
                 }
@@ -201,6 +187,16 @@ async fn run(
         }
         metrics::histogram!("anliegen_write_batch_seconds").record(started.elapsed().as_secs_f64());
     }
+}
+
+/// Runs one write in a transaction of its own.
+async fn run_one(backend: &dyn Backend, write: &Write, clock: &dyn Clock) -> Result<Output> {
+    let mut results = backend
+        .run_batch(std::slice::from_ref(write), clock.now())
+        .await?;
+    results
+        .pop()
+        .unwrap_or_else(|| Err(StoreError::Unavailable("empty batch result".into())))
 }
 
 /// A failure that another transaction caused and that a second try resolves.

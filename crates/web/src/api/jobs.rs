@@ -87,13 +87,12 @@ async fn retry_job(
         .job(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} was not found")))?;
-    if job.status != JobStatus::Dead && !store.retry_job(id, store.now()).await? {
+    if !store.retry_job(id, store.now()).await? {
         return Err(ApiError::conflict(format!(
             "job {id} is {}, not dead",
             job.status.as_str()
         )));
     }
-    store.retry_job(id, store.now()).await?;
     let job = store
         .job(id)
         .await?

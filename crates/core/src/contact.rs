@@ -223,6 +223,9 @@ pub struct AttachmentRef {
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+    /// `Content-ID` of an inline part (`cid:` references in the HTML), without brackets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<String>,
 }
 
 /// Cleans a file name from outside: no directories, no control characters, at most 255.
@@ -260,6 +263,9 @@ pub struct Contact {
     pub html: Option<SanitisedHtml>,
     /// Files.
     pub attachments: Vec<AttachmentRef>,
+    /// Mail headers, new part, verdicts and flags (mail contacts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<Box<crate::MailDetails>>,
     /// When it happened.
     pub created_at: Timestamp,
 }

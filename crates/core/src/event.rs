@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use crate::{
     AgentId, CaseId, CaseRef, CaseStatus, Channel, ContactId, CustomerId, Direction, Identity,
-    Priority, TeamId, Visibility,
+    MailboxId, Priority, TeamId, Visibility,
 };
 
 /// Who caused an event.
@@ -188,6 +188,37 @@ pub enum EventKind {
         /// Its id.
         token_id: uuid::Uuid,
     },
+    /// A mailbox was created.
+    MailboxCreated {
+        /// Its id.
+        mailbox_id: MailboxId,
+        /// Its address.
+        address: String,
+    },
+    /// A mailbox was changed.
+    MailboxUpdated {
+        /// Its id.
+        mailbox_id: MailboxId,
+    },
+    /// A mail of ours was accepted by the relay.
+    MailSent {
+        /// The outbound contact.
+        contact_id: ContactId,
+        /// Its Message-ID.
+        message_id: String,
+    },
+    /// A mail of ours could not be delivered (given up, or bounced).
+    MailDeliveryFailed {
+        /// The outbound contact.
+        contact_id: ContactId,
+        /// Why.
+        error: String,
+    },
+    /// An automatic mail (acknowledgement) was sent for a case.
+    AutoReplySent {
+        /// The outbound contact that records it.
+        contact_id: ContactId,
+    },
 }
 
 impl EventKind {
@@ -216,6 +247,11 @@ impl EventKind {
             Self::AgentUpdated { .. } => "agent_updated",
             Self::TokenCreated { .. } => "token_created",
             Self::TokenRevoked { .. } => "token_revoked",
+            Self::MailboxCreated { .. } => "mailbox_created",
+            Self::MailboxUpdated { .. } => "mailbox_updated",
+            Self::MailSent { .. } => "mail_sent",
+            Self::MailDeliveryFailed { .. } => "mail_delivery_failed",
+            Self::AutoReplySent { .. } => "auto_reply_sent",
         }
     }
 }

@@ -64,3 +64,7 @@ id_type!(
     /// Identifies a [`crate::Team`].
     TeamId
 );
+id_type!(
+    /// Identifies a [`crate::Mailbox`].
+    MailboxId
+);

@@ -17,6 +17,7 @@ pub mod email;
 pub mod event;
 pub mod ids;
 pub mod language;
+pub mod mail;
 pub mod money;
 pub mod phone;
 pub mod team;
@@ -28,7 +29,8 @@ pub use contact::{AttachmentRef, Author, Channel, Contact, Direction, SanitisedH
 pub use customer::{Customer, Identity, IdentityKind, Organisation, Tier};
 pub use email::EmailAddress;
 pub use event::{Actor, Event, EventKind};
-pub use ids::{AgentId, CaseId, ContactId, CustomerId, OrganisationId, TeamId};
+pub use ids::{AgentId, CaseId, ContactId, CustomerId, MailboxId, OrganisationId, TeamId};
+pub use mail::{AuthVerdict, Delivery, MailDetails, MailFlag, Mailbox, ThreadMatch};
 pub use language::{Language, TimeZoneName};
 pub use money::{Currency, Money};
 pub use phone::PhoneNumber;

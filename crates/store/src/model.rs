@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use anliegen_core::mail::{Delivery, ImapAccount, MailDetails};
 use anliegen_core::{
-    Actor, AgentId, CaseId, CaseStatus, Channel, CustomerId, Direction, Identity, Language,
-    OrganisationId, Priority, Role, SanitisedHtml, Tag, TeamId, Tier, TimeZoneName, Visibility,
+    Actor, AgentId, CaseId, CaseStatus, Channel, ContactId, CustomerId, Direction, EmailAddress,
+    Identity, Language, MailboxId, OrganisationId, Priority, Role, SanitisedHtml, Tag, TeamId, Tier,
+    TimeZoneName, Visibility,
 };
 use jiff::Timestamp;
 
@@ -143,6 +145,121 @@ pub enum Command {
     },
     /// Only enqueue the write's jobs.
     EnqueueOnly,
+    /// Create a mailbox.
+    CreateMailbox(NewMailbox),
+    /// Change a mailbox.
+    UpdateMailbox {
+        /// Which.
+        id: MailboxId,
+        /// What.
+        patch: MailboxPatch,
+    },
+    /// Store an inbound mail once: its raw bytes, its contact on the case chosen by threading
+    /// (or a new case), and its Message-ID for later threading. A mail whose intake key was
+    /// stored before changes nothing and yields [`Output::MailDuplicate`].
+    IntakeMail(Box<IntakeMail>),
+    /// Record the delivery state of an outbound mail (and an event when it was sent or failed).
+    SetDelivery {
+        /// The outbound contact.
+        contact_id: ContactId,
+        /// Its new state.
+        delivery: Delivery,
+    },
+}
+
+/// An inbound mail, parsed and threaded, ready to store.
+#[derive(Debug, Clone)]
+pub struct IntakeMail {
+    /// Idempotency key (Message-ID plus content digest, or a digest of the whole message).
+    pub key: String,
+    /// The raw message, stored as a blob.
+    pub raw: Arc<Vec<u8>>,
+    /// Where it goes.
+    pub target: MailTarget,
+}
+
+/// Where an inbound mail goes.
+#[derive(Debug, Clone)]
+pub enum MailTarget {
+    /// Onto an existing case (a closed one opens a follow-up).
+    Case {
+        /// Which case.
+        case_id: CaseId,
+        /// The contact (its `mail` holds the details).
+        contact: NewContact,
+    },
+    /// A new case.
+    NewCase(Box<NewCase>),
+}
+
+/// A new mailbox.
+#[derive(Debug, Clone)]
+pub struct NewMailbox {
+    /// Address.
+    pub address: EmailAddress,
+    /// Display name.
+    pub display_name: String,
+    /// Team for new cases.
+    pub team_id: Option<TeamId>,
+    /// Language of automatic mails.
+    pub language: Language,
+    /// Signature.
+    pub signature: String,
+    /// IMAP account.
+    pub imap: Option<ImapAccount>,
+    /// Outbound route.
+    pub outbound_route: String,
+}
+
+/// Changes to a mailbox; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct MailboxPatch {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Team (`Some(None)`: none).
+    pub team_id: Option<Option<TeamId>>,
+    /// Language.
+    pub language: Option<Language>,
+    /// Signature.
+    pub signature: Option<String>,
+    /// IMAP account (`Some(None)`: none).
+    pub imap: Option<Option<ImapAccount>>,
+    /// Outbound route.
+    pub outbound_route: Option<String>,
+    /// Active.
+    pub active: Option<bool>,
+}
+
+/// A Message-ID we know, and where it belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailThreadHit {
+    /// The Message-ID.
+    pub message_id: String,
+    /// Its case.
+    pub case_id: CaseId,
+    /// Its contact.
+    pub contact_id: ContactId,
+    /// Whether we received it or sent it.
+    pub direction: Direction,
+}
+
+impl Command {
+    /// The byte buffers this command stores as blobs (attachments, raw mail).
+    pub fn blobs(&self) -> Vec<&Arc<Vec<u8>>> {
+        let contact = match self {
+            Command::OpenCase(nc) => &nc.contact,
+            Command::AddContact { contact, .. } => contact,
+            Command::IntakeMail(m) => {
+                let contact = match &m.target {
+                    MailTarget::Case { contact, .. } => contact,
+                    MailTarget::NewCase(nc) => &nc.contact,
+                };
+                return std::iter::once(&m.raw).chain(contact.attachments.iter().map(|a| &a.data)).collect();
+            }
+            _ => return Vec::new(),
+        };
+        contact.attachments.iter().map(|a| &a.data).collect()
+    }
 }
 
 /// A new customer.
@@ -195,6 +312,11 @@ pub enum CustomerRef {
         /// Language for a new customer (otherwise detected from the text).
         language: Option<Language>,
     },
+    /// A new customer without any identity (a mail without a readable sender).
+    New {
+        /// Name, if known.
+        name: Option<String>,
+    },
 }
 
 /// A new case and its first contact.
@@ -238,6 +360,8 @@ pub struct NewContact {
     pub html: Option<SanitisedHtml>,
     /// Files.
     pub attachments: Vec<NewAttachment>,
+    /// Mail details (mail contacts only).
+    pub mail: Option<Box<MailDetails>>,
 }
 
 /// A file to store with a contact.
@@ -247,6 +371,8 @@ pub struct NewAttachment {
     pub filename: String,
     /// Media type as declared.
     pub content_type: String,
+    /// `Content-ID` of an inline part, without brackets.
+    pub content_id: Option<String>,
     /// Its bytes.
     pub data: Arc<Vec<u8>>,
 }
@@ -376,6 +502,15 @@ pub enum Output {
     Agent(Box<anliegen_core::Agent>),
     /// A token.
     Token(TokenInfo),
+    /// A mailbox.
+    Mailbox(Box<anliegen_core::Mailbox>),
+    /// The mail was stored before: nothing changed.
+    MailDuplicate {
+        /// Its case.
+        case_id: CaseId,
+        /// Its contact.
+        contact_id: ContactId,
+    },
     /// Nothing to show.
     Unit,
 }

@@ -334,6 +334,7 @@ async fn load_case(
             text: first.text.clone(),
             html: None,
             attachments: vec![],
+            mail: None,
         },
     };
     let case_id = match store
@@ -361,6 +362,7 @@ async fn load_case(
                     text: ct.text.clone(),
                     html: None,
                     attachments: vec![],
+                    mail: None,
                 },
             ),
             Some((kind @ ("agent" | "note"), who)) => {
@@ -390,6 +392,7 @@ async fn load_case(
                         text: ct.text.clone(),
                         html: None,
                         attachments: vec![],
+                        mail: None,
                     },
                 )
             }

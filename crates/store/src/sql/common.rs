@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
 use anliegen_core::case::{check_field_value, parse_subject, FieldKey};
+use anliegen_core::mail::Delivery;
 use anliegen_core::{
     Actor, Agent, AgentId, AttachmentRef, Author, Case, CaseId, CaseRef, CaseStatus, Channel, Contact, ContactId,
     Customer, CustomerContactEffect, CustomerId, Direction, EmailAddress, Event, EventKind, Identity, IdentityKind,
-    Language, Organisation, OrganisationId, Priority, Role, SanitisedHtml, Tag, Team, TeamId, Tier, TimeZoneName,
-    Visibility,
+    Language, Mailbox, MailboxId, Organisation, OrganisationId, Priority, Role, SanitisedHtml, Tag, Team, TeamId, Tier,
+    TimeZoneName, Visibility,
 };
 use jiff::Timestamp;
 use sqlx::Row;
@@ -82,6 +83,10 @@ struct PendingRows {
     cases: Vec<Case>,
     contacts: Vec<Contact>,
     idempotency: Vec<(String, String, String, i64, String)>,
+    /// Message-IDs of mail contacts: (message id, contact, case, direction).
+    message_ids: Vec<(String, ContactId, CaseId, Direction)>,
+    /// Intake keys of stored inbound mail: (key, contact, case).
+    intake_keys: Vec<(String, ContactId, CaseId)>,
 }
 
 impl BatchCtx {
@@ -222,11 +227,12 @@ struct ContactRow {
     text: String,
     html: Option<String>,
     attachments: String,
+    mail: Option<String>,
     created_at: i64,
 }
 
 const CONTACT_COLS: &str =
-    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, created_at";
+    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at";
 
 impl ContactRow {
     fn into_contact(self) -> Result<Contact> {
@@ -241,6 +247,7 @@ impl ContactRow {
             text: self.text,
             html: self.html.map(SanitisedHtml::from_stored),
             attachments: json(&self.attachments)?,
+            mail: self.mail.as_deref().map(json).transpose()?,
             created_at: ts(self.created_at)?,
         })
     }
@@ -541,7 +548,200 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
             Ok(Output::Unit)
         }
         Command::EnqueueOnly => Ok(Output::Unit),
+        Command::CreateMailbox(nm) => create_mailbox(conn, ctx, actor, nm).await,
+        Command::UpdateMailbox { id, patch } => update_mailbox(conn, ctx, actor, *id, patch).await,
+        Command::IntakeMail(m) => intake_mail(conn, ctx, actor, m).await,
+        Command::SetDelivery { contact_id, delivery } => set_delivery(conn, ctx, actor, *contact_id, delivery).await,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail.
+
+const MAILBOX_COLS: &str = "id, address, display_name, team_id, language, signature, imap, outbound_route, active, created_at, updated_at";
+
+fn mailbox_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Mailbox> {
+    let address: String = r.try_get("address")?;
+    let language: String = r.try_get("language")?;
+    let imap: Option<String> = r.try_get("imap")?;
+    Ok(Mailbox {
+        id: parse_id(&r.try_get::<String, _>("id")?)?,
+        address: EmailAddress::parse(&address).map_err(corrupt)?,
+        display_name: r.try_get("display_name")?,
+        team_id: opt_id(r.try_get::<Option<String>, _>("team_id")?.as_deref())?,
+        language: Language::parse(&language).map_err(corrupt)?,
+        signature: r.try_get("signature")?,
+        imap: imap.as_deref().map(json).transpose()?,
+        outbound_route: r.try_get("outbound_route")?,
+        active: r.try_get("active")?,
+        created_at: ts(r.try_get("created_at")?)?,
+        updated_at: ts(r.try_get("updated_at")?)?,
+    })
+}
+
+async fn load_mailbox(conn: &mut Conn, id: MailboxId) -> Result<Option<Mailbox>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(mailbox_from_row).transpose()
+}
+
+fn check_signature(sig: &str) -> Result<String> {
+    if sig.chars().count() > 5000 {
+        return Err(StoreError::invalid("signature", "a signature has at most 5,000 characters"));
+    }
+    Ok(anliegen_core::contact::clean_text(sig).trim_end().to_owned())
+}
+
+async fn save_mailbox(conn: &mut Conn, m: &Mailbox, insert: bool) -> Result<()> {
+    let sql = if insert {
+        "INSERT INTO mailboxes (id, address, display_name, team_id, language, signature, imap, outbound_route, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    } else {
+        "UPDATE mailboxes SET address = $2, display_name = $3, team_id = $4, language = $5, signature = $6, imap = $7, \
+         outbound_route = $8, active = $9, created_at = $10, updated_at = $11 WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(m.id.to_string())
+        .bind(m.address.to_string())
+        .bind(&m.display_name)
+        .bind(m.team_id.map(|t| t.to_string()))
+        .bind(m.language.code())
+        .bind(&m.signature)
+        .bind(m.imap.as_ref().map(to_json))
+        .bind(&m.outbound_route)
+        .bind(m.active)
+        .bind(us(m.created_at))
+        .bind(us(m.updated_at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn create_mailbox(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nm: &NewMailbox) -> Result<Output> {
+    let display_name = anliegen_core::team::parse_name("display_name", &nm.display_name)?;
+    let route = anliegen_core::mail::parse_route(&nm.outbound_route)?;
+    if let Some(i) = &nm.imap {
+        i.check()?;
+    }
+    let signature = check_signature(&nm.signature)?;
+    require_team(conn, nm.team_id).await?;
+    let taken: Option<String> = sqlx::query_scalar("SELECT id FROM mailboxes WHERE address = $1")
+        .bind(nm.address.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict { field: Some("address".into()), message: format!("a mailbox for {} exists already", nm.address) });
+    }
+    let m = Mailbox {
+        id: MailboxId::new(),
+        address: nm.address.clone(),
+        display_name,
+        team_id: nm.team_id,
+        language: nm.language,
+        signature,
+        imap: nm.imap.clone(),
+        outbound_route: route,
+        active: true,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    save_mailbox(conn, &m, true).await?;
+    ctx.event(actor, None, None, EventKind::MailboxCreated { mailbox_id: m.id, address: m.address.to_string() });
+    Ok(Output::Mailbox(Box::new(m)))
+}
+
+async fn update_mailbox(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: MailboxId, p: &MailboxPatch) -> Result<Output> {
+    let mut m = load_mailbox(conn, id).await?.ok_or_else(|| StoreError::not_found("mailbox", id))?;
+    if let Some(n) = &p.display_name {
+        m.display_name = anliegen_core::team::parse_name("display_name", n)?;
+    }
+    if let Some(t) = p.team_id {
+        require_team(conn, t).await?;
+        m.team_id = t;
+    }
+    if let Some(l) = p.language {
+        m.language = l;
+    }
+    if let Some(sig) = &p.signature {
+        m.signature = check_signature(sig)?;
+    }
+    if let Some(i) = &p.imap {
+        if let Some(i) = i {
+            i.check()?;
+        }
+        m.imap = i.clone();
+    }
+    if let Some(r) = &p.outbound_route {
+        m.outbound_route = anliegen_core::mail::parse_route(r)?;
+    }
+    if let Some(a) = p.active {
+        m.active = a;
+    }
+    m.updated_at = ctx.now;
+    save_mailbox(conn, &m, false).await?;
+    ctx.event(actor, None, None, EventKind::MailboxUpdated { mailbox_id: m.id });
+    Ok(Output::Mailbox(Box::new(m)))
+}
+
+/// Stores an inbound mail once; see [`Command::IntakeMail`].
+async fn intake_mail(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, m: &IntakeMail) -> Result<Output> {
+    let seen = sqlx::query("SELECT case_id, contact_id FROM mail_intake WHERE key = $1")
+        .bind(&m.key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(r) = seen {
+        return Ok(Output::MailDuplicate {
+            case_id: parse_id(&r.try_get::<String, _>("case_id")?)?,
+            contact_id: parse_id(&r.try_get::<String, _>("contact_id")?)?,
+        });
+    }
+    let out = match &m.target {
+        MailTarget::NewCase(nc) => {
+            let (case, contact) = open_case_with_contact(conn, ctx, actor, nc).await?;
+            Output::Contact { case: Box::new(case), contact: Box::new(contact), follow_up_of: None }
+        }
+        MailTarget::Case { case_id, contact } => add_contact(conn, ctx, actor, *case_id, contact, None).await?,
+    };
+    let raw_hash = crate::blob::hash(&m.raw);
+    let loc = ctx.blobs.location(&raw_hash).cloned().unwrap_or(BlobLocation::Inline);
+    insert_blob(conn, &raw_hash, &m.raw, &loc, ctx.now).await?;
+    if let Output::Contact { case, contact, .. } = &out {
+        ctx.pending.intake_keys.push((m.key.clone(), contact.id, case.id));
+    }
+    Ok(out)
+}
+
+async fn set_delivery(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, contact_id: ContactId, delivery: &Delivery) -> Result<Output> {
+    let row = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1")))
+        .bind(contact_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let contact = row.ok_or_else(|| StoreError::not_found("contact", contact_id))?.into_contact()?;
+    let mut details = contact.mail.clone().unwrap_or_default();
+    if details.delivery.as_ref() == Some(delivery) {
+        return Ok(Output::Unit);
+    }
+    let was_final = matches!(details.delivery, Some(Delivery::Sent { .. } | Delivery::Failed { .. }));
+    details.delivery = Some(delivery.clone());
+    sqlx::query("UPDATE contacts SET mail = $1 WHERE id = $2")
+        .bind(to_json(&details))
+        .bind(contact_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let case = load_case(conn, contact.case_id).await?.ok_or_else(|| StoreError::not_found("case", contact.case_id))?;
+    match delivery {
+        Delivery::Sent { .. } if !was_final => {
+            let message_id = details.message_id.clone().unwrap_or_default();
+            ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::MailSent { contact_id, message_id });
+        }
+        Delivery::Failed { error } => {
+            ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::MailDeliveryFailed { contact_id, error: error.clone() });
+        }
+        _ => {}
+    }
+    Ok(Output::Unit)
 }
 
 async fn check_identities_free(conn: &mut Conn, identities: &[Identity], owner: Option<CustomerId>) -> Result<()> {
@@ -752,7 +952,8 @@ fn check_contact(c: &NewContact) -> Result<()> {
     if !internal && c.visibility == Visibility::Internal {
         return Err(StoreError::invalid("visibility", "only notes are internal"));
     }
-    if c.text.trim().is_empty() && c.html.is_none() && c.attachments.is_empty() {
+    // A mail may be empty: its raw bytes are kept with it.
+    if c.text.trim().is_empty() && c.html.is_none() && c.attachments.is_empty() && c.mail.is_none() {
         return Err(StoreError::invalid("text", "a contact needs a text, HTML or an attachment"));
     }
     Ok(())
@@ -776,6 +977,7 @@ async fn insert_contact(
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
             size: a.data.len() as u64,
+            content_id: a.content_id.clone(),
         });
     }
     let contact = Contact {
@@ -789,8 +991,12 @@ async fn insert_contact(
         text: nc.text.clone(),
         html: nc.html.clone(),
         attachments,
+        mail: nc.mail.clone(),
         created_at: ctx.now,
     };
+    if let Some(mid) = contact.mail.as_ref().and_then(|m| m.message_id.clone()) {
+        ctx.pending.message_ids.push((mid, contact.id, contact.case_id, contact.direction));
+    }
     ctx.pending.contacts.push(contact.clone());
     ctx.event(
         actor,
@@ -872,6 +1078,9 @@ async fn resolve_customer(
     r: &CustomerRef,
     detected: Option<Language>,
 ) -> Result<(CustomerId, Option<Language>)> {
+    if let CustomerRef::New { .. } = r {
+        return create_for_identity(ctx, actor, r, detected);
+    }
     if let CustomerRef::Identity { identity, .. } = r {
         if let Some(found) = ctx.created.get(identity) {
             return Ok(*found);
@@ -896,6 +1105,7 @@ async fn resolve_customer(
         .bind(&identity.value)
         .fetch_optional(&mut *conn)
         .await?,
+        CustomerRef::New { .. } => None,
     };
     if let Some(row) = row {
         let merged: Option<String> = row.try_get("merged_into")?;
@@ -924,10 +1134,19 @@ fn create_for_identity(ctx: &mut BatchCtx, actor: &Actor, r: &CustomerRef, detec
             let c = new_customer(ctx, actor, &nc);
             Ok((c.id, c.language))
         }
+        CustomerRef::New { name } => {
+            let nc = NewCustomer { name: name.clone(), language: detected, ..NewCustomer::default() };
+            let c = new_customer(ctx, actor, &nc);
+            Ok((c.id, c.language))
+        }
     }
 }
 
 async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCase) -> Result<Output> {
+    open_case_with_contact(conn, ctx, actor, nc).await.map(|(case, _)| Output::Case(Box::new(case)))
+}
+
+async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewCase) -> Result<(Case, Contact)> {
     check_contact(&nc.contact)?;
     if nc.contact.direction == Direction::Internal {
         return Err(StoreError::invalid("contact", "a case starts with a message, not a note"));
@@ -987,9 +1206,9 @@ async fn open_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, nc: &NewC
         let added = case.tags.iter().map(|t| t.as_str().to_owned()).collect();
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::TagsChanged { added, removed: vec![] });
     }
-    insert_contact(conn, ctx, actor, &case, &nc.contact).await?;
+    let contact = insert_contact(conn, ctx, actor, &case, &nc.contact).await?;
     case.updated_at = ctx.now;
-    Ok(Output::Case(Box::new(case)))
+    Ok((case, contact))
 }
 
 async fn add_contact(
@@ -1014,7 +1233,8 @@ async fn add_contact(
         if case.status == CaseStatus::Closed && nc.direction == Direction::Outbound {
             return Err(StoreError::invalid("case", format!("case {} is closed; a reply needs a new case", case.reference)));
         }
-        if nc.direction == Direction::Outbound && case.status == CaseStatus::New {
+        // An automatic mail (acknowledgement) is not an answer: status and waiting time stay.
+        if nc.direction == Direction::Outbound && case.status == CaseStatus::New && *actor != Actor::System {
             target = CaseStatus::Open;
         }
     }
@@ -1092,7 +1312,7 @@ async fn add_contact(
     case.updated_at = ctx.now;
     if from_customer {
         case.waiting_since.get_or_insert(ctx.now);
-    } else if nc.direction == Direction::Outbound {
+    } else if nc.direction == Direction::Outbound && *actor != Actor::System {
         case.waiting_since = None;
     }
     save_case(conn, &case).await?;
@@ -1467,7 +1687,7 @@ async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Resu
         .filter_map(|w| match &w.command {
             Command::OpenCase(nc) => match &nc.customer {
                 CustomerRef::Identity { identity, .. } => Some(identity),
-                CustomerRef::Id(_) => None,
+                CustomerRef::Id(_) | CustomerRef::New { .. } => None,
             },
             _ => None,
         })
@@ -1602,7 +1822,7 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     }
     for chunk in p.contacts.chunks(250) {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, created_at) ",
+            "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at) ",
         );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.id.to_string())
@@ -1615,7 +1835,24 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(c.text.clone())
                 .push_bind(c.html.as_ref().map(|h| h.as_str().to_owned()))
                 .push_bind(to_json(&c.attachments))
+                .push_bind(c.mail.as_ref().map(to_json))
                 .push_bind(us(c.created_at));
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    for chunk in p.message_ids.chunks(400) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("INSERT INTO mail_messages (message_id, contact_id, case_id, direction, created_at) ");
+        qb.push_values(chunk, |mut b, (mid, contact, case, dir)| {
+            b.push_bind(mid.clone()).push_bind(contact.to_string()).push_bind(case.to_string()).push_bind(dir.as_str()).push_bind(now);
+        });
+        qb.push(" ON CONFLICT (message_id, contact_id) DO NOTHING");
+        qb.build().execute(&mut *conn).await?;
+    }
+    for chunk in p.intake_keys.chunks(400) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("INSERT INTO mail_intake (key, contact_id, case_id, created_at) ");
+        qb.push_values(chunk, |mut b, (key, contact, case)| {
+            b.push_bind(key.clone()).push_bind(contact.to_string()).push_bind(case.to_string()).push_bind(now);
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -1927,6 +2164,81 @@ impl crate::Backend for Backend {
             (Some(p), Some(o)) => read_pack(self, p, o, size).await.map(Some),
             _ => Err(StoreError::Corrupt(format!("blob {hash} has neither data nor a pack"))),
         }
+    }
+
+    async fn mailboxes(&self) -> Result<Vec<Mailbox>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {MAILBOX_COLS} FROM mailboxes ORDER BY address"))).fetch_all(&self.pool).await?;
+        rows.iter().map(mailbox_from_row).collect()
+    }
+
+    async fn mailbox(&self, id: MailboxId) -> Result<Option<Mailbox>> {
+        let mut conn = self.pool.acquire().await?;
+        load_mailbox(&mut conn, id).await
+    }
+
+    async fn mailbox_by_address(&self, address: &EmailAddress) -> Result<Option<Mailbox>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE lower(address) = lower($1)")))
+            .bind(address.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(mailbox_from_row).transpose()
+    }
+
+    async fn mail_threads(&self, message_ids: &[String]) -> Result<Vec<MailThreadHit>> {
+        let mut out = Vec::new();
+        for chunk in message_ids.chunks(200) {
+            let mut qb: sqlx::QueryBuilder<Db> =
+                sqlx::QueryBuilder::new("SELECT message_id, contact_id, case_id, direction FROM mail_messages WHERE message_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.clone());
+            }
+            qb.push(") ORDER BY created_at");
+            for r in qb.build().fetch_all(&self.pool).await? {
+                out.push(MailThreadHit {
+                    message_id: r.try_get("message_id")?,
+                    contact_id: parse_id(&r.try_get::<String, _>("contact_id")?)?,
+                    case_id: parse_id(&r.try_get::<String, _>("case_id")?)?,
+                    direction: Direction::parse(&r.try_get::<String, _>("direction")?).map_err(corrupt)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn claim_auto_reply(&self, sender: &str, now: Timestamp, not_since: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO auto_replies (sender, last_at) VALUES ($1, $2) \
+             ON CONFLICT (sender) DO UPDATE SET last_at = excluded.last_at WHERE auto_replies.last_at < $3",
+        )
+        .bind(sender.to_lowercase())
+        .bind(us(now))
+        .bind(us(not_since))
+        .execute(self.side_pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn imap_position(&self, mailbox: MailboxId) -> Result<Option<(i64, i64)>> {
+        let row = sqlx::query("SELECT uid_validity, last_uid FROM imap_state WHERE mailbox_id = $1")
+            .bind(mailbox.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("uid_validity")?, r.try_get("last_uid")?))).transpose()
+    }
+
+    async fn set_imap_position(&self, mailbox: MailboxId, validity: i64, last_uid: i64, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO imap_state (mailbox_id, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (mailbox_id) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at",
+        )
+        .bind(mailbox.to_string())
+        .bind(validity)
+        .bind(last_uid)
+        .bind(us(now))
+        .execute(self.side_pool())
+        .await?;
+        Ok(())
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {

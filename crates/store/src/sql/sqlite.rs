@@ -148,16 +148,11 @@ async fn prepare_blobs(b: &Backend, writes: &[Write]) -> Result<PreparedBlobs> {
     let mut hashes = Vec::new();
     let mut datas = Vec::new();
     for w in writes {
-        let contact = match &w.command {
-            Command::OpenCase(nc) => &nc.contact,
-            Command::AddContact { contact, .. } => contact,
-            _ => continue,
-        };
-        for a in &contact.attachments {
-            if a.data.len() <= INLINE_MAX {
+        for data in w.command.blobs() {
+            if data.len() <= INLINE_MAX {
                 continue;
             }
-            let h = crate::blob::hash(&a.data);
+            let h = crate::blob::hash(data);
             if hashes.contains(&h) {
                 continue;
             }
@@ -168,7 +163,7 @@ async fn prepare_blobs(b: &Backend, writes: &[Write]) -> Result<PreparedBlobs> {
                     .await?;
             if known.is_none() {
                 hashes.push(h);
-                datas.push(Arc::clone(&a.data));
+                datas.push(Arc::clone(data));
             }
         }
     }

@@ -15,6 +15,7 @@ fn attachment(name: &str, data: &Arc<Vec<u8>>) -> NewAttachment {
     NewAttachment {
         filename: name.to_owned(),
         content_type: "application/octet-stream".into(),
+        content_id: None,
         data: data.clone(),
     }
 }

@@ -277,6 +277,7 @@ pub fn message(channel: Channel, direction: Direction, text: &str) -> NewContact
         text: text.to_owned(),
         html: None,
         attachments: Vec::new(),
+        mail: None,
     }
 }
 
@@ -300,6 +301,7 @@ pub fn note(text: &str) -> NewContact {
         text: text.to_owned(),
         html: None,
         attachments: Vec::new(),
+        mail: None,
     }
 }
 

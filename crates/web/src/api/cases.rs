@@ -102,6 +102,7 @@ fn parse_attachments(raw: &[AttachmentIn]) -> ApiResult<Vec<NewAttachment>> {
                 ));
             }
             Ok(NewAttachment {
+                content_id: None,
                 filename: clean_filename(&a.filename),
                 content_type,
                 data: Arc::new(data),
@@ -210,6 +211,7 @@ fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
             text: clean_text(&fc.text),
             html: fc.html.as_deref().map(SanitisedHtml::from_untrusted),
             attachments: parse_attachments(&fc.attachments)?,
+            mail: None,
         },
     })
 }
@@ -453,6 +455,7 @@ async fn add_contact(
         text: clean_text(&r.text),
         html: r.html.as_deref().map(SanitisedHtml::from_untrusted),
         attachments: parse_attachments(&r.attachments)?,
+        mail: None,
     };
     let cmd = Command::AddContact {
         case_id: case.id,

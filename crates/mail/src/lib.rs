@@ -1,0 +1,16 @@
+//! The mail channel: raw MIME becomes an inbound contact (parsed, sanitised, its new part found,
+//! the raw bytes kept), finds its case by the threading rules, and is stored once; replies and
+//! automatic mails leave through the job outbox over SMTP.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::indexing_slicing
+)]
+
+pub mod html;
+pub mod intake;
+pub mod parse;
+pub mod quote;
+pub mod token;

@@ -26,6 +26,34 @@ pub struct Settings {
     pub job_concurrency: usize,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Address of the built-in SMTP listener (off when unset).
+    pub smtp_listen: Option<SocketAddr>,
+    /// Speak LMTP instead of SMTP (behind Postfix).
+    pub smtp_lmtp: bool,
+    /// Name in the SMTP greeting and in our EHLO.
+    pub smtp_hostname: String,
+    /// Largest message accepted, in bytes.
+    pub smtp_max_message: usize,
+    /// authserv-ids whose `Authentication-Results` headers we trust (our own MTA).
+    pub mail_trusted_authserv_ids: Vec<String>,
+    /// Secret for signed reply-to and bounce addresses; generated and kept in the store when
+    /// unset.
+    pub mail_token_secret: Option<String>,
+    /// Acknowledge new cases from mail automatically.
+    pub mail_acknowledge: bool,
+    /// The default outbound relay: host (no relay: outbound mail waits in the outbox).
+    pub relay_host: Option<String>,
+    /// Its port.
+    pub relay_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub relay_security: String,
+    /// Its login.
+    pub relay_username: Option<String>,
+    /// Its password.
+    pub relay_password: Option<String>,
+    /// More outbound routes by name (TOML `[mail_routes.NAME]`), for mailboxes whose
+    /// `outbound_route` names them.
+    pub mail_routes: std::collections::BTreeMap<String, anliegen_mail::outbound::Relay>,
 }
 
 impl Default for Settings {
@@ -38,6 +66,19 @@ impl Default for Settings {
             body_limit: 40 * 1024 * 1024,
             job_concurrency: 4,
             log_format: "text".into(),
+            smtp_listen: None,
+            smtp_lmtp: false,
+            smtp_hostname: "anliegen.local".into(),
+            smtp_max_message: 35 * 1024 * 1024,
+            mail_trusted_authserv_ids: Vec::new(),
+            mail_token_secret: None,
+            mail_acknowledge: true,
+            relay_host: None,
+            relay_port: 25,
+            relay_security: "starttls".into(),
+            relay_username: None,
+            relay_password: None,
+            mail_routes: Default::default(),
         }
     }
 }
@@ -54,6 +95,8 @@ pub struct Overrides {
     /// `--database-url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -73,6 +116,17 @@ impl Settings {
             "body_limit",
             "job_concurrency",
             "log_format",
+            "smtp_listen",
+            "smtp_lmtp",
+            "smtp_hostname",
+            "smtp_max_message",
+            "mail_token_secret",
+            "mail_acknowledge",
+            "relay_host",
+            "relay_port",
+            "relay_security",
+            "relay_username",
+            "relay_password",
         ]));
         fig = fig.merge(Serialized::defaults(overrides));
         let mut s: Settings = fig.extract().map_err(Box::new)?;
@@ -99,6 +153,25 @@ impl Settings {
     }
 
     /// Where the data is, for messages (never the database password).
+    /// Outbound routes: `default` from the `relay_*` settings, plus `mail_routes`.
+    pub fn relays(&self) -> anyhow::Result<std::collections::HashMap<String, anliegen_mail::outbound::Relay>> {
+        use anliegen_mail::outbound::{Relay, RelaySecurity};
+        let mut out: std::collections::HashMap<String, Relay> = self.mail_routes.clone().into_iter().collect();
+        if let Some(host) = &self.relay_host {
+            let security = match self.relay_security.as_str() {
+                "starttls" => RelaySecurity::Starttls,
+                "tls" => RelaySecurity::Tls,
+                "none" => RelaySecurity::None,
+                other => anyhow::bail!("relay_security '{other}' is not starttls, tls or none"),
+            };
+            out.insert(
+                "default".into(),
+                Relay { host: host.clone(), port: self.relay_port, security, username: self.relay_username.clone(), password: self.relay_password.clone() },
+            );
+        }
+        Ok(out)
+    }
+
     pub fn store_description(&self) -> String {
         match &self.database_url {
             Some(url) => {

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod mail;
 pub mod maintenance;
 pub mod server;
 

@@ -45,6 +45,14 @@ enum Cmd {
         /// Load demo data (German and English stories) into an empty store.
         #[arg(long)]
         demo: bool,
+        /// Built-in SMTP (or, with smtp_lmtp, LMTP) listener address, e.g. 127.0.0.1:2525.
+        #[arg(long, env = "ANLIEGEN_SMTP_LISTEN")]
+        smtp_listen: Option<std::net::SocketAddr>,
+    },
+    /// Imports data from other systems.
+    Import {
+        #[command(subcommand)]
+        command: ImportCmd,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -67,6 +75,25 @@ enum Cmd {
     Projections {
         #[command(subcommand)]
         command: ProjectionCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Imports mail: `.eml` files, directories of them, and mbox files. Each message is stored
+    /// once (a repeated import changes nothing) and threaded like mail that arrives by SMTP.
+    Mail {
+        /// Files and directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Messages in flight at once.
+        #[arg(long, default_value_t = 256)]
+        parallel: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -132,6 +159,7 @@ fn settings(
         listen,
         data_dir: store.data_dir.clone(),
         database_url: store.database_url.clone(),
+        smtp_listen: None,
     };
     Settings::load(cli_config.map(PathBuf::as_path), &o)
         .map_err(|e| anyhow::anyhow!("settings: {e}"))
@@ -183,8 +211,12 @@ async fn main() -> anyhow::Result<()> {
             listen,
             store,
             demo,
+            smtp_listen,
         } => {
-            let s = settings(cli.config.as_ref(), &store, listen)?;
+            let mut s = settings(cli.config.as_ref(), &store, listen)?;
+            if smtp_listen.is_some() {
+                s.smtp_listen = smtp_listen;
+            }
             init_logging(s.log_format == "json");
             let stop = shutdown_signal();
             let running = anliegen::start(
@@ -229,6 +261,38 @@ async fn main() -> anyhow::Result<()> {
             stop.await;
             tracing::info!("shutting down: finishing requests in flight");
             running.stop().await;
+        }
+        Cmd::Import { command: ImportCmd::Mail { paths, parallel, quiet, store } } => {
+            let s = settings(cli.config.as_ref(), &store, None)?;
+            init_logging(s.log_format == "json");
+            let store = open(&s).await?;
+            let tokens = anliegen::mail::tokens(&store, &s).await?;
+            // Imported history is not answered: no acknowledgements for old mail.
+            let mut quiet_settings = s.clone();
+            quiet_settings.mail_acknowledge = false;
+            let intake = anliegen::mail::intake(&store, &quiet_settings, tokens);
+            let started = std::time::Instant::now();
+            let summary = anliegen::mail::import(&intake, &paths, parallel, !quiet).await?;
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            store.close().await;
+            println!(
+                "{} Nachrichten gelesen: {} gespeichert ({} neue Vorgänge, {} nicht lesbar und markiert), {} schon vorhanden, {} nicht übernommen. {:.1} MB in {:.1} s ({:.0} Nachrichten/s).",
+                summary.messages,
+                summary.stored,
+                summary.new_cases,
+                summary.unreadable,
+                summary.duplicates,
+                summary.failed.len(),
+                summary.bytes as f64 / 1e6,
+                secs,
+                summary.messages as f64 / secs
+            );
+            for f in summary.failed.iter().take(50) {
+                println!("  nicht übernommen: {f}");
+            }
+            if !summary.failed.is_empty() && summary.stored == 0 && summary.duplicates == 0 {
+                bail!("nothing was imported");
+            }
         }
         Cmd::Migrate { store } => {
             let s = settings(cli.config.as_ref(), &store, None)?;

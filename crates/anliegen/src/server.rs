@@ -51,6 +51,10 @@ impl Default for StartOptions {
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where the SMTP/LMTP listener listens, when configured.
+    pub smtp_addr: Option<SocketAddr>,
+    /// The mail intake path.
+    pub intake: anliegen_mail::intake::Intake,
     /// Its store.
     pub store: Store,
     /// The admin login made on this (first) start.
@@ -166,6 +170,8 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         opts.poll,
         rx.clone(),
     )));
+    let tokens = crate::mail::tokens(&store, settings).await?;
+    let intake = crate::mail::intake(&store, settings, tokens.clone());
     let runner = crate::maintenance::register(JobRunner::new(
         store.clone(),
         RunnerConfig {
@@ -174,7 +180,21 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
             ..RunnerConfig::default()
         },
     ));
+    let runner = crate::mail::register(runner, settings, tokens)?;
     workers.push(tokio::spawn(runner.run(rx.clone())));
+    let mut smtp_addr = None;
+    if let Some(at) = settings.smtp_listen {
+        let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("SMTP listening on {at}"))?;
+        smtp_addr = Some(l.local_addr()?);
+        let config = anliegen_mail::smtp::SmtpConfig {
+            hostname: settings.smtp_hostname.clone(),
+            lmtp: settings.smtp_lmtp,
+            max_message: settings.smtp_max_message,
+            ..Default::default()
+        };
+        tracing::info!(addr = ?smtp_addr, lmtp = settings.smtp_lmtp, "mail listener started");
+        workers.push(tokio::spawn(anliegen_mail::smtp::serve(l, intake.clone(), config, rx.clone())));
+    }
     workers.push(tokio::spawn(crate::maintenance::schedule(
         store.clone(),
         rx.clone(),
@@ -195,6 +215,8 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     tracing::info!(%addr, store = %settings.store_description(), "Anliegen is listening");
     Ok(Running {
         addr,
+        smtp_addr,
+        intake,
         store,
         first_login,
         demo,

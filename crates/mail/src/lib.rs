@@ -11,6 +11,8 @@
 
 pub mod html;
 pub mod intake;
+pub mod outbound;
 pub mod parse;
 pub mod quote;
+pub mod smtp;
 pub mod token;

@@ -190,10 +190,10 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
 
     let mut recipients: Vec<String> = details.to.iter().chain(details.cc.iter()).cloned().collect();
     for (name, value) in msg.headers_raw() {
-        if name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To") {
-            if let Ok(a) = EmailAddress::parse(value.trim().trim_start_matches('<').trim_end_matches('>')) {
-                recipients.push(a.to_string());
-            }
+        if (name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To"))
+            && let Ok(a) = EmailAddress::parse(value.trim().trim_start_matches('<').trim_end_matches('>'))
+        {
+            recipients.push(a.to_string());
         }
     }
 
@@ -450,7 +450,7 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
     let bounce_subject = ["undelivered mail", "delivery status notification (failure)", "mail delivery failed", "unzustellbar", "returned mail", "undeliverable", "nicht zustellbar", "failure notice"]
         .iter()
         .any(|p| s.contains(p));
-    if !is_report && !(daemon && bounce_subject) {
+    if !(is_report || daemon && bounce_subject) {
         return None;
     }
     let mut b = Bounce::default();

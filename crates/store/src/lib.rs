@@ -183,6 +183,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn mailbox(&self, id: anliegen_core::MailboxId) -> Result<Option<anliegen_core::Mailbox>>;
     /// The mailbox of an address.
     async fn mailbox_by_address(&self, address: &EmailAddress) -> Result<Option<anliegen_core::Mailbox>>;
+    /// The case and contact an inbound mail with this intake key was stored as.
+    async fn mail_intake(&self, key: &str) -> Result<Option<(CaseId, ContactId)>>;
     /// Which of these Message-IDs we received or sent, and on which case.
     async fn mail_threads(&self, message_ids: &[String]) -> Result<Vec<MailThreadHit>>;
     /// Takes the right to send `sender` an automatic mail: `true` (and remembered) when the

@@ -482,6 +482,11 @@ pub struct ContactDto {
     pub html: Option<String>,
     /// Files.
     pub attachments: Vec<AttachmentDto>,
+    /// Mail details (mail contacts): Message-ID, In-Reply-To, References, from, to, cc,
+    /// `new_text` (the new part without quoted history and signature), `has_quote`, `auth`
+    /// (SPF/DKIM/DMARC), `flags`, `thread` (how it found its case), `delivery` (outbound).
+    #[schema(value_type = Option<Object>)]
+    pub mail: Option<serde_json::Value>,
     /// When.
     pub created_at: String,
 }
@@ -510,9 +515,138 @@ impl From<&Contact> for ContactDto {
                     url: format!("/api/v1/contacts/{}/attachments/{i}", c.id),
                 })
                 .collect(),
+            mail: c.mail.as_ref().and_then(|m| serde_json::to_value(m).ok()),
             created_at: c.created_at.to_string(),
         }
     }
+}
+
+/// A mailbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Address customers write to.
+    pub address: String,
+    /// Display name in `From:`.
+    pub display_name: String,
+    /// Team of new cases.
+    pub team_id: Option<uuid::Uuid>,
+    /// Language of automatic mails (`de`, `en`).
+    pub language: String,
+    /// Signature of replies.
+    pub signature: String,
+    /// IMAP account (the password comes from the configuration).
+    #[schema(value_type = Option<Object>)]
+    pub imap: Option<serde_json::Value>,
+    /// Outbound route (SMTP relay) named in the configuration.
+    pub outbound_route: String,
+    /// Receives and sends.
+    pub active: bool,
+    /// Created.
+    pub created_at: String,
+    /// Changed.
+    pub updated_at: String,
+}
+
+impl From<&anliegen_core::Mailbox> for MailboxDto {
+    fn from(m: &anliegen_core::Mailbox) -> Self {
+        Self {
+            id: m.id.0,
+            address: m.address.to_string(),
+            display_name: m.display_name.clone(),
+            team_id: m.team_id.map(|t| t.0),
+            language: m.language.code().to_owned(),
+            signature: m.signature.clone(),
+            imap: m.imap.as_ref().and_then(|i| serde_json::to_value(i).ok()),
+            outbound_route: m.outbound_route.clone(),
+            active: m.active,
+            created_at: m.created_at.to_string(),
+            updated_at: m.updated_at.to_string(),
+        }
+    }
+}
+
+/// An IMAP account of a mailbox.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImapIn {
+    /// Host.
+    pub host: String,
+    /// Port (993 for `tls`, 143 for `starttls`).
+    pub port: u16,
+    /// `tls`, `starttls` or `none`.
+    pub security: String,
+    /// Login.
+    pub username: String,
+    /// Folder to poll.
+    #[serde(default = "inbox")]
+    pub folder: String,
+    /// Move processed mail to this folder; without it, processed mail is flagged `\\Seen`.
+    #[serde(default)]
+    pub move_to: Option<String>,
+}
+
+fn inbox() -> String {
+    "INBOX".to_owned()
+}
+
+fn default_route() -> String {
+    "default".to_owned()
+}
+
+/// Create a mailbox.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMailbox {
+    /// Address.
+    pub address: String,
+    /// Display name.
+    pub display_name: String,
+    /// Team of new cases.
+    #[serde(default)]
+    pub team_id: Option<uuid::Uuid>,
+    /// `de` (default) or `en`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Signature.
+    #[serde(default)]
+    pub signature: String,
+    /// IMAP account.
+    #[serde(default)]
+    pub imap: Option<ImapIn>,
+    /// Outbound route; default `default`.
+    #[serde(default = "default_route")]
+    pub outbound_route: String,
+}
+
+/// Change a mailbox; absent fields stay, `null` clears `team_id` and `imap`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMailbox {
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Team.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub team_id: Option<Option<uuid::Uuid>>,
+    /// Language.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Signature.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// IMAP account.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ImapIn>)]
+    pub imap: Option<Option<ImapIn>>,
+    /// Outbound route.
+    #[serde(default)]
+    pub outbound_route: Option<String>,
+    /// Active.
+    #[serde(default)]
+    pub active: Option<bool>,
 }
 
 /// An event.

@@ -93,8 +93,22 @@ pub async fn execute(
     command: Command,
     render: Render,
 ) -> ApiResult<Response> {
+    execute_with_jobs(state, auth, key, request, command, Vec::new(), render).await
+}
+
+/// [`execute`], enqueueing `jobs` in the same transaction (outbox).
+pub async fn execute_with_jobs(
+    state: &AppState,
+    auth: &Auth,
+    key: IdempotencyKey,
+    request: (&str, &str, &[u8]),
+    command: Command,
+    jobs: Vec<anliegen_store::NewJob>,
+    render: Render,
+) -> ApiResult<Response> {
     let (method, path, body) = request;
     let mut write = Write::new(auth.actor(), command);
+    write.jobs = jobs;
     let mut _guard = None;
     let mut request_hash = String::new();
     if let Some(key) = key.0 {

@@ -119,6 +119,7 @@ impl AppState {
         (name = "customers", description = "Customers, identities, organisations"),
         (name = "cases", description = "Cases, contacts and their timeline"),
         (name = "teams", description = "Teams"),
+        (name = "mailboxes", description = "Mailboxes of the mail channel"),
         (name = "agents", description = "Agents"),
         (name = "events", description = "The event log"),
         (name = "admin", description = "Jobs and dead letters"),

@@ -8,4 +8,5 @@ mod bad_input;
 mod cli;
 mod helpers;
 mod idempotency;
+mod mail;
 mod ops;

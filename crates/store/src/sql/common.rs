@@ -1644,6 +1644,10 @@ async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt 
         if let Err(e) = flush(conn, ctx).await {
             return Attempt::Abort(e);
         }
+        // The batch's identity lookup covered only the new cases' identities: this command
+        // asks the database.
+        ctx.known = None;
+        ctx.created.clear();
     }
     let events_before = ctx.events.len();
     let out = match apply(conn, ctx, write).await {
@@ -2182,6 +2186,11 @@ impl crate::Backend for Backend {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(mailbox_from_row).transpose()
+    }
+
+    async fn mail_intake(&self, key: &str) -> Result<Option<(CaseId, ContactId)>> {
+        let row = sqlx::query("SELECT case_id, contact_id FROM mail_intake WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok((parse_id(&r.try_get::<String, _>("case_id")?)?, parse_id(&r.try_get::<String, _>("contact_id")?)?))).transpose()
     }
 
     async fn mail_threads(&self, message_ids: &[String]) -> Result<Vec<MailThreadHit>> {

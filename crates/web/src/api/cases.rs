@@ -40,6 +40,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_contact))
         .routes(routes!(case_events))
         .routes(routes!(attachment))
+        .routes(routes!(raw_mail))
 }
 
 /// Finds a case by id or reference (`A-10042`).
@@ -447,7 +448,7 @@ async fn add_contact(
             "use kind note for internal notes",
         ));
     }
-    let contact = NewContact {
+    let mut contact = NewContact {
         channel,
         direction,
         visibility,
@@ -457,6 +458,21 @@ async fn add_contact(
         attachments: parse_attachments(&r.attachments)?,
         mail: None,
     };
+    // A reply on a mail conversation leaves by mail, through the outbox in the same write.
+    let mut jobs = Vec::new();
+    if direction == Direction::Outbound && (channel == Channel::Email || case.channel == Channel::Email) {
+        match anliegen_mail::outbound::prepare_mail(state.store(), &case, &mut contact, false).await {
+            Ok(Some(job)) => {
+                contact.channel = Channel::Email;
+                jobs.push(job);
+            }
+            Ok(None) => {}
+            Err(anliegen_mail::outbound::PrepareError::NoMailbox) => {
+                return Err(ApiError::invalid("channel", "this case is a mail conversation, but no active mailbox exists to send from; create one under /api/v1/mailboxes"));
+            }
+            Err(anliegen_mail::outbound::PrepareError::Store(e)) => return Err(e.into()),
+        }
+    }
     let cmd = Command::AddContact {
         case_id: case.id,
         contact,
@@ -475,7 +491,7 @@ async fn add_contact(
         _ => None,
     });
     let path = format!("/api/v1/cases/{}/contacts", case.id);
-    execute(&state, &auth, key, ("POST", &path, &body.raw), cmd, out).await
+    crate::idempotency::execute_with_jobs(&state, &auth, key, ("POST", &path, &body.raw), cmd, jobs, out).await
 }
 
 /// A case's events in order.
@@ -550,5 +566,27 @@ async fn attachment(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
+    Ok(res)
+}
+
+/// The original bytes of a mail contact, as received (`message/rfc822`, downloaded, never shown).
+#[utoipa::path(get, path = "/contacts/{id}/raw", tag = "cases",
+    params(("id" = String, Path, description = "Contact id")),
+    security(("bearer" = [])), responses((status = 200, description = "The raw message", content_type = "message/rfc822"), (status = 404, body = Problem)))]
+async fn raw_mail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    auth.require(Scope::Read)?;
+    let id = ContactId(uuid_field("id", &id)?);
+    let missing = || ApiError::not_found("this contact has no raw message");
+    let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    let hash = contact.mail.as_ref().and_then(|m| m.raw_blob.clone()).ok_or_else(missing)?;
+    let data = state.store().blob(&hash).await?.ok_or_else(missing)?;
+    let mut res = (StatusCode::OK, data).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.eml\"", id.0.simple())) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
     Ok(res)
 }

@@ -5,6 +5,7 @@ mod cases;
 mod customers;
 mod events;
 mod jobs;
+mod mailboxes;
 mod session;
 mod teams;
 
@@ -26,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(agents::router())
         .merge(events::router())
         .merge(jobs::router())
+        .merge(mailboxes::router())
 }
 
 /// Parses a UUID path or body value, naming the field on failure.

@@ -154,9 +154,12 @@ impl Settings {
 
     /// Where the data is, for messages (never the database password).
     /// Outbound routes: `default` from the `relay_*` settings, plus `mail_routes`.
-    pub fn relays(&self) -> anyhow::Result<std::collections::HashMap<String, anliegen_mail::outbound::Relay>> {
+    pub fn relays(
+        &self,
+    ) -> anyhow::Result<std::collections::HashMap<String, anliegen_mail::outbound::Relay>> {
         use anliegen_mail::outbound::{Relay, RelaySecurity};
-        let mut out: std::collections::HashMap<String, Relay> = self.mail_routes.clone().into_iter().collect();
+        let mut out: std::collections::HashMap<String, Relay> =
+            self.mail_routes.clone().into_iter().collect();
         if let Some(host) = &self.relay_host {
             let security = match self.relay_security.as_str() {
                 "starttls" => RelaySecurity::Starttls,
@@ -166,7 +169,13 @@ impl Settings {
             };
             out.insert(
                 "default".into(),
-                Relay { host: host.clone(), port: self.relay_port, security, username: self.relay_username.clone(), password: self.relay_password.clone() },
+                Relay {
+                    host: host.clone(),
+                    port: self.relay_port,
+                    security,
+                    username: self.relay_username.clone(),
+                    password: self.relay_password.clone(),
+                },
             );
         }
         Ok(out)

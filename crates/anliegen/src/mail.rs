@@ -22,18 +22,37 @@ const SECRET_KEY: &str = "mail_token_secret";
 /// The address-token secret: configured, or generated once and kept in the store (so every node
 /// of a PostgreSQL installation signs alike).
 pub async fn tokens(store: &Store, settings: &Settings) -> anyhow::Result<Tokens> {
-    if let Some(s) = settings.mail_token_secret.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(s) = settings
+        .mail_token_secret
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
         return Ok(Tokens::new(s.as_bytes().to_vec()));
     }
     if let Some(s) = store.meta(SECRET_KEY).await? {
-        return Ok(Tokens::new(hex::decode(s.trim()).unwrap_or_else(|_| s.into_bytes())));
+        return Ok(Tokens::new(
+            hex::decode(s.trim()).unwrap_or_else(|_| s.into_bytes()),
+        ));
     }
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
-    store.exec(Actor::System, Command::SetMeta { key: SECRET_KEY.into(), value: hex::encode(secret) }).await?;
+    store
+        .exec(
+            Actor::System,
+            Command::SetMeta {
+                key: SECRET_KEY.into(),
+                value: hex::encode(secret),
+            },
+        )
+        .await?;
     // Another node may have written its own at the same moment: use what is stored.
-    let stored = store.meta(SECRET_KEY).await?.unwrap_or_else(|| hex::encode(secret));
-    Ok(Tokens::new(hex::decode(stored.trim()).unwrap_or_else(|_| secret.to_vec())))
+    let stored = store
+        .meta(SECRET_KEY)
+        .await?
+        .unwrap_or_else(|| hex::encode(secret));
+    Ok(Tokens::new(
+        hex::decode(stored.trim()).unwrap_or_else(|_| secret.to_vec()),
+    ))
 }
 
 /// The intake path with the settings' trust and acknowledgement rules.
@@ -42,18 +61,31 @@ pub fn intake(store: &Store, settings: &Settings, tokens: Tokens) -> Intake {
         store.clone(),
         tokens,
         IntakeConfig {
-            parse: ParseOptions { trusted_authserv_ids: settings.mail_trusted_authserv_ids.clone() },
+            parse: ParseOptions {
+                trusted_authserv_ids: settings.mail_trusted_authserv_ids.clone(),
+            },
             acknowledge: settings.mail_acknowledge,
         },
     )
 }
 
 /// Registers the outbound mail handlers.
-pub fn register(runner: JobRunner, settings: &Settings, tokens: Tokens) -> anyhow::Result<JobRunner> {
-    let outbound = Outbound::new(tokens, &settings.relays()?, &settings.smtp_hostname).map_err(|e| anyhow::anyhow!(e))?;
+pub fn register(
+    runner: JobRunner,
+    settings: &Settings,
+    tokens: Tokens,
+) -> anyhow::Result<JobRunner> {
+    let outbound = Outbound::new(tokens, &settings.relays()?, &settings.smtp_hostname)
+        .map_err(|e| anyhow::anyhow!(e))?;
     Ok(runner
-        .handle(anliegen_mail::outbound::SEND_JOB, Arc::new(SendHandler(outbound.clone())))
-        .handle(anliegen_mail::intake::ACK_JOB, Arc::new(AckHandler(outbound))))
+        .handle(
+            anliegen_mail::outbound::SEND_JOB,
+            Arc::new(SendHandler(outbound.clone())),
+        )
+        .handle(
+            anliegen_mail::intake::ACK_JOB,
+            Arc::new(AckHandler(outbound)),
+        ))
 }
 
 /// What an import did.
@@ -99,7 +131,11 @@ pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
         let body = current.get_or_insert_with(Vec::new);
         let unquoted = {
             let depth = line.iter().take_while(|b| **b == b'>').count();
-            if depth > 0 && line.get(depth..).is_some_and(|r| r.starts_with(b"From ")) { line.get(1..).unwrap_or(line) } else { line }
+            if depth > 0 && line.get(depth..).is_some_and(|r| r.starts_with(b"From ")) {
+                line.get(1..).unwrap_or(line)
+            } else {
+                line
+            }
         };
         body.extend_from_slice(unquoted);
         prev_blank = line == b"\n" || line == b"\r\n";
@@ -124,10 +160,15 @@ fn is_mbox(data: &[u8]) -> bool {
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for e in entries {
-            if e.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+            if e.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
                 continue;
             }
             collect(&e, out)?;
@@ -140,15 +181,26 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Imports `.eml` files, directories (recursively) and mbox files through the intake path;
 /// up to `parallel` messages are in flight, so the writer commits them in groups.
-pub async fn import(intake: &Intake, paths: &[PathBuf], parallel: usize, progress: bool) -> anyhow::Result<ImportSummary> {
+pub async fn import(
+    intake: &Intake,
+    paths: &[PathBuf],
+    parallel: usize,
+    progress: bool,
+) -> anyhow::Result<ImportSummary> {
     let mut files = Vec::new();
     for p in paths {
         collect(p, &mut files).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
     }
-    let bar = if progress { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+    let bar = if progress {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} Nachrichten · {per_sec} · {elapsed_precise} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos} Nachrichten · {per_sec} · {elapsed_precise} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let started = Instant::now();
     // Messages are read lazily, file by file, so an mbox of gigabytes is not held at once.
@@ -157,10 +209,19 @@ pub async fn import(intake: &Intake, paths: &[PathBuf], parallel: usize, progres
             Ok(data) if is_mbox(&data) => split_mbox(&data)
                 .into_iter()
                 .enumerate()
-                .map(|(i, raw)| Found { origin: format!("{}#{}", f.display(), i + 1), raw })
+                .map(|(i, raw)| Found {
+                    origin: format!("{}#{}", f.display(), i + 1),
+                    raw,
+                })
                 .collect(),
-            Ok(data) => vec![Found { origin: f.display().to_string(), raw: data }],
-            Err(e) => vec![Found { origin: format!("{}: {e}", f.display()), raw: Vec::new() }],
+            Ok(data) => vec![Found {
+                origin: f.display().to_string(),
+                raw: data,
+            }],
+            Err(e) => vec![Found {
+                origin: format!("{}: {e}", f.display()),
+                raw: Vec::new(),
+            }],
         };
         futures::stream::iter(found)
     });
@@ -178,7 +239,11 @@ pub async fn import(intake: &Intake, paths: &[PathBuf], parallel: usize, progres
     while let Some((origin, size, r)) = results.next().await {
         s.messages += 1;
         match r {
-            Ok(Outcome::Stored { new_case, unreadable, .. }) => {
+            Ok(Outcome::Stored {
+                new_case,
+                unreadable,
+                ..
+            }) => {
                 s.stored += 1;
                 s.bytes += size;
                 s.new_cases += u64::from(new_case);
@@ -191,13 +256,30 @@ pub async fn import(intake: &Intake, paths: &[PathBuf], parallel: usize, progres
         bar.inc(1);
     }
     bar.finish_and_clear();
-    tracing::info!(messages = s.messages, stored = s.stored, seconds = started.elapsed().as_secs_f64(), "mail import finished");
+    tracing::info!(
+        messages = s.messages,
+        stored = s.stored,
+        seconds = started.elapsed().as_secs_f64(),
+        "mail import finished"
+    );
     Ok(s)
 }
 
 /// Sends `raw` through the intake path as if it came by SMTP to `recipient` (tests, tools).
-pub async fn deliver(intake: &Intake, raw: Vec<u8>, recipient: &str) -> Result<Outcome, IntakeError> {
-    intake.deliver(raw, &Envelope { mail_from: None, recipients: vec![recipient.to_owned()] }).await
+pub async fn deliver(
+    intake: &Intake,
+    raw: Vec<u8>,
+    recipient: &str,
+) -> Result<Outcome, IntakeError> {
+    intake
+        .deliver(
+            raw,
+            &Envelope {
+                mail_from: None,
+                recipients: vec![recipient.to_owned()],
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -262,7 +262,15 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("shutting down: finishing requests in flight");
             running.stop().await;
         }
-        Cmd::Import { command: ImportCmd::Mail { paths, parallel, quiet, store } } => {
+        Cmd::Import {
+            command:
+                ImportCmd::Mail {
+                    paths,
+                    parallel,
+                    quiet,
+                    store,
+                },
+        } => {
             let s = settings(cli.config.as_ref(), &store, None)?;
             init_logging(s.log_format == "json");
             let store = open(&s).await?;

@@ -184,7 +184,9 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     workers.push(tokio::spawn(runner.run(rx.clone())));
     let mut smtp_addr = None;
     if let Some(at) = settings.smtp_listen {
-        let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("SMTP listening on {at}"))?;
+        let l = tokio::net::TcpListener::bind(at)
+            .await
+            .with_context(|| format!("SMTP listening on {at}"))?;
         smtp_addr = Some(l.local_addr()?);
         let config = anliegen_mail::smtp::SmtpConfig {
             hostname: settings.smtp_hostname.clone(),
@@ -193,7 +195,12 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
             ..Default::default()
         };
         tracing::info!(addr = ?smtp_addr, lmtp = settings.smtp_lmtp, "mail listener started");
-        workers.push(tokio::spawn(anliegen_mail::smtp::serve(l, intake.clone(), config, rx.clone())));
+        workers.push(tokio::spawn(anliegen_mail::smtp::serve(
+            l,
+            intake.clone(),
+            config,
+            rx.clone(),
+        )));
     }
     workers.push(tokio::spawn(crate::maintenance::schedule(
         store.clone(),

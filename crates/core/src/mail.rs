@@ -78,7 +78,12 @@ impl ImapAccount {
     /// Checks host, port, user name and folders.
     pub fn check(&self) -> Result<(), ParseError> {
         let bad = |m: &str| ParseError::new("imap", m.to_owned());
-        if self.host.trim().is_empty() || self.host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if self.host.trim().is_empty()
+            || self
+                .host
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(bad("imap.host must be a host name"));
         }
         if self.port == 0 {
@@ -103,7 +108,12 @@ impl ImapAccount {
 /// Name of an outbound route: letters, digits, `-` and `_`.
 pub fn parse_route(raw: &str) -> Result<String, ParseError> {
     let r = raw.trim();
-    if r.is_empty() || r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if r.is_empty()
+        || r.len() > 64
+        || !r
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(ParseError::new(
             "outbound_route",
             format!("'{raw}' is not a route name (letters, digits, '-' and '_')"),
@@ -187,7 +197,9 @@ pub struct AuthVerdict {
 }
 
 /// Something an agent should know about a mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MailFlag {
     /// The message could not be read; the raw file is attached.
@@ -291,7 +303,11 @@ impl MailDetails {
 
 /// Takes a Message-ID apart from its angle brackets and spaces; `None` when nothing is left.
 pub fn clean_message_id(raw: &str) -> Option<String> {
-    let s = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let s = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if s.is_empty() || s.len() > 998 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return None;
     }
@@ -305,9 +321,16 @@ pub fn case_refs_in(text: &str) -> Vec<CaseRef> {
     let mut i = 0;
     while i + 2 < bytes.len() {
         let starts_word = i == 0 || !bytes.get(i - 1).is_some_and(u8::is_ascii_alphanumeric);
-        if starts_word && bytes.get(i).is_some_and(|b| *b == b'A' || *b == b'a') && bytes.get(i + 1) == Some(&b'-') {
-            let digits: usize = bytes.get(i + 2..).map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count());
-            let ends_word = !bytes.get(i + 2 + digits).is_some_and(u8::is_ascii_alphanumeric);
+        if starts_word
+            && bytes.get(i).is_some_and(|b| *b == b'A' || *b == b'a')
+            && bytes.get(i + 1) == Some(&b'-')
+        {
+            let digits: usize = bytes.get(i + 2..).map_or(0, |rest| {
+                rest.iter().take_while(|b| b.is_ascii_digit()).count()
+            });
+            let ends_word = !bytes
+                .get(i + 2 + digits)
+                .is_some_and(u8::is_ascii_alphanumeric);
             if (5..=12).contains(&digits) && ends_word {
                 if let Some(raw) = text.get(i..i + 2 + digits)
                     && let Ok(r) = CaseRef::parse(raw)
@@ -339,7 +362,10 @@ mod tests {
 
     #[test]
     fn message_ids_lose_their_brackets() {
-        assert_eq!(clean_message_id(" <abc@x.example> ").as_deref(), Some("abc@x.example"));
+        assert_eq!(
+            clean_message_id(" <abc@x.example> ").as_deref(),
+            Some("abc@x.example")
+        );
         assert_eq!(clean_message_id("<>"), None);
         assert_eq!(clean_message_id("a b@c"), None);
     }
@@ -352,7 +378,9 @@ mod tests {
             security: ImapSecurity::Tls,
             username: "service".into(),
             folder: "INBOX".into(),
-            after_fetch: AfterFetch::Move { folder: "Archiv".into() },
+            after_fetch: AfterFetch::Move {
+                folder: "Archiv".into(),
+            },
         };
         assert!(a.check().is_ok());
         a.after_fetch = AfterFetch::Move { folder: " ".into() };

@@ -21,7 +21,10 @@ pub fn html_to_text(html: &str) -> String {
         }
         // Comments and doctype.
         if let Some(body) = after.strip_prefix("<!--") {
-            rest = body.find("-->").and_then(|e| body.get(e + 3..)).unwrap_or("");
+            rest = body
+                .find("-->")
+                .and_then(|e| body.get(e + 3..))
+                .unwrap_or("");
             continue;
         }
         let Some(gt) = after.find('>') else {
@@ -48,10 +51,14 @@ pub fn html_to_text(html: &str) -> String {
             ("head", false) => skip_until = Some("head"),
             ("title", false) => skip_until = Some("title"),
             ("br", _) => out.br(),
-            ("p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" | "ul" | "ol", _) => out.paragraph(),
-            ("div" | "tr" | "li" | "dt" | "dd" | "hr" | "section" | "article" | "header" | "footer" | "address", _) => {
-                out.newline()
+            ("p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" | "ul" | "ol", _) => {
+                out.paragraph()
             }
+            (
+                "div" | "tr" | "li" | "dt" | "dd" | "hr" | "section" | "article" | "header"
+                | "footer" | "address",
+                _,
+            ) => out.newline(),
             ("td" | "th", false) => out.space(),
             ("pre", false) => {
                 out.newline();
@@ -98,7 +105,10 @@ impl Text {
             }
             return;
         }
-        for (i, word) in decoded.split(|c: char| c.is_whitespace() && c != '\u{a0}').enumerate() {
+        for (i, word) in decoded
+            .split(|c: char| c.is_whitespace() && c != '\u{a0}')
+            .enumerate()
+        {
             if i > 0 {
                 self.pending_space = true;
             }
@@ -146,7 +156,11 @@ impl Text {
         let prefix = "> ".repeat(self.line_depth);
         if line.trim().is_empty() {
             // An empty line only separates; keep at most one.
-            if self.lines.last().is_some_and(|l| !l.trim_end_matches(['>', ' ']).is_empty()) {
+            if self
+                .lines
+                .last()
+                .is_some_and(|l| !l.trim_end_matches(['>', ' ']).is_empty())
+            {
                 self.lines.push(prefix.trim_end().to_owned());
             }
         } else {
@@ -158,17 +172,30 @@ impl Text {
 
     fn paragraph(&mut self) {
         self.newline();
-        if self.lines.last().is_some_and(|l| !l.trim_end_matches(['>', ' ']).is_empty()) {
-            self.lines.push("> ".repeat(self.depth).trim_end().to_owned());
+        if self
+            .lines
+            .last()
+            .is_some_and(|l| !l.trim_end_matches(['>', ' ']).is_empty())
+        {
+            self.lines
+                .push("> ".repeat(self.depth).trim_end().to_owned());
         }
     }
 
     fn finish(mut self) -> String {
         self.newline();
-        while self.lines.last().is_some_and(|l| l.trim_end_matches(['>', ' ']).is_empty()) {
+        while self
+            .lines
+            .last()
+            .is_some_and(|l| l.trim_end_matches(['>', ' ']).is_empty())
+        {
             self.lines.pop();
         }
-        let start = self.lines.iter().position(|l| !l.trim_end_matches(['>', ' ']).is_empty()).unwrap_or(self.lines.len());
+        let start = self
+            .lines
+            .iter()
+            .position(|l| !l.trim_end_matches(['>', ' ']).is_empty())
+            .unwrap_or(self.lines.len());
         self.lines.get(start..).unwrap_or_default().join("\n")
     }
 }
@@ -258,13 +285,18 @@ mod tests {
 
     #[test]
     fn blocks_become_lines() {
-        let t = html_to_text("<html><head><style>p{}</style></head><body><p>Hallo&nbsp;Anna,</p><p>Ihr Paket<br>ist da &amp; gut.</p><blockquote><div>alt</div></blockquote></body></html>");
+        let t = html_to_text(
+            "<html><head><style>p{}</style></head><body><p>Hallo&nbsp;Anna,</p><p>Ihr Paket<br>ist da &amp; gut.</p><blockquote><div>alt</div></blockquote></body></html>",
+        );
         assert_eq!(t, "Hallo Anna,\n\nIhr Paket\nist da & gut.\n\n> alt");
     }
 
     #[test]
     fn entities() {
-        assert_eq!(decode_entities("M&uuml;ller &#252; &#xFC; &bogus; &"), "Müller ü ü &bogus; &");
+        assert_eq!(
+            decode_entities("M&uuml;ller &#252; &#xFC; &bogus; &"),
+            "Müller ü ü &bogus; &"
+        );
     }
 
     #[test]

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 
 use anliegen_core::mail::{MailFlag, ThreadMatch};
 use anliegen_core::{
-    Actor, Case, CaseId, Channel, ContactId, Direction, EmailAddress, Identity, Mailbox, Priority, Visibility,
+    Actor, Case, CaseId, Channel, ContactId, Direction, EmailAddress, Identity, Mailbox, Priority,
+    Visibility,
 };
 use anliegen_store::{
-    Command, CustomerRef, MailTarget, NewAttachment, NewCase, NewContact, NewJob, Output, Store, StoreError, Write,
+    Command, CustomerRef, MailTarget, NewAttachment, NewCase, NewContact, NewJob, Output, Store,
+    StoreError, Write,
 };
 use tokio::sync::RwLock;
 
@@ -85,7 +87,10 @@ pub struct IntakeConfig {
 
 impl Default for IntakeConfig {
     fn default() -> Self {
-        Self { parse: ParseOptions::default(), acknowledge: true }
+        Self {
+            parse: ParseOptions::default(),
+            acknowledge: true,
+        }
     }
 }
 
@@ -101,7 +106,12 @@ pub struct Intake {
 impl Intake {
     /// An intake path over `store`.
     pub fn new(store: Store, tokens: Tokens, config: IntakeConfig) -> Self {
-        Self { store, tokens, config: Arc::new(config), mailboxes: Arc::new(RwLock::new((None, Vec::new()))) }
+        Self {
+            store,
+            tokens,
+            config: Arc::new(config),
+            mailboxes: Arc::new(RwLock::new((None, Vec::new()))),
+        }
     }
 
     /// The store.
@@ -118,11 +128,20 @@ impl Intake {
     pub async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError> {
         {
             let cached = self.mailboxes.read().await;
-            if cached.0.is_some_and(|at| at.elapsed() < Duration::from_secs(2)) {
+            if cached
+                .0
+                .is_some_and(|at| at.elapsed() < Duration::from_secs(2))
+            {
                 return Ok(cached.1.clone());
             }
         }
-        let fresh: Vec<Mailbox> = self.store.mailboxes().await?.into_iter().filter(|m| m.active).collect();
+        let fresh: Vec<Mailbox> = self
+            .store
+            .mailboxes()
+            .await?
+            .into_iter()
+            .filter(|m| m.active)
+            .collect();
         *self.mailboxes.write().await = (Some(Instant::now()), fresh.clone());
         Ok(fresh)
     }
@@ -135,7 +154,11 @@ impl Intake {
     /// The mailbox an address (with or without a plus part) belongs to.
     pub async fn mailbox_for(&self, address: &str) -> Result<Option<Mailbox>, StoreError> {
         let (base, _) = self.tokens.read(address);
-        Ok(self.mailboxes().await?.into_iter().find(|m| m.address.normalised() == base))
+        Ok(self
+            .mailboxes()
+            .await?
+            .into_iter()
+            .find(|m| m.address.normalised() == base))
     }
 
     /// Parses, threads and stores `raw`. `Ok` means committed.
@@ -150,13 +173,20 @@ impl Intake {
             // Parsing is CPU work; keep it off the I/O threads.
             tokio::task::spawn_blocking(move || parse(&raw, &opts))
                 .await
-                .map_err(|e| IntakeError::Store(StoreError::Unavailable(format!("parser task failed: {e}"))))?
+                .map_err(|e| {
+                    IntakeError::Store(StoreError::Unavailable(format!("parser task failed: {e}")))
+                })?
         };
         self.store_parsed(raw, mail, envelope).await
     }
 
     /// Threads and stores a mail parsed before.
-    pub async fn store_parsed(&self, raw: Arc<Vec<u8>>, mut mail: InboundMail, envelope: &Envelope) -> Result<Outcome, IntakeError> {
+    pub async fn store_parsed(
+        &self,
+        raw: Arc<Vec<u8>>,
+        mut mail: InboundMail,
+        envelope: &Envelope,
+    ) -> Result<Outcome, IntakeError> {
         let mailboxes = self.mailboxes().await?;
         // The mailbox: the envelope's recipients first, then the headers'.
         let mut tokens = Vec::new();
@@ -167,11 +197,16 @@ impl Intake {
                 tokens.push(t);
             }
             if mailbox.is_none() {
-                mailbox = mailboxes.iter().find(|m| m.address.normalised() == base).cloned();
+                mailbox = mailboxes
+                    .iter()
+                    .find(|m| m.address.normalised() == base)
+                    .cloned();
             }
         }
         if mailbox.is_none() && !envelope.recipients.is_empty() {
-            return Err(IntakeError::UnknownRecipient(envelope.recipients.join(", ")));
+            return Err(IntakeError::UnknownRecipient(
+                envelope.recipients.join(", "),
+            ));
         }
         // Files without envelope (import) fall back to the first mailbox.
         let mailbox = mailbox.or_else(|| mailboxes.first().cloned());
@@ -179,24 +214,47 @@ impl Intake {
 
         let sender = mail.from.clone();
         let sender_customer = match &sender {
-            Some(a) => self.store.customer_by_identity(&Identity::email(a)).await?.map(|c| c.id),
+            Some(a) => self
+                .store
+                .customer_by_identity(&Identity::email(a))
+                .await?
+                .map(|c| c.id),
             None => None,
         };
 
         // A bounce of one of our mails goes onto that mail's case as a note.
         let mut bounced = None;
-        if mail.bounce.is_some() || tokens.iter().any(|t| matches!(t, AddressToken::Bounce { .. })) {
+        if mail.bounce.is_some()
+            || tokens
+                .iter()
+                .any(|t| matches!(t, AddressToken::Bounce { .. }))
+        {
             bounced = self.bounced_contact(&mail, &tokens).await?;
         }
 
         let (target_case, thread) = match &bounced {
-            Some((case, _)) => (Some(case.clone()), ThreadMatch::Headers { message_id: mail.bounce.as_ref().and_then(|b| b.original_message_id.clone()).unwrap_or_default() }),
+            Some((case, _)) => (
+                Some(case.clone()),
+                ThreadMatch::Headers {
+                    message_id: mail
+                        .bounce
+                        .as_ref()
+                        .and_then(|b| b.original_message_id.clone())
+                        .unwrap_or_default(),
+                },
+            ),
             None if mail.unreadable() => (None, ThreadMatch::NewCase),
             None => self.thread(&mail, &tokens, sender_customer).await?,
         };
         if mail.details.message_id.is_some() {
             let ids: Vec<String> = mail.details.message_id.iter().cloned().collect();
-            if self.store.mail_threads(&ids).await?.iter().any(|h| h.direction == Direction::Inbound) {
+            if self
+                .store
+                .mail_threads(&ids)
+                .await?
+                .iter()
+                .any(|h| h.direction == Direction::Inbound)
+            {
                 mail.details.flag(MailFlag::DuplicateMessageId);
             }
         }
@@ -211,10 +269,17 @@ impl Intake {
         let contact = contact_of(mail, &raw, bounced.is_some());
         let new_case = target_case.is_none();
         let target = match target_case {
-            Some(case) => MailTarget::Case { case_id: case.id, contact },
+            Some(case) => MailTarget::Case {
+                case_id: case.id,
+                contact,
+            },
             None => MailTarget::NewCase(Box::new(NewCase {
                 customer: match &sender {
-                    Some(a) => CustomerRef::Identity { identity: Identity::email(a), name: from_name, language },
+                    Some(a) => CustomerRef::Identity {
+                        identity: Identity::email(a),
+                        name: from_name,
+                        language,
+                    },
                     None => CustomerRef::New { name: from_name },
                 },
                 subject,
@@ -227,22 +292,64 @@ impl Intake {
                 contact,
             })),
         };
-        let mut write = Write::new(Actor::System, Command::IntakeMail(Box::new(anliegen_store::IntakeMail { key, raw, target })));
-        let wants_ack = self.config.acknowledge && new_case && !auto && !unreadable && sender.as_ref().is_some_and(|s| !crate::parse::is_no_reply(s)) && mailbox.is_some();
+        let mut write = Write::new(
+            Actor::System,
+            Command::IntakeMail(Box::new(anliegen_store::IntakeMail { key, raw, target })),
+        );
+        let wants_ack = self.config.acknowledge
+            && new_case
+            && !auto
+            && !unreadable
+            && sender
+                .as_ref()
+                .is_some_and(|s| !crate::parse::is_no_reply(s))
+            && mailbox.is_some();
         if wants_ack {
             // The job learns the contact from the case; dedupe on the intake key.
-            write.jobs.push(NewJob::new(ACK_JOB, serde_json::json!({ "intake_key": write_key(&write) })).dedupe(format!("ack:{}", write_key(&write))));
+            write.jobs.push(
+                NewJob::new(
+                    ACK_JOB,
+                    serde_json::json!({ "intake_key": write_key(&write) }),
+                )
+                .dedupe(format!("ack:{}", write_key(&write))),
+            );
         }
         let out = self.store.write(write).await?;
         let outcome = match out {
-            Output::MailDuplicate { case_id, contact_id } => Outcome::Duplicate { case_id, contact_id },
-            Output::Contact { case, contact, follow_up_of } => Outcome::Stored { case_id: case.id, contact_id: contact.id, new_case: new_case || follow_up_of.is_some(), unreadable },
-            _ => return Err(IntakeError::Store(StoreError::Corrupt("mail intake produced no contact".into()))),
+            Output::MailDuplicate {
+                case_id,
+                contact_id,
+            } => Outcome::Duplicate {
+                case_id,
+                contact_id,
+            },
+            Output::Contact {
+                case,
+                contact,
+                follow_up_of,
+            } => Outcome::Stored {
+                case_id: case.id,
+                contact_id: contact.id,
+                new_case: new_case || follow_up_of.is_some(),
+                unreadable,
+            },
+            _ => {
+                return Err(IntakeError::Store(StoreError::Corrupt(
+                    "mail intake produced no contact".into(),
+                )));
+            }
         };
         if let (Some((_, outbound)), Outcome::Stored { .. }) = (&bounced, &outcome) {
-            let error = "Die E-Mail konnte nicht zugestellt werden (Unzustellbarkeitsmeldung).".to_owned();
+            let error =
+                "Die E-Mail konnte nicht zugestellt werden (Unzustellbarkeitsmeldung).".to_owned();
             self.store
-                .write(Write::new(Actor::System, Command::SetDelivery { contact_id: *outbound, delivery: anliegen_core::Delivery::Failed { error } }))
+                .write(Write::new(
+                    Actor::System,
+                    Command::SetDelivery {
+                        contact_id: *outbound,
+                        delivery: anliegen_core::Delivery::Failed { error },
+                    },
+                ))
                 .await?;
         }
         metrics::counter!("anliegen_mail_received_total", "outcome" => match &outcome { Outcome::Stored { .. } => "stored", Outcome::Duplicate { .. } => "duplicate" }).increment(1);
@@ -250,25 +357,59 @@ impl Intake {
     }
 
     /// The case and outbound contact a bounce belongs to.
-    async fn bounced_contact(&self, mail: &InboundMail, tokens: &[AddressToken]) -> Result<Option<(Case, ContactId)>, StoreError> {
+    async fn bounced_contact(
+        &self,
+        mail: &InboundMail,
+        tokens: &[AddressToken],
+    ) -> Result<Option<(Case, ContactId)>, StoreError> {
         let mut contact = tokens.iter().find_map(|t| match t {
             AddressToken::Bounce { contact_id } => Some(*contact_id),
             AddressToken::Case { .. } => None,
         });
         if contact.is_none()
-            && let Some(mid) = mail.bounce.as_ref().and_then(|b| b.original_message_id.clone())
+            && let Some(mid) = mail
+                .bounce
+                .as_ref()
+                .and_then(|b| b.original_message_id.clone())
         {
-            contact = self.store.mail_threads(&[mid]).await?.into_iter().find(|h| h.direction == Direction::Outbound).map(|h| h.contact_id);
+            contact = self
+                .store
+                .mail_threads(&[mid])
+                .await?
+                .into_iter()
+                .find(|h| h.direction == Direction::Outbound)
+                .map(|h| h.contact_id);
         }
-        let Some(contact_id) = contact else { return Ok(None) };
-        let Some(c) = self.store.contact(contact_id).await? else { return Ok(None) };
-        Ok(self.store.case(c.case_id).await?.map(|case| (case, contact_id)))
+        let Some(contact_id) = contact else {
+            return Ok(None);
+        };
+        let Some(c) = self.store.contact(contact_id).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .case(c.case_id)
+            .await?
+            .map(|case| (case, contact_id)))
     }
 
     /// The threading rules: headers → signed token → subject reference → new case.
-    async fn thread(&self, mail: &InboundMail, tokens: &[AddressToken], sender_customer: Option<anliegen_core::CustomerId>) -> Result<(Option<Case>, ThreadMatch), StoreError> {
+    async fn thread(
+        &self,
+        mail: &InboundMail,
+        tokens: &[AddressToken],
+        sender_customer: Option<anliegen_core::CustomerId>,
+    ) -> Result<(Option<Case>, ThreadMatch), StoreError> {
         let dmarc_failed = mail.details.has(MailFlag::DmarcFail);
-        let refuse = |case: &Case, reason: &str| Ok((None, ThreadMatch::PossiblyBelongsTo { reference: case.reference, reason: reason.to_owned() }));
+        let refuse = |case: &Case, reason: &str| {
+            Ok((
+                None,
+                ThreadMatch::PossiblyBelongsTo {
+                    reference: case.reference,
+                    reason: reason.to_owned(),
+                },
+            ))
+        };
         // 1. In-Reply-To, then References from the newest.
         let mut wanted: Vec<String> = mail.details.in_reply_to.clone();
         wanted.extend(mail.details.references.iter().rev().cloned());
@@ -277,21 +418,37 @@ impl Intake {
             let hits = self.store.mail_threads(&wanted).await?;
             for id in &wanted {
                 let mine: Vec<_> = hits.iter().filter(|h| &h.message_id == id).collect();
-                let Some(hit) = mine.iter().find(|h| h.direction == Direction::Outbound).or(mine.first()) else { continue };
-                let Some(case) = self.store.case(hit.case_id).await? else { continue };
+                let Some(hit) = mine
+                    .iter()
+                    .find(|h| h.direction == Direction::Outbound)
+                    .or(mine.first())
+                else {
+                    continue;
+                };
+                let Some(case) = self.store.case(hit.case_id).await? else {
+                    continue;
+                };
                 if dmarc_failed {
                     return refuse(&case, "DMARC-Prüfung des Absenders fehlgeschlagen");
                 }
                 let own = sender_customer == Some(case.customer_id);
                 if own || hit.direction == Direction::Outbound {
-                    return Ok((Some(case), ThreadMatch::Headers { message_id: id.clone() }));
+                    return Ok((
+                        Some(case),
+                        ThreadMatch::Headers {
+                            message_id: id.clone(),
+                        },
+                    ));
                 }
                 return refuse(&case, "Absender ist für diesen Vorgang nicht bekannt");
             }
         }
         // 2. A signed token in a recipient address.
         for t in tokens {
-            if let AddressToken::Case { reference, valid: true } = t
+            if let AddressToken::Case {
+                reference,
+                valid: true,
+            } = t
                 && let Some(case) = self.store.case_by_ref(*reference).await?
             {
                 if dmarc_failed {
@@ -307,7 +464,9 @@ impl Intake {
             AddressToken::Bounce { .. } => None,
         }));
         for r in refs {
-            let Some(case) = self.store.case_by_ref(r).await? else { continue };
+            let Some(case) = self.store.case_by_ref(r).await? else {
+                continue;
+            };
             if sender_customer != Some(case.customer_id) {
                 return refuse(&case, "Absender ist für diesen Vorgang nicht bekannt");
             }
@@ -330,7 +489,11 @@ fn write_key(w: &Write) -> String {
 fn subject_of(mail: &InboundMail) -> String {
     let s = mail.subject.trim();
     let s = if s.is_empty() {
-        if mail.unreadable() { "Nicht lesbare E-Mail" } else { "(ohne Betreff)" }
+        if mail.unreadable() {
+            "Nicht lesbare E-Mail"
+        } else {
+            "(ohne Betreff)"
+        }
     } else {
         s
     };
@@ -344,20 +507,45 @@ fn contact_of(mail: InboundMail, raw: &Arc<Vec<u8>>, bounce_note: bool) -> NewCo
     let mut attachments: Vec<NewAttachment> = mail
         .attachments
         .into_iter()
-        .map(|a| NewAttachment { filename: a.filename, content_type: a.content_type, content_id: a.content_id, data: Arc::new(a.data) })
+        .map(|a| NewAttachment {
+            filename: a.filename,
+            content_type: a.content_type,
+            content_id: a.content_id,
+            data: Arc::new(a.data),
+        })
         .collect();
     let mut text = mail.text;
     if unreadable {
-        attachments.push(NewAttachment { filename: "original.eml".into(), content_type: "message/rfc822".into(), content_id: None, data: Arc::clone(raw) });
+        attachments.push(NewAttachment {
+            filename: "original.eml".into(),
+            content_type: "message/rfc822".into(),
+            content_id: None,
+            data: Arc::clone(raw),
+        });
         text = "Diese E-Mail konnte nicht gelesen werden. Die Originaldatei ist angehängt.".into();
     }
     if bounce_note {
-        let diag = mail.bounce.as_ref().map(|b| b.diagnostic.clone()).unwrap_or_default();
-        let who = mail.bounce.as_ref().and_then(|b| b.recipient.clone()).unwrap_or_default();
-        text = format!("Unzustellbar{}{}: {diag}\n\n{text}", if who.is_empty() { "" } else { " an " }, who);
+        let diag = mail
+            .bounce
+            .as_ref()
+            .map(|b| b.diagnostic.clone())
+            .unwrap_or_default();
+        let who = mail
+            .bounce
+            .as_ref()
+            .and_then(|b| b.recipient.clone())
+            .unwrap_or_default();
+        text = format!(
+            "Unzustellbar{}{}: {diag}\n\n{text}",
+            if who.is_empty() { "" } else { " an " },
+            who
+        );
     }
-    let (channel, direction, visibility) =
-        if bounce_note { (Channel::Note, Direction::Internal, Visibility::Internal) } else { (Channel::Email, Direction::Inbound, Visibility::Public) };
+    let (channel, direction, visibility) = if bounce_note {
+        (Channel::Note, Direction::Internal, Visibility::Internal)
+    } else {
+        (Channel::Email, Direction::Inbound, Visibility::Public)
+    };
     NewContact {
         channel,
         direction,

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anliegen_core::mail::{Delivery, MailDetails, MailFlag};
-use anliegen_core::{Actor, Case, Channel, Contact, Direction, EmailAddress, IdentityKind, Language, Mailbox, Visibility};
+use anliegen_core::{
+    Actor, Case, Channel, Contact, Direction, EmailAddress, IdentityKind, Language, Mailbox,
+    Visibility,
+};
 use anliegen_store::jobs::JobHandler;
 use anliegen_store::model::Job;
 use anliegen_store::{Command, NewContact, NewJob, Store, StoreError, Write};
@@ -76,16 +79,29 @@ pub struct Outbound {
 
 impl Outbound {
     /// With routes by name ("default" is used for mailboxes whose route is not configured).
-    pub fn new(tokens: Tokens, relays: &HashMap<String, Relay>, hello: &str) -> Result<Self, String> {
+    pub fn new(
+        tokens: Tokens,
+        relays: &HashMap<String, Relay>,
+        hello: &str,
+    ) -> Result<Self, String> {
         let mut routes = HashMap::new();
         for (name, r) in relays {
-            let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(r.host.clone()).port(r.port).timeout(Some(Duration::from_secs(60)));
-            b = b.hello_name(lettre::transport::smtp::extension::ClientId::Domain(hello.to_owned()));
+            let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(r.host.clone())
+                .port(r.port)
+                .timeout(Some(Duration::from_secs(60)));
+            b = b.hello_name(lettre::transport::smtp::extension::ClientId::Domain(
+                hello.to_owned(),
+            ));
             match r.security {
                 RelaySecurity::None => b = b.tls(Tls::None),
                 RelaySecurity::Starttls | RelaySecurity::Tls => {
-                    let params = TlsParameters::new(r.host.clone()).map_err(|e| format!("route {name}: {e}"))?;
-                    b = b.tls(if r.security == RelaySecurity::Tls { Tls::Wrapper(params) } else { Tls::Required(params) });
+                    let params = TlsParameters::new(r.host.clone())
+                        .map_err(|e| format!("route {name}: {e}"))?;
+                    b = b.tls(if r.security == RelaySecurity::Tls {
+                        Tls::Wrapper(params)
+                    } else {
+                        Tls::Required(params)
+                    });
                 }
             }
             if let (Some(u), Some(p)) = (&r.username, &r.password) {
@@ -93,7 +109,11 @@ impl Outbound {
             }
             routes.insert(name.clone(), b.build());
         }
-        Ok(Self { tokens, routes: Arc::new(routes), auto_reply_period: Duration::from_secs(24 * 3600) })
+        Ok(Self {
+            tokens,
+            routes: Arc::new(routes),
+            auto_reply_period: Duration::from_secs(24 * 3600),
+        })
     }
 }
 
@@ -110,13 +130,21 @@ pub enum PrepareError {
 
 /// The last inbound mail of a case.
 fn last_inbound(contacts: &[Contact]) -> Option<&Contact> {
-    contacts.iter().rev().find(|c| c.direction == Direction::Inbound && c.mail.is_some())
+    contacts
+        .iter()
+        .rev()
+        .find(|c| c.direction == Direction::Inbound && c.mail.is_some())
 }
 
 /// Turns an outbound contact on `case` into a mail when the case is a mail conversation (it
 /// came in by mail, or the customer has an email address and the case's channel is email):
 /// fills in the mail details and returns the send job to enqueue in the same write.
-pub async fn prepare_mail(store: &Store, case: &Case, contact: &mut NewContact, auto: bool) -> Result<Option<NewJob>, PrepareError> {
+pub async fn prepare_mail(
+    store: &Store,
+    case: &Case,
+    contact: &mut NewContact,
+    auto: bool,
+) -> Result<Option<NewJob>, PrepareError> {
     if contact.direction != Direction::Outbound {
         return Ok(None);
     }
@@ -126,15 +154,29 @@ pub async fn prepare_mail(store: &Store, case: &Case, contact: &mut NewContact, 
     let customer = store.customer(case.customer_id).await?;
     let to = match inbound_mail.and_then(|m| m.from.clone()) {
         Some(a) => Some(a),
-        None if case.channel == Channel::Email => customer.as_ref().and_then(|c| c.identities.iter().find(|i| i.kind == IdentityKind::Email).map(|i| i.value.clone())),
+        None if case.channel == Channel::Email => customer.as_ref().and_then(|c| {
+            c.identities
+                .iter()
+                .find(|i| i.kind == IdentityKind::Email)
+                .map(|i| i.value.clone())
+        }),
         None => None,
     };
     let Some(to) = to else { return Ok(None) };
-    let mailboxes: Vec<Mailbox> = store.mailboxes().await?.into_iter().filter(|m| m.active).collect();
+    let mailboxes: Vec<Mailbox> = store
+        .mailboxes()
+        .await?
+        .into_iter()
+        .filter(|m| m.active)
+        .collect();
     let mailbox = inbound_mail
         .and_then(|m| m.mailbox_id)
         .and_then(|id| mailboxes.iter().find(|m| m.id == id))
-        .or_else(|| mailboxes.iter().find(|m| m.team_id.is_some() && m.team_id == case.team_id))
+        .or_else(|| {
+            mailboxes
+                .iter()
+                .find(|m| m.team_id.is_some() && m.team_id == case.team_id)
+        })
         .or(mailboxes.first())
         .ok_or(PrepareError::NoMailbox)?;
     let domain = mailbox.address.domain().to_owned();
@@ -160,8 +202,18 @@ pub async fn prepare_mail(store: &Store, case: &Case, contact: &mut NewContact, 
         details.flag(MailFlag::AutoSubmitted);
     }
     let reference = case.reference.to_string();
-    let base = contact.subject.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| case.subject.clone());
-    let mut subject = if auto || base.to_lowercase().starts_with("re:") || base.to_lowercase().starts_with("aw:") { base } else { format!("Re: {base}") };
+    let base = contact
+        .subject
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| case.subject.clone());
+    let mut subject =
+        if auto || base.to_lowercase().starts_with("re:") || base.to_lowercase().starts_with("aw:")
+        {
+            base
+        } else {
+            format!("Re: {base}")
+        };
     if !subject.contains(&reference) {
         subject = format!("{subject} [{reference}]");
     }
@@ -174,17 +226,23 @@ pub async fn prepare_mail(store: &Store, case: &Case, contact: &mut NewContact, 
 /// The Message-ID a send job names: the job is enqueued in the same write as its contact,
 /// before the contact has an id, so the Message-ID identifies it.
 fn job_message_id(job: &Job) -> Option<String> {
-    job.payload.get("message_id").and_then(|v| v.as_str()).map(str::to_owned)
+    job.payload
+        .get("message_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
 }
 
 /// Makes the payload of a send job: the Message-ID identifies the contact.
 pub fn send_job(details: &MailDetails) -> NewJob {
     let mid = details.message_id.clone().unwrap_or_default();
-    NewJob::new(SEND_JOB, serde_json::json!({ "message_id": mid })).dedupe(format!("send:{mid}")).attempts(8)
+    NewJob::new(SEND_JOB, serde_json::json!({ "message_id": mid }))
+        .dedupe(format!("send:{mid}"))
+        .attempts(8)
 }
 
 fn header(name: &str, value: String) -> HeaderValue {
-    let name = HeaderName::new_from_ascii(name.to_owned()).unwrap_or_else(|_| HeaderName::new_from_ascii_str("X-Anliegen"));
+    let name = HeaderName::new_from_ascii(name.to_owned())
+        .unwrap_or_else(|_| HeaderName::new_from_ascii_str("X-Anliegen"));
     // No line breaks can reach a header: values are single lines.
     HeaderValue::new(name, value.replace(['\r', '\n'], " "))
 }
@@ -192,7 +250,11 @@ fn header(name: &str, value: String) -> HeaderValue {
 fn html_of_text(text: &str) -> String {
     let mut out = String::from("<div style=\"font-family:sans-serif\">");
     for line in text.lines() {
-        let esc = line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let esc = line
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
         out.push_str(&esc);
         out.push_str("<br>\n");
     }
@@ -203,17 +265,38 @@ fn html_of_text(text: &str) -> String {
 impl Outbound {
     async fn send(&self, store: &Store, job: &Job) -> Result<(), String> {
         let mid = job_message_id(job).ok_or("send job without message_id")?;
-        let hit = store.mail_threads(std::slice::from_ref(&mid)).await.map_err(|e| e.to_string())?.into_iter().find(|h| h.direction == Direction::Outbound);
-        let Some(hit) = hit else { return Err(format!("no outbound mail {mid}")) };
-        let contact = store.contact(hit.contact_id).await.map_err(|e| e.to_string())?.ok_or("contact gone")?;
+        let hit = store
+            .mail_threads(std::slice::from_ref(&mid))
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|h| h.direction == Direction::Outbound);
+        let Some(hit) = hit else {
+            return Err(format!("no outbound mail {mid}"));
+        };
+        let contact = store
+            .contact(hit.contact_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("contact gone")?;
         let details = contact.mail.clone().unwrap_or_default();
         if matches!(details.delivery, Some(Delivery::Sent { .. })) {
             return Ok(());
         }
-        let case = store.case(contact.case_id).await.map_err(|e| e.to_string())?.ok_or("case gone")?;
+        let case = store
+            .case(contact.case_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("case gone")?;
         let fail = |error: String| async move {
             store
-                .write(Write::new(Actor::System, Command::SetDelivery { contact_id: contact.id, delivery: Delivery::Failed { error } }))
+                .write(Write::new(
+                    Actor::System,
+                    Command::SetDelivery {
+                        contact_id: contact.id,
+                        delivery: Delivery::Failed { error },
+                    },
+                ))
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
@@ -224,14 +307,26 @@ impl Outbound {
         }) else {
             return fail("Kein Postfach zum Versand gefunden.".into()).await;
         };
-        let Some(transport) = self.routes.get(&mailbox.outbound_route).or_else(|| self.routes.get("default")) else {
-            return fail(format!("Kein Versandweg „{}“ konfiguriert.", mailbox.outbound_route)).await;
+        let Some(transport) = self
+            .routes
+            .get(&mailbox.outbound_route)
+            .or_else(|| self.routes.get("default"))
+        else {
+            return fail(format!(
+                "Kein Versandweg „{}“ konfiguriert.",
+                mailbox.outbound_route
+            ))
+            .await;
         };
         let message = match self.build(store, &case, &contact, &details, &mailbox).await {
             Ok(m) => m,
             Err(e) => return fail(e).await,
         };
-        let from: lettre::Address = self.tokens.bounce_address(&mailbox.address, contact.id).parse().map_err(|e| format!("{e}"))?;
+        let from: lettre::Address = self
+            .tokens
+            .bounce_address(&mailbox.address, contact.id)
+            .parse()
+            .map_err(|e| format!("{e}"))?;
         let to: Vec<lettre::Address> = details.to.iter().filter_map(|t| t.parse().ok()).collect();
         if to.is_empty() {
             return fail("Keine gültige Empfängeradresse.".into()).await;
@@ -240,7 +335,16 @@ impl Outbound {
         match transport.send_raw(&envelope, &message.formatted()).await {
             Ok(_) => {
                 let delivery = Delivery::Sent { at: store.now() };
-                store.write(Write::new(Actor::System, Command::SetDelivery { contact_id: contact.id, delivery })).await.map_err(|e| e.to_string())?;
+                store
+                    .write(Write::new(
+                        Actor::System,
+                        Command::SetDelivery {
+                            contact_id: contact.id,
+                            delivery,
+                        },
+                    ))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 metrics::counter!("anliegen_mail_sent_total").increment(1);
                 Ok(())
             }
@@ -249,30 +353,84 @@ impl Outbound {
                 fail(format!("Zustellung abgelehnt: {e}")).await
             }
             Err(e) => {
-                let delivery = Delivery::Retrying { error: e.to_string(), attempts: job.attempts };
-                store.write(Write::new(Actor::System, Command::SetDelivery { contact_id: contact.id, delivery })).await.ok();
+                let delivery = Delivery::Retrying {
+                    error: e.to_string(),
+                    attempts: job.attempts,
+                };
+                store
+                    .write(Write::new(
+                        Actor::System,
+                        Command::SetDelivery {
+                            contact_id: contact.id,
+                            delivery,
+                        },
+                    ))
+                    .await
+                    .ok();
                 Err(format!("sending {mid}: {e}"))
             }
         }
     }
 
-    async fn build(&self, store: &Store, case: &Case, contact: &Contact, details: &MailDetails, mailbox: &Mailbox) -> Result<lettre::Message, String> {
-        let from = lettre::message::Mailbox::new(Some(mailbox.display_name.clone()), mailbox.address.to_string().parse().map_err(|e| format!("{e}"))?);
-        let reply_to: lettre::Address = self.tokens.reply_address(&mailbox.address, case.reference).parse().map_err(|e| format!("{e}"))?;
+    async fn build(
+        &self,
+        store: &Store,
+        case: &Case,
+        contact: &Contact,
+        details: &MailDetails,
+        mailbox: &Mailbox,
+    ) -> Result<lettre::Message, String> {
+        let from = lettre::message::Mailbox::new(
+            Some(mailbox.display_name.clone()),
+            mailbox
+                .address
+                .to_string()
+                .parse()
+                .map_err(|e| format!("{e}"))?,
+        );
+        let reply_to: lettre::Address = self
+            .tokens
+            .reply_address(&mailbox.address, case.reference)
+            .parse()
+            .map_err(|e| format!("{e}"))?;
         let mut b = lettre::Message::builder()
             .from(from)
-            .reply_to(lettre::message::Mailbox::new(Some(mailbox.display_name.clone()), reply_to))
-            .subject(contact.subject.clone().unwrap_or_else(|| case.subject.clone()).replace(['\r', '\n'], " "))
+            .reply_to(lettre::message::Mailbox::new(
+                Some(mailbox.display_name.clone()),
+                reply_to,
+            ))
+            .subject(
+                contact
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| case.subject.clone())
+                    .replace(['\r', '\n'], " "),
+            )
             .message_id(details.message_id.as_ref().map(|m| format!("<{m}>")))
-            .date(std::time::SystemTime::UNIX_EPOCH + Duration::from_micros(u64::try_from(contact.created_at.as_microsecond()).unwrap_or(0)));
+            .date(
+                std::time::SystemTime::UNIX_EPOCH
+                    + Duration::from_micros(
+                        u64::try_from(contact.created_at.as_microsecond()).unwrap_or(0),
+                    ),
+            );
         for t in &details.to {
-            b = b.to(lettre::message::Mailbox::new(None, t.parse().map_err(|e| format!("{t}: {e}"))?));
+            b = b.to(lettre::message::Mailbox::new(
+                None,
+                t.parse().map_err(|e| format!("{t}: {e}"))?,
+            ));
         }
         if let Some(irt) = details.in_reply_to.first() {
             b = b.in_reply_to(format!("<{irt}>"));
         }
         if !details.references.is_empty() {
-            b = b.references(details.references.iter().map(|r| format!("<{r}>")).collect::<Vec<_>>().join(" "));
+            b = b.references(
+                details
+                    .references
+                    .iter()
+                    .map(|r| format!("<{r}>"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
         }
         let auto = details.has(MailFlag::AutoSubmitted);
         let mut text = contact.text.clone();
@@ -283,37 +441,70 @@ impl Outbound {
             Some(h) if !auto => h.as_str().to_owned(),
             _ => html_of_text(&text),
         };
-        let body = MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html));
+        let body = MultiPart::alternative()
+            .singlepart(SinglePart::plain(text))
+            .singlepart(SinglePart::html(html));
         let mut mixed = MultiPart::mixed().multipart(body);
         for a in &contact.attachments {
-            let data = store.blob(&a.blob).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("attachment {} is missing", a.filename))?;
-            let ct = ContentType::parse(&a.content_type).unwrap_or(ContentType::parse("application/octet-stream").map_err(|e| e.to_string())?);
+            let data = store
+                .blob(&a.blob)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("attachment {} is missing", a.filename))?;
+            let ct = ContentType::parse(&a.content_type).unwrap_or(
+                ContentType::parse("application/octet-stream").map_err(|e| e.to_string())?,
+            );
             mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(data, ct));
         }
         let mut msg = b.multipart(mixed).map_err(|e| e.to_string())?;
         if auto {
-            msg.headers_mut().insert_raw(header("Auto-Submitted", "auto-replied".into()));
-            msg.headers_mut().insert_raw(header("X-Auto-Response-Suppress", "All".into()));
+            msg.headers_mut()
+                .insert_raw(header("Auto-Submitted", "auto-replied".into()));
+            msg.headers_mut()
+                .insert_raw(header("X-Auto-Response-Suppress", "All".into()));
         }
-        msg.headers_mut().insert_raw(header("X-Anliegen-Case", case.reference.to_string()));
+        msg.headers_mut()
+            .insert_raw(header("X-Anliegen-Case", case.reference.to_string()));
         Ok(msg)
     }
 
     /// Acknowledges a new case: at most one automatic mail per sender and period, never to
     /// `noreply`/`mailer-daemon`, in the customer's language.
     async fn acknowledge(&self, store: &Store, job: &Job) -> Result<(), String> {
-        let key = job.payload.get("intake_key").and_then(|v| v.as_str()).ok_or("acknowledge job without intake_key")?;
-        let Some((case_id, contact_id)) = store.mail_intake(key).await.map_err(|e| e.to_string())? else { return Ok(()) };
-        let (Some(case), Some(inbound)) = (store.case(case_id).await.map_err(|e| e.to_string())?, store.contact(contact_id).await.map_err(|e| e.to_string())?) else {
+        let key = job
+            .payload
+            .get("intake_key")
+            .and_then(|v| v.as_str())
+            .ok_or("acknowledge job without intake_key")?;
+        let Some((case_id, contact_id)) =
+            store.mail_intake(key).await.map_err(|e| e.to_string())?
+        else {
             return Ok(());
         };
-        let Some(sender) = inbound.mail.as_ref().and_then(|m| m.from.clone()) else { return Ok(()) };
-        if EmailAddress::parse(&sender).map(|a| crate::parse::is_no_reply(&a)).unwrap_or(true) {
+        let (Some(case), Some(inbound)) = (
+            store.case(case_id).await.map_err(|e| e.to_string())?,
+            store.contact(contact_id).await.map_err(|e| e.to_string())?,
+        ) else {
+            return Ok(());
+        };
+        let Some(sender) = inbound.mail.as_ref().and_then(|m| m.from.clone()) else {
+            return Ok(());
+        };
+        if EmailAddress::parse(&sender)
+            .map(|a| crate::parse::is_no_reply(&a))
+            .unwrap_or(true)
+        {
             return Ok(());
         }
         let now = store.now();
-        let since = now - jiff::SignedDuration::try_from(self.auto_reply_period).unwrap_or(jiff::SignedDuration::from_hours(24));
-        if !store.claim_auto_reply(&sender, now, since).await.map_err(|e| e.to_string())? {
+        let since = now
+            - jiff::SignedDuration::try_from(self.auto_reply_period)
+                .unwrap_or(jiff::SignedDuration::from_hours(24));
+        if !store
+            .claim_auto_reply(&sender, now, since)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             return Ok(());
         }
         let name = inbound.mail.as_ref().and_then(|m| m.from_name.clone());
@@ -321,9 +512,16 @@ impl Outbound {
             Some(id) => store.mailbox(id).await.map_err(|e| e.to_string())?,
             None => None,
         };
-        let Some(mailbox) = mailbox else { return Ok(()) };
+        let Some(mailbox) = mailbox else {
+            return Ok(());
+        };
         let language = case.language.unwrap_or(mailbox.language);
-        let (subject, text) = acknowledgement(language, case.reference, name.as_deref(), &mailbox.display_name);
+        let (subject, text) = acknowledgement(
+            language,
+            case.reference,
+            name.as_deref(),
+            &mailbox.display_name,
+        );
         let mut contact = NewContact {
             channel: Channel::Email,
             direction: Direction::Outbound,
@@ -334,10 +532,21 @@ impl Outbound {
             attachments: Vec::new(),
             mail: None,
         };
-        prepare_mail(store, &case, &mut contact, true).await.map_err(|e| e.to_string())?;
-        let Some(details) = contact.mail.as_deref() else { return Ok(()) };
+        prepare_mail(store, &case, &mut contact, true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(details) = contact.mail.as_deref() else {
+            return Ok(());
+        };
         let send = send_job(details);
-        let mut w = Write::new(Actor::System, Command::AddContact { case_id: case.id, contact, status_after: None });
+        let mut w = Write::new(
+            Actor::System,
+            Command::AddContact {
+                case_id: case.id,
+                contact,
+                status_after: None,
+            },
+        );
         w.jobs.push(send);
         store.write(w).await.map_err(|e| e.to_string())?;
         Ok(())
@@ -345,7 +554,12 @@ impl Outbound {
 }
 
 /// Subject and text of the acknowledgement of a new case.
-pub fn acknowledgement(language: Language, reference: anliegen_core::CaseRef, name: Option<&str>, signer: &str) -> (String, String) {
+pub fn acknowledgement(
+    language: Language,
+    reference: anliegen_core::CaseRef,
+    name: Option<&str>,
+    signer: &str,
+) -> (String, String) {
     let greeting_name = name.map(|n| format!(" {n}")).unwrap_or_default();
     match language {
         Language::De => (

@@ -3,7 +3,9 @@
 //! flagged, and the raw bytes are always kept by the caller.
 
 use anliegen_core::mail::{AuthResult, AuthVerdict, MailDetails, MailFlag, clean_message_id};
-use anliegen_core::{EmailAddress, Language, SanitisedHtml, contact::clean_filename, contact::clean_text};
+use anliegen_core::{
+    EmailAddress, Language, SanitisedHtml, contact::clean_filename, contact::clean_text,
+};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
@@ -114,7 +116,11 @@ const TRACE_HEADERS: [&str; 10] = [
 
 /// Parses `raw`. Always returns a mail; unreadable input is flagged [`MailFlag::Unreadable`].
 pub fn parse(raw: &[u8], opts: &ParseOptions) -> InboundMail {
-    let parsed = if looks_like_mail(raw) { MessageParser::default().parse(raw) } else { None };
+    let parsed = if looks_like_mail(raw) {
+        MessageParser::default().parse(raw)
+    } else {
+        None
+    };
     match parsed {
         Some(msg) => from_message(raw, &msg, opts),
         None => unreadable(raw),
@@ -125,13 +131,20 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> InboundMail {
 fn looks_like_mail(raw: &[u8]) -> bool {
     let head = raw.get(..raw.len().min(4096)).unwrap_or(raw);
     let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let name_len = first_line.iter().take_while(|b| b.is_ascii_graphic() && **b != b':').count();
+    let name_len = first_line
+        .iter()
+        .take_while(|b| b.is_ascii_graphic() && **b != b':')
+        .count();
     // mbox "From " lines and headers both count; so does a header folded over lines.
     (name_len > 0 && first_line.get(name_len) == Some(&b':')) || first_line.starts_with(b"From ")
 }
 
 fn unreadable(raw: &[u8]) -> InboundMail {
-    let mut details = MailDetails { raw_blob: Some(sha256_hex(raw)), raw_size: raw.len() as u64, ..MailDetails::default() };
+    let mut details = MailDetails {
+        raw_blob: Some(sha256_hex(raw)),
+        raw_size: raw.len() as u64,
+        ..MailDetails::default()
+    };
     details.flag(MailFlag::Unreadable);
     InboundMail {
         details,
@@ -150,15 +163,26 @@ fn unreadable(raw: &[u8]) -> InboundMail {
 }
 
 fn first_address(a: Option<&Address<'_>>) -> (Option<EmailAddress>, Option<String>) {
-    let Some(addr) = a.and_then(|a| a.first()) else { return (None, None) };
+    let Some(addr) = a.and_then(|a| a.first()) else {
+        return (None, None);
+    };
     let email = addr.address().and_then(|s| EmailAddress::parse(s).ok());
-    let name = addr.name().map(|n| clean_text(n).trim().to_owned()).filter(|n| !n.is_empty());
+    let name = addr
+        .name()
+        .map(|n| clean_text(n).trim().to_owned())
+        .filter(|n| !n.is_empty());
     (email, name)
 }
 
 fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
-    a.map(|a| a.iter().filter_map(|x| x.address()).filter_map(|s| EmailAddress::parse(s).ok()).map(|e| e.to_string()).collect())
-        .unwrap_or_default()
+    a.map(|a| {
+        a.iter()
+            .filter_map(|x| x.address())
+            .filter_map(|s| EmailAddress::parse(s).ok())
+            .map(|e| e.to_string())
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn ids(v: &HeaderValue<'_>) -> Vec<String> {
@@ -172,7 +196,11 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
 }
 
 fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMail {
-    let mut details = MailDetails { raw_blob: Some(sha256_hex(raw)), raw_size: raw.len() as u64, ..MailDetails::default() };
+    let mut details = MailDetails {
+        raw_blob: Some(sha256_hex(raw)),
+        raw_size: raw.len() as u64,
+        ..MailDetails::default()
+    };
     let message_id = msg.message_id().and_then(clean_message_id);
     details.message_id = message_id.clone();
     details.in_reply_to = ids(msg.in_reply_to());
@@ -184,14 +212,25 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
     details.from_name = from_name;
     details.to = addresses(msg.to());
     details.cc = addresses(msg.cc());
-    details.date = msg.date().and_then(|d| jiff::Timestamp::from_second(d.to_timestamp()).ok());
+    details.date = msg
+        .date()
+        .and_then(|d| jiff::Timestamp::from_second(d.to_timestamp()).ok());
     let (reply_to, _) = first_address(msg.reply_to());
-    let subject = clean_text(msg.subject().unwrap_or_default()).replace(['\r', '\n', '\t'], " ").trim().to_owned();
+    let subject = clean_text(msg.subject().unwrap_or_default())
+        .replace(['\r', '\n', '\t'], " ")
+        .trim()
+        .to_owned();
 
-    let mut recipients: Vec<String> = details.to.iter().chain(details.cc.iter()).cloned().collect();
+    let mut recipients: Vec<String> = details
+        .to
+        .iter()
+        .chain(details.cc.iter())
+        .cloned()
+        .collect();
     for (name, value) in msg.headers_raw() {
         if (name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To"))
-            && let Ok(a) = EmailAddress::parse(value.trim().trim_start_matches('<').trim_end_matches('>'))
+            && let Ok(a) =
+                EmailAddress::parse(value.trim().trim_start_matches('<').trim_end_matches('>'))
         {
             recipients.push(a.to_string());
         }
@@ -219,7 +258,10 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
     }
     let html_raw = (!html_parts.is_empty()).then(|| html_parts.join("\n"));
     let text = if text_parts.is_empty() {
-        html_raw.as_deref().map(crate::html::html_to_text).unwrap_or_default()
+        html_raw
+            .as_deref()
+            .map(crate::html::html_to_text)
+            .unwrap_or_default()
     } else {
         text_parts.join("\n\n")
     };
@@ -257,7 +299,10 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
         let (data, default_name) = match &part.body {
             PartType::Message(m) => {
                 let bytes = m.raw_message.as_ref().to_vec();
-                let name = m.subject().map(|s| format!("{}.eml", s.chars().take(80).collect::<String>())).unwrap_or_else(|| "message.eml".into());
+                let name = m
+                    .subject()
+                    .map(|s| format!("{}.eml", s.chars().take(80).collect::<String>()))
+                    .unwrap_or_else(|| "message.eml".into());
                 (bytes, name)
             }
             _ => (part.contents().to_vec(), "attachment".to_owned()),
@@ -289,7 +334,11 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
     if bounce.is_some() {
         details.flag(MailFlag::Bounce);
     }
-    let language = Language::detect(if details.new_text.is_empty() { &text } else { &details.new_text });
+    let language = Language::detect(if details.new_text.is_empty() {
+        &text
+    } else {
+        &details.new_text
+    });
     InboundMail {
         intake_key: intake_key(raw, msg, message_id.as_deref(), &subject),
         details,
@@ -309,7 +358,10 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
 fn has_remote_images(html: &str) -> bool {
     let lower = html.to_ascii_lowercase();
     lower.match_indices("<img").any(|(i, _)| {
-        let tag = lower.get(i..).and_then(|t| t.split('>').next()).unwrap_or("");
+        let tag = lower
+            .get(i..)
+            .and_then(|t| t.split('>').next())
+            .unwrap_or("");
         tag.contains("src=\"http") || tag.contains("src='http") || tag.contains("src=http")
     })
 }
@@ -326,7 +378,12 @@ fn intake_key(raw: &[u8], msg: &Message<'_>, message_id: Option<&str>, subject: 
             h.update(id.as_bytes());
             for name in ["From", "Date"] {
                 h.update(b"\0");
-                h.update(msg.header_raw(name).map(normalise_ws).unwrap_or_default().as_bytes());
+                h.update(
+                    msg.header_raw(name)
+                        .map(normalise_ws)
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
             }
             h.update(b"\0");
             h.update(subject.as_bytes());
@@ -354,7 +411,11 @@ fn intake_key(raw: &[u8], msg: &Message<'_>, message_id: Option<&str>, subject: 
         h.update(line.get(..end).unwrap_or_default());
         h.update(b"\n");
     }
-    format!("{}:{}", if message_id.is_some() { "mid" } else { "raw" }, hex::encode(h.finalize()))
+    format!(
+        "{}:{}",
+        if message_id.is_some() { "mid" } else { "raw" },
+        hex::encode(h.finalize())
+    )
 }
 
 fn normalise_ws(v: &str) -> String {
@@ -368,16 +429,29 @@ fn auth_verdict(msg: &Message<'_>, opts: &ParseOptions) -> AuthVerdict {
             continue;
         }
         let mut parts = value.split(';');
-        let serv = parts.next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
-        if !opts.trusted_authserv_ids.iter().any(|t| t.eq_ignore_ascii_case(serv)) {
+        let serv = parts
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
+        if !opts
+            .trusted_authserv_ids
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(serv))
+        {
             continue;
         }
         for p in parts {
-            let Some((method, rest)) = p.trim().split_once('=') else { continue };
+            let Some((method, rest)) = p.trim().split_once('=') else {
+                continue;
+            };
             let result = AuthResult::parse(rest.split_whitespace().next().unwrap_or_default());
             match method.trim().to_ascii_lowercase().as_str() {
                 "spf" if v.spf == AuthResult::Unknown => v.spf = result,
-                "dkim" if v.dkim == AuthResult::Unknown || result == AuthResult::Pass => v.dkim = result,
+                "dkim" if v.dkim == AuthResult::Unknown || result == AuthResult::Pass => {
+                    v.dkim = result
+                }
                 "dmarc" if v.dmarc == AuthResult::Unknown => v.dmarc = result,
                 _ => {}
             }
@@ -392,9 +466,21 @@ fn auth_verdict(msg: &Message<'_>, opts: &ParseOptions) -> AuthVerdict {
 pub fn is_no_reply(address: &EmailAddress) -> bool {
     let s = address.to_string().to_ascii_lowercase();
     let local = s.split('@').next().unwrap_or_default();
-    ["mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "bounce", "bounces"]
-        .iter()
-        .any(|n| local == *n || local.starts_with(&format!("{n}+")) || local.starts_with(&format!("{n}-")))
+    [
+        "mailer-daemon",
+        "postmaster",
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "bounce",
+        "bounces",
+    ]
+    .iter()
+    .any(|n| {
+        local == *n || local.starts_with(&format!("{n}+")) || local.starts_with(&format!("{n}-"))
+    })
 }
 
 fn auto_kind(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> Option<AutoKind> {
@@ -402,9 +488,16 @@ fn auto_kind(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
     if let Some(v) = header("Auto-Submitted")
         && !v.starts_with("no")
     {
-        return Some(if v.starts_with("auto-replied") { AutoKind::AutoReplied } else { AutoKind::AutoGenerated });
+        return Some(if v.starts_with("auto-replied") {
+            AutoKind::AutoReplied
+        } else {
+            AutoKind::AutoGenerated
+        });
     }
-    if header("X-Autoreply").is_some() || header("X-Autorespond").is_some() || header("X-Autoresponder").is_some() {
+    if header("X-Autoreply").is_some()
+        || header("X-Autorespond").is_some()
+        || header("X-Autoresponder").is_some()
+    {
         return Some(AutoKind::AutoReplied);
     }
     match header("Precedence").as_deref() {
@@ -438,24 +531,43 @@ fn auto_kind(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
 }
 
 fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> Option<Bounce> {
-    let is_report = msg
-        .root_part()
-        .content_type()
-        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")) && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status")));
+    let is_report = msg.root_part().content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
     let daemon = from.is_some_and(|f| {
         let l = f.to_string().to_ascii_lowercase();
         l.starts_with("mailer-daemon@") || l.starts_with("postmaster@")
     });
     let s = subject.to_lowercase();
-    let bounce_subject = ["undelivered mail", "delivery status notification (failure)", "mail delivery failed", "unzustellbar", "returned mail", "undeliverable", "nicht zustellbar", "failure notice"]
-        .iter()
-        .any(|p| s.contains(p));
+    let bounce_subject = [
+        "undelivered mail",
+        "delivery status notification (failure)",
+        "mail delivery failed",
+        "unzustellbar",
+        "returned mail",
+        "undeliverable",
+        "nicht zustellbar",
+        "failure notice",
+    ]
+    .iter()
+    .any(|p| s.contains(p));
     if !(is_report || daemon && bounce_subject) {
         return None;
     }
     let mut b = Bounce::default();
     for part in &msg.parts {
-        let ct = part.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_ascii_lowercase()).unwrap_or_default();
+        let ct = part
+            .content_type()
+            .map(|c| {
+                format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_ascii_lowercase()
+            })
+            .unwrap_or_default();
         match (&part.body, ct.as_str()) {
             (PartType::Message(m), _) if b.original_message_id.is_none() => {
                 b.original_message_id = m.message_id().and_then(clean_message_id);
@@ -464,12 +576,19 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
                 let text = String::from_utf8_lossy(part.contents()).into_owned();
                 for line in text.lines() {
                     let lower = line.to_ascii_lowercase();
-                    if lower.starts_with("final-recipient:") || lower.starts_with("original-recipient:") {
+                    if lower.starts_with("final-recipient:")
+                        || lower.starts_with("original-recipient:")
+                    {
                         if b.recipient.is_none() {
                             b.recipient = line.split(';').nth(1).map(|r| r.trim().to_owned());
                         }
                     } else if lower.starts_with("diagnostic-code:") {
-                        b.diagnostic = line.split_once(':').map(|x| x.1).unwrap_or_default().trim().to_owned();
+                        b.diagnostic = line
+                            .split_once(':')
+                            .map(|x| x.1)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned();
                     } else if lower.starts_with("status:") && b.diagnostic.is_empty() {
                         b.diagnostic = line.trim().to_owned();
                     }
@@ -477,7 +596,8 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
             }
             (_, "text/rfc822-headers") if b.original_message_id.is_none() => {
                 let text = String::from_utf8_lossy(part.contents()).into_owned();
-                b.original_message_id = header_in(&text, "message-id").and_then(|v| clean_message_id(&v));
+                b.original_message_id =
+                    header_in(&text, "message-id").and_then(|v| clean_message_id(&v));
             }
             _ => {}
         }
@@ -487,7 +607,14 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
         let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
         b.original_message_id = header_in(&text, "message-id").and_then(|v| clean_message_id(&v));
         if b.diagnostic.is_empty() {
-            b.diagnostic = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().chars().take(300).collect();
+            b.diagnostic = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(300)
+                .collect();
         }
     }
     Some(b)
@@ -496,7 +623,9 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
 fn header_in(text: &str, name: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
     })
 }
 
@@ -505,15 +634,25 @@ mod tests {
     use super::*;
 
     fn p(raw: &str) -> InboundMail {
-        parse(raw.as_bytes(), &ParseOptions { trusted_authserv_ids: vec!["mx.shop.example".into()] })
+        parse(
+            raw.as_bytes(),
+            &ParseOptions {
+                trusted_authserv_ids: vec!["mx.shop.example".into()],
+            },
+        )
     }
 
     #[test]
     fn plain_german_mail() {
-        let m = p("From: =?ISO-8859-1?Q?J=FCrgen_M=FCller?= <juergen@example.de>\r\nTo: service@shop.example\r\nSubject: =?UTF-8?Q?R=C3=BCcksendung?=\r\nMessage-ID: <a1@example.de>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nIch m=F6chte das Paket zur=FCckschicken.\r\n");
+        let m = p(
+            "From: =?ISO-8859-1?Q?J=FCrgen_M=FCller?= <juergen@example.de>\r\nTo: service@shop.example\r\nSubject: =?UTF-8?Q?R=C3=BCcksendung?=\r\nMessage-ID: <a1@example.de>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nIch m=F6chte das Paket zur=FCckschicken.\r\n",
+        );
         assert_eq!(m.subject, "Rücksendung");
         assert_eq!(m.details.from_name.as_deref(), Some("Jürgen Müller"));
-        assert_eq!(m.from.as_ref().map(|f| f.to_string()).as_deref(), Some("juergen@example.de"));
+        assert_eq!(
+            m.from.as_ref().map(|f| f.to_string()).as_deref(),
+            Some("juergen@example.de")
+        );
         assert!(m.text.contains("möchte das Paket zurückschicken"));
         assert_eq!(m.details.message_id.as_deref(), Some("a1@example.de"));
         assert!(m.intake_key.starts_with("mid:"));
@@ -544,16 +683,23 @@ mod tests {
 
     #[test]
     fn auto_replies_and_bounces() {
-        let m = p("From: x@example.de\r\nAuto-Submitted: auto-replied\r\nSubject: Abwesend\r\n\r\nBin weg.\r\n");
+        let m = p(
+            "From: x@example.de\r\nAuto-Submitted: auto-replied\r\nSubject: Abwesend\r\n\r\nBin weg.\r\n",
+        );
         assert_eq!(m.auto, Some(AutoKind::AutoReplied));
-        let m = p("From: x@example.de\r\nSubject: Automatische Antwort: Ihre Anfrage\r\n\r\nBin weg.\r\n");
+        let m = p(
+            "From: x@example.de\r\nSubject: Automatische Antwort: Ihre Anfrage\r\n\r\nBin weg.\r\n",
+        );
         assert_eq!(m.auto, Some(AutoKind::AutoReplied));
         let m = p("From: noreply@example.de\r\nSubject: Newsletter\r\n\r\nx\r\n");
         assert_eq!(m.auto, Some(AutoKind::NoReplySender));
         let dsn = "From: MAILER-DAEMON@mx.example.de\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.de\r\n\r\nFinal-Recipient: rfc822; kunde@example.de\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <ours-1@shop.example>\r\nSubject: Ihre Anfrage\r\n--b--\r\n";
         let m = p(dsn);
         let b = m.bounce.expect("bounce");
-        assert_eq!(b.original_message_id.as_deref(), Some("ours-1@shop.example"));
+        assert_eq!(
+            b.original_message_id.as_deref(),
+            Some("ours-1@shop.example")
+        );
         assert_eq!(b.recipient.as_deref(), Some("kunde@example.de"));
         assert!(b.diagnostic.contains("user unknown"));
         assert!(m.details.has(MailFlag::Bounce));
@@ -561,26 +707,38 @@ mod tests {
 
     #[test]
     fn trusted_authentication_results_only() {
-        let m = p("Authentication-Results: mx.shop.example; spf=pass smtp.mailfrom=example.de; dkim=fail; dmarc=fail header.from=example.de\r\nAuthentication-Results: evil.example; dmarc=pass\r\nFrom: a@example.de\r\nSubject: x\r\n\r\ny\r\n");
+        let m = p(
+            "Authentication-Results: mx.shop.example; spf=pass smtp.mailfrom=example.de; dkim=fail; dmarc=fail header.from=example.de\r\nAuthentication-Results: evil.example; dmarc=pass\r\nFrom: a@example.de\r\nSubject: x\r\n\r\ny\r\n",
+        );
         assert_eq!(m.details.auth.spf, AuthResult::Pass);
         assert_eq!(m.details.auth.dmarc, AuthResult::Fail);
         assert!(m.details.has(MailFlag::DmarcFail));
-        let m = p("Authentication-Results: evil.example; dmarc=pass\r\nFrom: a@example.de\r\nSubject: x\r\n\r\ny\r\n");
+        let m = p(
+            "Authentication-Results: evil.example; dmarc=pass\r\nFrom: a@example.de\r\nSubject: x\r\n\r\ny\r\n",
+        );
         assert_eq!(m.details.auth.dmarc, AuthResult::Unknown);
     }
 
     #[test]
     fn html_only_mail_gets_text_and_is_sanitised() {
-        let m = p("From: a@example.de\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p onclick=\"x()\">Hallo <b>Welt</b><script>alert(1)</script><img src=\"https://t.example/p.gif\"></p>\r\n");
+        let m = p(
+            "From: a@example.de\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p onclick=\"x()\">Hallo <b>Welt</b><script>alert(1)</script><img src=\"https://t.example/p.gif\"></p>\r\n",
+        );
         assert_eq!(m.text, "Hallo Welt");
         let h = m.html.expect("html");
-        assert!(!h.as_str().contains("script") && !h.as_str().contains("onclick") && !h.as_str().contains("t.example"));
+        assert!(
+            !h.as_str().contains("script")
+                && !h.as_str().contains("onclick")
+                && !h.as_str().contains("t.example")
+        );
         assert!(m.details.has(MailFlag::RemoteImagesBlocked));
     }
 
     #[test]
     fn attachments_with_rfc2231_names() {
-        let m = p("From: a@example.de\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n--q\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnbei.\r\n--q\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--q\r\nContent-Type: application/ms-tnef\r\nContent-Disposition: attachment; filename=winmail.dat\r\n\r\nx\r\n--q--\r\n");
+        let m = p(
+            "From: a@example.de\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n--q\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnbei.\r\n--q\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--q\r\nContent-Type: application/ms-tnef\r\nContent-Disposition: attachment; filename=winmail.dat\r\n\r\nx\r\n--q--\r\n",
+        );
         assert_eq!(m.attachments.len(), 2);
         let a = m.attachments.first().expect("pdf");
         assert_eq!(a.filename, "Rechnung März.pdf");

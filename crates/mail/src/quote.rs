@@ -24,10 +24,17 @@ pub struct Split {
 
 /// Splits a plain-text body.
 pub fn split_text(text: &str) -> Split {
-    let lines: Vec<&str> = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     let (mut kept, has_quote) = without_quotes(&lines);
     let signature = cut_signature(&mut kept);
-    Split { new_text: join_trimmed(&kept), has_quote, signature }
+    Split {
+        new_text: join_trimmed(&kept),
+        has_quote,
+        signature,
+    }
 }
 
 /// Splits an HTML body: quote containers are cut first, the rest is read as text.
@@ -63,7 +70,9 @@ fn html_quote_start(html: &str) -> Option<usize> {
 
 /// Whether a line opens quoted history: a separator, a header block or an attribution line.
 fn opens_history(lines: &[&str], i: usize) -> bool {
-    let Some(line) = lines.get(i) else { return false };
+    let Some(line) = lines.get(i) else {
+        return false;
+    };
     is_separator(line) || is_header_block(lines, i) || attribution_len(lines, i).is_some()
 }
 
@@ -83,8 +92,11 @@ fn is_separator(line: &str) -> bool {
         "reply message",
     ];
     let t = line.trim();
-    let inner = t.trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c == ' ').to_lowercase();
-    let framed = t.starts_with("--") || t.starts_with("__") || t.starts_with("==") || inner.ends_with(':');
+    let inner = t
+        .trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c == ' ')
+        .to_lowercase();
+    let framed =
+        t.starts_with("--") || t.starts_with("__") || t.starts_with("==") || inner.ends_with(':');
     framed && NAMES.contains(&inner.as_str())
 }
 
@@ -109,10 +121,15 @@ fn header_key(line: &str) -> Option<&'static str> {
         ("gesendet am", "sent"),
         ("sent on", "sent"),
     ];
-    let t = line.trim().trim_start_matches('*').trim_start_matches(['>', ' ']);
+    let t = line
+        .trim()
+        .trim_start_matches('*')
+        .trim_start_matches(['>', ' ']);
     let (key, _) = t.split_once(':')?;
     let key = key.trim().trim_end_matches('*').trim().to_lowercase();
-    KEYS.iter().find(|(k, _)| *k == key).map(|(_, canonical)| *canonical)
+    KEYS.iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, canonical)| *canonical)
 }
 
 /// A block of at least three different mail headers, one of them the sender, starting at `i`.
@@ -122,7 +139,9 @@ fn is_header_block(lines: &[&str], i: usize) -> bool {
         Some(l) if l.trim().len() >= 10 && l.trim().chars().all(|c| c == '_' || c == '-') => i + 1,
         _ => i,
     };
-    let Some(first) = lines.get(start).and_then(|l| header_key(l)) else { return false };
+    let Some(first) = lines.get(start).and_then(|l| header_key(l)) else {
+        return false;
+    };
     let mut keys = vec![first];
     let mut misses = 0;
     for line in lines.iter().skip(start + 1).take(8) {
@@ -154,7 +173,11 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     let lower = line.to_lowercase();
     if ends_attribution(&lower) {
         let opener = starts_attribution(&lower);
-        let next_quoted = lines.iter().skip(i + 1).find(|l| !l.trim().is_empty()).is_some_and(|l| l.trim_start().starts_with('>'));
+        let next_quoted = lines
+            .iter()
+            .skip(i + 1)
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_start().starts_with('>'));
         if opener || next_quoted || lower.contains('@') {
             return Some(1);
         }
@@ -162,8 +185,11 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     }
     if starts_attribution(&lower) && line.chars().count() < 200 {
         let next = lines.get(i + 1)?.trim().to_lowercase();
-        let verb = |s: &str| s.contains("schrieb") || s.contains("wrote") || s.contains("geschrieben");
-        if ends_attribution(&next) || ((verb(&next) || verb(&lower)) && next.ends_with(':') && next.chars().count() < 120) {
+        let verb =
+            |s: &str| s.contains("schrieb") || s.contains("wrote") || s.contains("geschrieben");
+        if ends_attribution(&next)
+            || ((verb(&next) || verb(&lower)) && next.ends_with(':') && next.chars().count() < 120)
+        {
             return Some(2);
         }
     }
@@ -190,7 +216,9 @@ fn is_quoted(line: &str) -> bool {
 
 /// The lines that are not quoted history, and whether any history was found.
 fn without_quotes<'a>(lines: &[&'a str]) -> (Vec<&'a str>, bool) {
-    let Some(cut) = (0..lines.len()).find(|&i| opens_history(lines, i) || is_quoted(lines.get(i).unwrap_or(&""))) else {
+    let Some(cut) = (0..lines.len())
+        .find(|&i| opens_history(lines, i) || is_quoted(lines.get(i).unwrap_or(&"")))
+    else {
         return (lines.to_vec(), false);
     };
     let head: Vec<&str> = lines.iter().take(cut).copied().collect();
@@ -299,34 +327,48 @@ mod tests {
         let s = split_text(
             "Hallo,\n\ndas Paket ist immer noch nicht da.\n\nGruß\nAnna\n\n-----Ursprüngliche Nachricht-----\nVon: Shop <s@x.de>\nGesendet: Montag, 9. November 2026 10:00\nAn: anna@x.de\nBetreff: Ihre Bestellung\n\nAlter Text",
         );
-        assert_eq!(s.new_text, "Hallo,\n\ndas Paket ist immer noch nicht da.\n\nGruß\nAnna");
+        assert_eq!(
+            s.new_text,
+            "Hallo,\n\ndas Paket ist immer noch nicht da.\n\nGruß\nAnna"
+        );
         assert!(s.has_quote);
     }
 
     #[test]
     fn header_block_without_separator() {
-        let s = split_text("Danke!\n\nVon: Shop <s@x.de>\nGesendet: Montag\nAn: a@x.de\nBetreff: x\n\nalt");
+        let s = split_text(
+            "Danke!\n\nVon: Shop <s@x.de>\nGesendet: Montag\nAn: a@x.de\nBetreff: x\n\nalt",
+        );
         assert_eq!(s.new_text, "Danke!");
     }
 
     #[test]
     fn a_single_von_line_is_text() {
         let s = split_text("Von: Maria habe ich gehört, dass es klappt.\nDanke.");
-        assert_eq!(s.new_text, "Von: Maria habe ich gehört, dass es klappt.\nDanke.");
+        assert_eq!(
+            s.new_text,
+            "Von: Maria habe ich gehört, dass es klappt.\nDanke."
+        );
         assert!(!s.has_quote);
     }
 
     #[test]
     fn attribution_and_quotes() {
-        let s = split_text("Ja, bitte.\n\nAm 12.11.2026 um 14:03 schrieb Kundenservice <s@x.de>:\n> Sollen wir?\n> Gruß");
+        let s = split_text(
+            "Ja, bitte.\n\nAm 12.11.2026 um 14:03 schrieb Kundenservice <s@x.de>:\n> Sollen wir?\n> Gruß",
+        );
         assert_eq!(s.new_text, "Ja, bitte.");
-        let s = split_text("Yes.\n\nOn Tue, Nov 10, 2026 at 9:14 AM Shop Support <\nsupport@shop.example> wrote:\n> Shall we?");
+        let s = split_text(
+            "Yes.\n\nOn Tue, Nov 10, 2026 at 9:14 AM Shop Support <\nsupport@shop.example> wrote:\n> Shall we?",
+        );
         assert_eq!(s.new_text, "Yes.");
     }
 
     #[test]
     fn interleaved_answers_are_kept() {
-        let s = split_text("Am 1.1.2026 schrieb Shop <s@x.de>:\n> Welche Farbe?\nRot.\n> Welche Größe?\nXL.\n\n-- \nAnna");
+        let s = split_text(
+            "Am 1.1.2026 schrieb Shop <s@x.de>:\n> Welche Farbe?\nRot.\n> Welche Größe?\nXL.\n\n-- \nAnna",
+        );
         assert_eq!(s.new_text, "Rot.\nXL.");
         assert_eq!(s.signature.as_deref(), Some("--\nAnna"));
     }
@@ -340,7 +382,9 @@ mod tests {
 
     #[test]
     fn html_quotes_are_cut() {
-        let s = split_html("<div>Neu &amp; wichtig</div><div class=\"gmail_quote\"><div>Am Mo. schrieb X:</div><blockquote>alt</blockquote></div>");
+        let s = split_html(
+            "<div>Neu &amp; wichtig</div><div class=\"gmail_quote\"><div>Am Mo. schrieb X:</div><blockquote>alt</blockquote></div>",
+        );
         assert_eq!(s.new_text, "Neu & wichtig");
         assert!(s.has_quote);
     }

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -53,7 +55,12 @@ const MAX_COMMAND: usize = 4096;
 
 /// Serves `listener` until `shutdown` turns true; then stops accepting, tells idle sessions
 /// `421` and waits for sessions in the middle of a message to finish it.
-pub async fn serve(listener: TcpListener, intake: Intake, config: SmtpConfig, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    intake: Intake,
+    config: SmtpConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let mut sessions = JoinSet::new();
@@ -102,7 +109,11 @@ pub async fn serve(listener: TcpListener, intake: Intake, config: SmtpConfig, mu
 /// Reads one line of at most `limit` bytes into `buf` (without storing the rest of a longer
 /// line, which is still consumed). Returns bytes read (0 at end of stream) and whether the line
 /// was cut.
-async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<(usize, bool)> {
+async fn read_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<(usize, bool)> {
     buf.clear();
     let mut total = 0;
     let mut cut = false;
@@ -141,7 +152,12 @@ struct Spool {
 
 impl Spool {
     fn new(threshold: usize) -> Self {
-        Self { mem: Vec::new(), file: None, len: 0, threshold }
+        Self {
+            mem: Vec::new(),
+            file: None,
+            len: 0,
+            threshold,
+        }
     }
 
     async fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
@@ -206,13 +222,22 @@ fn path_arg<'a>(rest: &'a str, keyword: &str) -> Option<(String, Vec<&'a str>)> 
     Some((addr, params.split_whitespace().collect()))
 }
 
-async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Arc<SmtpConfig>, stop: watch::Receiver<bool>) -> std::io::Result<()> {
+async fn session(
+    stream: TcpStream,
+    peer: SocketAddr,
+    intake: Intake,
+    config: Arc<SmtpConfig>,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     stream.set_nodelay(true).ok();
     let (rd, wr) = stream.into_split();
     let mut r = BufReader::with_capacity(16 * 1024, rd);
-    let mut c = Conn { w: tokio::io::BufWriter::new(wr) };
+    let mut c = Conn {
+        w: tokio::io::BufWriter::new(wr),
+    };
     let proto = if config.lmtp { "LMTP" } else { "ESMTP" };
-    c.reply(&format!("220 {} {proto} Anliegen ready", config.hostname)).await?;
+    c.reply(&format!("220 {} {proto} Anliegen ready", config.hostname))
+        .await?;
     c.w.flush().await?;
     let mut greeted = false;
     let mut mail_from: Option<String> = None;
@@ -224,7 +249,8 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
             c.w.flush().await?;
         }
         if *stop.borrow() {
-            c.reply("421 4.3.2 Service shutting down, try again later").await?;
+            c.reply("421 4.3.2 Service shutting down, try again later")
+                .await?;
             c.w.flush().await?;
             return Ok(());
         }
@@ -236,7 +262,8 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
         let (n, cut) = match read {
             Ok(res) => res?,
             Err(_) => {
-                c.reply("421 4.4.2 Idle for too long, closing connection").await?;
+                c.reply("421 4.4.2 Idle for too long, closing connection")
+                    .await?;
                 c.w.flush().await?;
                 return Ok(());
             }
@@ -253,9 +280,17 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
         let (verb, rest) = text.split_once(' ').unwrap_or((text, ""));
         match verb.to_ascii_uppercase().as_str() {
             v @ ("EHLO" | "HELO" | "LHLO") => {
-                let ok = if config.lmtp { v == "LHLO" } else { v != "LHLO" };
+                let ok = if config.lmtp {
+                    v == "LHLO"
+                } else {
+                    v != "LHLO"
+                };
                 if !ok {
-                    c.reply(&format!("500 5.5.1 Use {}", if config.lmtp { "LHLO" } else { "EHLO" })).await?;
+                    c.reply(&format!(
+                        "500 5.5.1 Use {}",
+                        if config.lmtp { "LHLO" } else { "EHLO" }
+                    ))
+                    .await?;
                     continue;
                 }
                 greeted = true;
@@ -264,7 +299,8 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                 if v == "HELO" {
                     c.reply(&format!("250 {}", config.hostname)).await?;
                 } else {
-                    c.reply(&format!("250-{} greets {}", config.hostname, rest.trim())).await?;
+                    c.reply(&format!("250-{} greets {}", config.hostname, rest.trim()))
+                        .await?;
                     c.reply(&format!("250-SIZE {}", config.max_message)).await?;
                     c.reply("250-PIPELINING").await?;
                     c.reply("250-8BITMIME").await?;
@@ -283,7 +319,9 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                         Some((addr, params)) => {
                             let size = params.iter().find_map(|p| {
                                 let (k, v) = p.split_once('=')?;
-                                k.eq_ignore_ascii_case("SIZE").then(|| v.parse::<usize>().ok()).flatten()
+                                k.eq_ignore_ascii_case("SIZE")
+                                    .then(|| v.parse::<usize>().ok())
+                                    .flatten()
                             });
                             if size.is_some_and(|s| s > config.max_message) {
                                 c.reply("552 5.3.4 Message too big").await?;
@@ -302,7 +340,9 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                 }
                 match path_arg(rest, "TO:") {
                     None => c.reply("501 5.5.4 Syntax: RCPT TO:<address>").await?,
-                    Some(_) if rcpts.len() >= config.max_recipients => c.reply("452 4.5.3 Too many recipients").await?,
+                    Some(_) if rcpts.len() >= config.max_recipients => {
+                        c.reply("452 4.5.3 Too many recipients").await?
+                    }
                     Some((addr, _)) => match intake.mailbox_for(&addr).await {
                         Ok(Some(_)) => {
                             rcpts.push(addr);
@@ -311,7 +351,8 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                         Ok(None) => c.reply("550 5.1.1 No such mailbox here").await?,
                         Err(e) => {
                             tracing::warn!(error = %e, "looking up a mailbox failed");
-                            c.reply("451 4.3.0 Temporary failure, try again later").await?;
+                            c.reply("451 4.3.0 Temporary failure, try again later")
+                                .await?;
                         }
                     },
                 }
@@ -335,17 +376,26 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                         return Ok(());
                     }
                 };
-                let envelope = Envelope { mail_from: mail_from.take(), recipients: std::mem::take(&mut rcpts) };
+                let envelope = Envelope {
+                    mail_from: mail_from.take(),
+                    recipients: std::mem::take(&mut rcpts),
+                };
                 let replies = if too_big {
                     vec!["552 5.3.4 Message too big".to_owned()]
                 } else {
                     let raw = spool.into_bytes().await?;
                     let size = raw.len();
                     let answer = match intake.deliver(raw, &envelope).await {
-                        Ok(Outcome::Stored { contact_id, .. }) => format!("250 2.0.0 Ok: stored as {contact_id}"),
-                        Ok(Outcome::Duplicate { contact_id, .. }) => format!("250 2.0.0 Ok: already stored as {contact_id}"),
+                        Ok(Outcome::Stored { contact_id, .. }) => {
+                            format!("250 2.0.0 Ok: stored as {contact_id}")
+                        }
+                        Ok(Outcome::Duplicate { contact_id, .. }) => {
+                            format!("250 2.0.0 Ok: already stored as {contact_id}")
+                        }
                         Err(IntakeError::Empty) => "554 5.6.0 Empty message".to_owned(),
-                        Err(IntakeError::UnknownRecipient(_)) => "550 5.1.1 No such mailbox here".to_owned(),
+                        Err(IntakeError::UnknownRecipient(_)) => {
+                            "550 5.1.1 No such mailbox here".to_owned()
+                        }
                         Err(e) => {
                             tracing::error!(%peer, size, error = %e, "storing a mail failed; the sender will retry");
                             "451 4.3.0 Temporary failure, try again later".to_owned()
@@ -354,7 +404,11 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                     vec![answer]
                 };
                 // LMTP answers once per recipient; the message is stored once for all of them.
-                let times = if config.lmtp { envelope.recipients.len().max(1) } else { 1 };
+                let times = if config.lmtp {
+                    envelope.recipients.len().max(1)
+                } else {
+                    1
+                };
                 for _ in 0..times {
                     for a in &replies {
                         c.reply(a).await?;
@@ -367,7 +421,10 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
                 c.reply("250 2.0.0 Ok").await?;
             }
             "NOOP" => c.reply("250 2.0.0 Ok").await?,
-            "VRFY" => c.reply("252 2.5.2 Cannot verify, but will accept mail for our mailboxes").await?,
+            "VRFY" => {
+                c.reply("252 2.5.2 Cannot verify, but will accept mail for our mailboxes")
+                    .await?
+            }
             "QUIT" => {
                 c.reply("221 2.0.0 Bye").await?;
                 c.w.flush().await?;
@@ -384,7 +441,10 @@ async fn session(stream: TcpStream, peer: SocketAddr, intake: Intake, config: Ar
 /// Receives DATA up to the lone dot, undoing dot-stuffing. `None` when the client disconnected
 /// before the end; `(spool, true)` when the message was larger than allowed (the rest is read
 /// and discarded so the session can go on).
-async fn receive<R: AsyncBufRead + Unpin>(r: &mut R, config: &SmtpConfig) -> std::io::Result<Option<(Spool, bool)>> {
+async fn receive<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    config: &SmtpConfig,
+) -> std::io::Result<Option<(Spool, bool)>> {
     let mut spool = Spool::new(config.spool_threshold);
     let mut too_big = false;
     let mut line = Vec::new();
@@ -400,7 +460,11 @@ async fn receive<R: AsyncBufRead + Unpin>(r: &mut R, config: &SmtpConfig) -> std
         if too_big {
             continue;
         }
-        let data = if line.starts_with(b".") { line.get(1..).unwrap_or_default() } else { &line[..] };
+        let data = if line.starts_with(b".") {
+            line.get(1..).unwrap_or_default()
+        } else {
+            &line[..]
+        };
         if cut || spool.len + data.len() > config.max_message {
             too_big = true;
             spool = Spool::new(0);
@@ -416,8 +480,14 @@ mod tests {
 
     #[test]
     fn path_arguments() {
-        assert_eq!(path_arg("FROM:<a@b.de> SIZE=100 BODY=8BITMIME", "FROM:"), Some(("a@b.de".into(), vec!["SIZE=100", "BODY=8BITMIME"])));
-        assert_eq!(path_arg("to:<@x,@y:u@c.de>", "TO:"), Some(("u@c.de".into(), vec![])));
+        assert_eq!(
+            path_arg("FROM:<a@b.de> SIZE=100 BODY=8BITMIME", "FROM:"),
+            Some(("a@b.de".into(), vec!["SIZE=100", "BODY=8BITMIME"]))
+        );
+        assert_eq!(
+            path_arg("to:<@x,@y:u@c.de>", "TO:"),
+            Some(("u@c.de".into(), vec![]))
+        );
         assert_eq!(path_arg("FROM:<>", "FROM:"), Some((String::new(), vec![])));
         assert_eq!(path_arg("TO u@c.de", "TO:"), None);
     }

@@ -40,7 +40,9 @@ pub enum AddressToken {
 impl Tokens {
     /// With `secret` (at least 16 bytes make sense; the store generates 32).
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self { secret: secret.into() }
+        Self {
+            secret: secret.into(),
+        }
     }
 
     fn tag(&self, purpose: &str, value: &str) -> String {
@@ -51,13 +53,18 @@ impl Tokens {
         mac.update(b":");
         mac.update(value.as_bytes());
         let out = mac.finalize().into_bytes();
-        data_encoding::BASE32_NOPAD.encode(out.get(..5).unwrap_or_default()).to_ascii_lowercase()
+        data_encoding::BASE32_NOPAD
+            .encode(out.get(..5).unwrap_or_default())
+            .to_ascii_lowercase()
     }
 
     /// `local+A-10042.tag@domain` for a mailbox address.
     pub fn reply_address(&self, mailbox: &EmailAddress, reference: CaseRef) -> String {
         let (local, domain) = split(mailbox);
-        format!("{local}+{reference}.{}@{domain}", self.tag("case", &reference.to_string()))
+        format!(
+            "{local}+{reference}.{}@{domain}",
+            self.tag("case", &reference.to_string())
+        )
     }
 
     /// `local+b.<contact>.tag@domain`: the envelope sender of an outbound mail, so a bounce names
@@ -71,15 +78,24 @@ impl Tokens {
     /// The mailbox address without its plus part, and what the plus part carried.
     pub fn read(&self, address: &str) -> (String, Option<AddressToken>) {
         let lower = address.trim().to_lowercase();
-        let Some((local, domain)) = lower.rsplit_once('@') else { return (lower, None) };
-        let Some((base, extension)) = local.split_once('+') else { return (lower, None) };
+        let Some((local, domain)) = lower.rsplit_once('@') else {
+            return (lower, None);
+        };
+        let Some((base, extension)) = local.split_once('+') else {
+            return (lower, None);
+        };
         let base_address = format!("{base}@{domain}");
         if let Some(rest) = extension.strip_prefix("b.") {
             if let Some((id, tag)) = rest.split_once('.')
                 && let Ok(uuid) = uuid::Uuid::parse_str(id)
                 && constant_eq(&self.tag("bounce", id), tag)
             {
-                return (base_address, Some(AddressToken::Bounce { contact_id: ContactId(uuid) }));
+                return (
+                    base_address,
+                    Some(AddressToken::Bounce {
+                        contact_id: ContactId(uuid),
+                    }),
+                );
             }
             return (base_address, None);
         }
@@ -87,7 +103,13 @@ impl Tokens {
         match CaseRef::parse(reference) {
             Ok(r) => {
                 let valid = !tag.is_empty() && constant_eq(&self.tag("case", &r.to_string()), tag);
-                (base_address, Some(AddressToken::Case { reference: r, valid }))
+                (
+                    base_address,
+                    Some(AddressToken::Case {
+                        reference: r,
+                        valid,
+                    }),
+                )
             }
             Err(_) => (base_address, None),
         }
@@ -103,7 +125,11 @@ fn split(a: &EmailAddress) -> (String, String) {
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -119,13 +145,37 @@ mod tests {
         assert!(addr.starts_with("service+A-10042."), "{addr}");
         let (base, tok) = t.read(&addr);
         assert_eq!(base, "service@shop.example");
-        assert_eq!(tok, Some(AddressToken::Case { reference: r, valid: true }));
+        assert_eq!(
+            tok,
+            Some(AddressToken::Case {
+                reference: r,
+                valid: true
+            })
+        );
         let (_, forged) = t.read("service+A-10042.aaaaaaaa@shop.example");
-        assert_eq!(forged, Some(AddressToken::Case { reference: r, valid: false }));
+        assert_eq!(
+            forged,
+            Some(AddressToken::Case {
+                reference: r,
+                valid: false
+            })
+        );
         let (_, bare) = t.read("service+A-10042@shop.example");
-        assert_eq!(bare, Some(AddressToken::Case { reference: r, valid: false }));
+        assert_eq!(
+            bare,
+            Some(AddressToken::Case {
+                reference: r,
+                valid: false
+            })
+        );
         let other = Tokens::new(b"another secret, another tag!!!!!".to_vec());
-        assert_eq!(other.read(&addr).1, Some(AddressToken::Case { reference: r, valid: false }));
+        assert_eq!(
+            other.read(&addr).1,
+            Some(AddressToken::Case {
+                reference: r,
+                valid: false
+            })
+        );
     }
 
     #[test]
@@ -134,8 +184,17 @@ mod tests {
         let mb = EmailAddress::parse("service@shop.example").unwrap();
         let c = ContactId::new();
         let a = t.bounce_address(&mb, c);
-        assert_eq!(t.read(&a), ("service@shop.example".into(), Some(AddressToken::Bounce { contact_id: c })));
-        let forged = a.replace(&c.0.simple().to_string(), &ContactId::new().0.simple().to_string());
+        assert_eq!(
+            t.read(&a),
+            (
+                "service@shop.example".into(),
+                Some(AddressToken::Bounce { contact_id: c })
+            )
+        );
+        let forged = a.replace(
+            &c.0.simple().to_string(),
+            &ContactId::new().0.simple().to_string(),
+        );
         assert_eq!(t.read(&forged).1, None);
     }
 }

@@ -25,9 +25,17 @@ fn norm(s: &str) -> String {
 #[test]
 fn new_parts_of_replies_match_the_fixtures() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quotes");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
     names.sort();
-    assert!(names.len() >= 40, "at least 40 fixtures, found {}", names.len());
+    assert!(
+        names.len() >= 40,
+        "at least 40 fixtures, found {}",
+        names.len()
+    );
     let mut failures = Vec::new();
     for path in &names {
         let raw = std::fs::read(path).unwrap();
@@ -35,8 +43,19 @@ fn new_parts_of_replies_match_the_fixtures() {
         let mail = parse(&raw, &ParseOptions::default());
         let got = norm(&mail.details.new_text);
         if got != norm(&expected) {
-            failures.push(format!("== {}\n-- expected:\n{}\n-- got:\n{}\n", path.file_name().unwrap().to_string_lossy(), norm(&expected), got));
+            failures.push(format!(
+                "== {}\n-- expected:\n{}\n-- got:\n{}\n",
+                path.file_name().unwrap().to_string_lossy(),
+                norm(&expected),
+                got
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixtures differ:\n{}", failures.len(), names.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }

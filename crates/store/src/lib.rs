@@ -180,20 +180,35 @@ pub trait Backend: Send + Sync + 'static {
     /// Every mailbox.
     async fn mailboxes(&self) -> Result<Vec<anliegen_core::Mailbox>>;
     /// One mailbox.
-    async fn mailbox(&self, id: anliegen_core::MailboxId) -> Result<Option<anliegen_core::Mailbox>>;
+    async fn mailbox(&self, id: anliegen_core::MailboxId)
+    -> Result<Option<anliegen_core::Mailbox>>;
     /// The mailbox of an address.
-    async fn mailbox_by_address(&self, address: &EmailAddress) -> Result<Option<anliegen_core::Mailbox>>;
+    async fn mailbox_by_address(
+        &self,
+        address: &EmailAddress,
+    ) -> Result<Option<anliegen_core::Mailbox>>;
     /// The case and contact an inbound mail with this intake key was stored as.
     async fn mail_intake(&self, key: &str) -> Result<Option<(CaseId, ContactId)>>;
     /// Which of these Message-IDs we received or sent, and on which case.
     async fn mail_threads(&self, message_ids: &[String]) -> Result<Vec<MailThreadHit>>;
     /// Takes the right to send `sender` an automatic mail: `true` (and remembered) when the
     /// last one went out before `not_since` or never (RFC 3834: one per sender per period).
-    async fn claim_auto_reply(&self, sender: &str, now: Timestamp, not_since: Timestamp) -> Result<bool>;
+    async fn claim_auto_reply(
+        &self,
+        sender: &str,
+        now: Timestamp,
+        not_since: Timestamp,
+    ) -> Result<bool>;
     /// IMAP position of a mailbox: (UIDVALIDITY, last UID stored).
     async fn imap_position(&self, mailbox: anliegen_core::MailboxId) -> Result<Option<(i64, i64)>>;
     /// Remembers the IMAP position of a mailbox.
-    async fn set_imap_position(&self, mailbox: anliegen_core::MailboxId, validity: i64, last_uid: i64, now: Timestamp) -> Result<()>;
+    async fn set_imap_position(
+        &self,
+        mailbox: anliegen_core::MailboxId,
+        validity: i64,
+        last_uid: i64,
+        now: Timestamp,
+    ) -> Result<()>;
     /// Closes the pools.
     async fn close(&self);
 }

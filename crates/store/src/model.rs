@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anliegen_core::mail::{Delivery, ImapAccount, MailDetails};
 use anliegen_core::{
     Actor, AgentId, CaseId, CaseStatus, Channel, ContactId, CustomerId, Direction, EmailAddress,
-    Identity, Language, MailboxId, OrganisationId, Priority, Role, SanitisedHtml, Tag, TeamId, Tier,
-    TimeZoneName, Visibility,
+    Identity, Language, MailboxId, OrganisationId, Priority, Role, SanitisedHtml, Tag, TeamId,
+    Tier, TimeZoneName, Visibility,
 };
 use jiff::Timestamp;
 
@@ -254,7 +254,9 @@ impl Command {
                     MailTarget::Case { contact, .. } => contact,
                     MailTarget::NewCase(nc) => &nc.contact,
                 };
-                return std::iter::once(&m.raw).chain(contact.attachments.iter().map(|a| &a.data)).collect();
+                return std::iter::once(&m.raw)
+                    .chain(contact.attachments.iter().map(|a| &a.data))
+                    .collect();
             }
             _ => return Vec::new(),
         };

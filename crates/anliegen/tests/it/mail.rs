@@ -45,7 +45,11 @@ except smtplib.SMTPDataError as e:
 "#;
 
 fn python_has(module: &str) -> bool {
-    std::process::Command::new("python3").arg("-c").arg(format!("import {module}")).output().is_ok_and(|o| o.status.success())
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {module}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 struct Sink {
@@ -56,7 +60,11 @@ struct Sink {
 
 impl Sink {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let dir = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new("python3")
             .arg("-c")
@@ -68,7 +76,11 @@ impl Sink {
             .spawn()
             .expect("python3 runs");
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
         assert_eq!(line.trim(), "ready");
         Self { child, port, dir }
     }
@@ -76,10 +88,15 @@ impl Sink {
     /// Waits for the `n`th message and returns it.
     async fn wait_for(&self, n: usize) -> String {
         for _ in 0..200 {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+            let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                .collect();
             files.sort();
             if files.len() >= n {
-                return String::from_utf8_lossy(&std::fs::read(&files[n - 1]).unwrap()).into_owned();
+                return String::from_utf8_lossy(&std::fs::read(&files[n - 1]).unwrap())
+                    .into_owned();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -103,7 +120,12 @@ fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
 }
 
 async fn send(app: &TestApp, rcpt: &str, raw: &str) -> String {
-    let addr = app.running.as_ref().unwrap().smtp_addr.expect("smtp listener");
+    let addr = app
+        .running
+        .as_ref()
+        .unwrap()
+        .smtp_addr
+        .expect("smtp listener");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.eml");
     std::fs::write(&path, raw.replace('\n', "\r\n")).unwrap();
@@ -117,7 +139,11 @@ async fn send(app: &TestApp, rcpt: &str, raw: &str) -> String {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -153,7 +179,9 @@ fn skip() -> bool {
     if python_has("aiosmtpd") {
         return false;
     }
-    eprintln!("mail peer tests did not run: Python's aiosmtpd is missing (pip install aiosmtpd; .ci/run installs it)");
+    eprintln!(
+        "mail peer tests did not run: Python's aiosmtpd is missing (pip install aiosmtpd; .ci/run installs it)"
+    );
     true
 }
 
@@ -176,58 +204,114 @@ async fn smtp_intake_acknowledgement_reply_and_threading() {
     let cs = contacts(&app, &case_id).await;
     let mail = &cs[0]["mail"];
     assert_eq!(mail["message_id"], "kunde-1@example.de");
-    assert_eq!(mail["new_text"], "Hallo,\nmein Paket ist nicht angekommen.\n\nGruß\nJürgen");
+    assert_eq!(
+        mail["new_text"],
+        "Hallo,\nmein Paket ist nicht angekommen.\n\nGruß\nJürgen"
+    );
     assert_eq!(mail["thread"]["kind"], "new_case");
-    let raw = app.client.get(format!("{}/api/v1/contacts/{}/raw", app.url, cs[0]["id"].as_str().unwrap())).bearer_auth(&app.token).send().await.unwrap();
+    let raw = app
+        .client
+        .get(format!(
+            "{}/api/v1/contacts/{}/raw",
+            app.url,
+            cs[0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), StatusCode::OK);
-    assert!(raw.text().await.unwrap().contains("Message-ID: <kunde-1@example.de>"));
+    assert!(
+        raw.text()
+            .await
+            .unwrap()
+            .contains("Message-ID: <kunde-1@example.de>")
+    );
 
     // 2. The acknowledgement: German, automatic, in the thread, with the case reference.
     let ack = sink.wait_for(1).await;
     assert_eq!(header(&ack, "Auto-Submitted"), Some("auto-replied"));
     assert_eq!(header(&ack, "In-Reply-To"), Some("<kunde-1@example.de>"));
-    assert!(header(&ack, "Subject").unwrap().contains(&reference), "{ack}");
+    assert!(
+        header(&ack, "Subject").unwrap().contains(&reference),
+        "{ack}"
+    );
 
     // 3. The same mail again (a retrying MTA): one contact, not two.
     assert_eq!(send(&app, "service@shop.example", first).await, "250");
-    assert_eq!(contacts(&app, &case_id).await.len(), 2, "customer mail + acknowledgement");
+    assert_eq!(
+        contacts(&app, &case_id).await.len(),
+        2,
+        "customer mail + acknowledgement"
+    );
 
     // 4. An agent replies: it leaves by mail with threading headers and the signed reply-to.
     let (s, out) = app.post(&format!("/api/v1/cases/{case_id}/contacts"), json!({"kind": "reply", "text": "Wir haben beim Versand nachgefragt und melden uns bis morgen."})).await;
     assert_eq!(s, StatusCode::CREATED, "{out}");
-    let our_id = out["contact"]["mail"]["message_id"].as_str().unwrap().to_owned();
+    let our_id = out["contact"]["mail"]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let reply = sink.wait_for(2).await;
-    assert_eq!(header(&reply, "Message-ID"), Some(format!("<{our_id}>").as_str()));
+    assert_eq!(
+        header(&reply, "Message-ID"),
+        Some(format!("<{our_id}>").as_str())
+    );
     assert_eq!(header(&reply, "In-Reply-To"), Some("<kunde-1@example.de>"));
-    assert!(header(&reply, "References").unwrap().contains("<kunde-1@example.de>"));
+    assert!(
+        header(&reply, "References")
+            .unwrap()
+            .contains("<kunde-1@example.de>")
+    );
     let reply_to = header(&reply, "Reply-To").unwrap();
-    assert!(reply_to.contains(&format!("service+{reference}.")), "{reply_to}");
-    assert!(header(&reply, "X-Envelope-From").unwrap().starts_with("service+b."), "VERP envelope sender");
+    assert!(
+        reply_to.contains(&format!("service+{reference}.")),
+        "{reply_to}"
+    );
+    assert!(
+        header(&reply, "X-Envelope-From")
+            .unwrap()
+            .starts_with("service+b."),
+        "VERP envelope sender"
+    );
     assert!(header(&reply, "Subject").unwrap().contains(&reference));
     // Delivery is recorded on the contact.
     for _ in 0..100 {
         let cs = contacts(&app, &case_id).await;
-        if cs.iter().any(|c| c["mail"]["message_id"] == our_id.as_str() && c["mail"]["delivery"]["state"] == "sent") {
+        if cs.iter().any(|c| {
+            c["mail"]["message_id"] == our_id.as_str() && c["mail"]["delivery"]["state"] == "sent"
+        }) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let cs = contacts(&app, &case_id).await;
-    assert!(cs.iter().any(|c| c["mail"]["message_id"] == our_id.as_str() && c["mail"]["delivery"]["state"] == "sent"), "{cs:?}");
+    assert!(
+        cs.iter().any(|c| c["mail"]["message_id"] == our_id.as_str()
+            && c["mail"]["delivery"]["state"] == "sent"),
+        "{cs:?}"
+    );
 
     // 5. The customer answers our reply from another address (a colleague): it threads back by
     // In-Reply-To, because it answers a Message-ID we sent on this case.
-    let answer = format!("From: Büro Müller <buero@example.de>\nTo: service@shop.example\nSubject: AW: Paket nicht angekommen\nMessage-ID: <kunde-2@example.de>\nIn-Reply-To: <{our_id}>\nReferences: <kunde-1@example.de> <{our_id}>\nContent-Type: text/plain; charset=utf-8\n\nDanke, wir warten.\n\nAm 24.11.2026 um 11:00 schrieb Beispiel-Shop Kundenservice <service@shop.example>:\n> Wir haben beim Versand nachgefragt\n");
+    let answer = format!(
+        "From: Büro Müller <buero@example.de>\nTo: service@shop.example\nSubject: AW: Paket nicht angekommen\nMessage-ID: <kunde-2@example.de>\nIn-Reply-To: <{our_id}>\nReferences: <kunde-1@example.de> <{our_id}>\nContent-Type: text/plain; charset=utf-8\n\nDanke, wir warten.\n\nAm 24.11.2026 um 11:00 schrieb Beispiel-Shop Kundenservice <service@shop.example>:\n> Wir haben beim Versand nachgefragt\n"
+    );
     assert_eq!(send(&app, "service@shop.example", &answer).await, "250");
     assert_eq!(cases(&app).await.len(), 1, "the answer joined the case");
     let cs = contacts(&app, &case_id).await;
-    let joined = cs.iter().find(|c| c["mail"]["message_id"] == "kunde-2@example.de").expect("joined");
+    let joined = cs
+        .iter()
+        .find(|c| c["mail"]["message_id"] == "kunde-2@example.de")
+        .expect("joined");
     assert_eq!(joined["mail"]["thread"]["kind"], "headers");
     assert_eq!(joined["mail"]["new_text"], "Danke, wir warten.");
 
     // 6. A stranger naming the case in the subject gets a new case marked as possibly related,
     // and never joins the existing one.
-    let stranger = format!("From: fremd@example.org\nTo: service@shop.example\nSubject: Re: [{reference}] Frage\nMessage-ID: <fremd-1@example.org>\n\nWas ist mit meinem Paket?\n");
+    let stranger = format!(
+        "From: fremd@example.org\nTo: service@shop.example\nSubject: Re: [{reference}] Frage\nMessage-ID: <fremd-1@example.org>\n\nWas ist mit meinem Paket?\n"
+    );
     assert_eq!(send(&app, "service@shop.example", &stranger).await, "250");
     let all = cases(&app).await;
     assert_eq!(all.len(), 2);
@@ -237,12 +321,16 @@ async fn smtp_intake_acknowledgement_reply_and_threading() {
     assert_eq!(cs[0]["mail"]["thread"]["reference"], reference.as_str());
 
     // 7. The known customer writes with the reference in the subject: joins.
-    let known = format!("From: juergen@example.de\nTo: service@shop.example\nSubject: Noch eine Frage [{reference}]\nMessage-ID: <kunde-3@example.de>\n\nUnd die Rechnung?\n");
+    let known = format!(
+        "From: juergen@example.de\nTo: service@shop.example\nSubject: Noch eine Frage [{reference}]\nMessage-ID: <kunde-3@example.de>\n\nUnd die Rechnung?\n"
+    );
     assert_eq!(send(&app, "service@shop.example", &known).await, "250");
     assert_eq!(cases(&app).await.len(), 2);
 
     // 8. A DMARC failure from the known customer's address never joins silently.
-    let spoofed = format!("Authentication-Results: mx.shop.example; spf=fail; dkim=none; dmarc=fail header.from=example.de\nFrom: juergen@example.de\nTo: service@shop.example\nSubject: Re: [{reference}] Bitte Geld auf anderes Konto\nMessage-ID: <spoof-1@evil.example>\nIn-Reply-To: <{our_id}>\n\nBitte überweisen Sie auf DE02...\n");
+    let spoofed = format!(
+        "Authentication-Results: mx.shop.example; spf=fail; dkim=none; dmarc=fail header.from=example.de\nFrom: juergen@example.de\nTo: service@shop.example\nSubject: Re: [{reference}] Bitte Geld auf anderes Konto\nMessage-ID: <spoof-1@evil.example>\nIn-Reply-To: <{our_id}>\n\nBitte überweisen Sie auf DE02...\n"
+    );
     assert_eq!(send(&app, "service@shop.example", &spoofed).await, "250");
     assert_eq!(cases(&app).await.len(), 3);
 
@@ -258,11 +346,24 @@ async fn smtp_intake_acknowledgement_reply_and_threading() {
 #[tokio::test]
 async fn import_mail_is_idempotent_and_keeps_unreadable_mail() {
     let mut app = TestApp::spawn_with(|s| s.mail_acknowledge = false).await;
-    let (s, _) = app.post("/api/v1/mailboxes", json!({"address": "service@shop.example", "display_name": "Shop"})).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.eml"), "From: a@example.de\nSubject: Eins\nMessage-ID: <m1@example.de>\n\nText eins\n").unwrap();
-    std::fs::write(dir.path().join("garbage.eml"), [0u8, 159, 146, 150, 1, 2, 3]).unwrap();
+    std::fs::write(
+        dir.path().join("a.eml"),
+        "From: a@example.de\nSubject: Eins\nMessage-ID: <m1@example.de>\n\nText eins\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("garbage.eml"),
+        [0u8, 159, 146, 150, 1, 2, 3],
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("box.mbox"),
         "From a@example.de Sat Jan  1 00:00:00 2026\nFrom: b@example.de\nSubject: Zwei\nMessage-ID: <m2@example.de>\n\n>From here\n\nFrom c@example.de Sat Jan  1 00:00:00 2026\nFrom: c@example.de\nSubject: Drei\nMessage-ID: <m3@example.de>\n\nText drei\n",
@@ -270,15 +371,32 @@ async fn import_mail_is_idempotent_and_keeps_unreadable_mail() {
     .unwrap();
     let intake = app.running.as_ref().unwrap().intake.clone();
     let paths = vec![dir.path().to_path_buf()];
-    let s = anliegen::mail::import(&intake, &paths, 8, false).await.unwrap();
-    assert_eq!((s.messages, s.stored, s.unreadable, s.duplicates), (4, 4, 1, 0), "{s:?}");
-    let again = anliegen::mail::import(&intake, &paths, 8, false).await.unwrap();
+    let s = anliegen::mail::import(&intake, &paths, 8, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.messages, s.stored, s.unreadable, s.duplicates),
+        (4, 4, 1, 0),
+        "{s:?}"
+    );
+    let again = anliegen::mail::import(&intake, &paths, 8, false)
+        .await
+        .unwrap();
     assert_eq!((again.stored, again.duplicates), (0, 4), "{again:?}");
     let all = cases(&app).await;
     assert_eq!(all.len(), 4);
-    let unreadable = all.iter().find(|c| c["subject"] == "Nicht lesbare E-Mail").expect("kept and flagged");
+    let unreadable = all
+        .iter()
+        .find(|c| c["subject"] == "Nicht lesbare E-Mail")
+        .expect("kept and flagged");
     let cs = contacts(&app, unreadable["id"].as_str().unwrap()).await;
-    assert!(cs[0]["mail"]["flags"].as_array().unwrap().iter().any(|f| f == "unreadable"));
+    assert!(
+        cs[0]["mail"]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "unreadable")
+    );
     assert_eq!(cs[0]["attachments"][0]["filename"], "original.eml");
     app.stop().await;
 }
@@ -287,24 +405,37 @@ async fn import_mail_is_idempotent_and_keeps_unreadable_mail() {
 /// contact.
 #[tokio::test]
 async fn corpora_messages_each_become_one_contact() {
-    let root = std::env::var("ANLIEGEN_CORPORA").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    let root = std::env::var("ANLIEGEN_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
     let mail = root.join("mail");
     if !mail.is_dir() {
-        eprintln!("corpus tests did not run: {} is missing (set ANLIEGEN_CORPORA)", mail.display());
+        eprintln!(
+            "corpus tests did not run: {} is missing (set ANLIEGEN_CORPORA)",
+            mail.display()
+        );
         return;
     }
     let mut files = Vec::new();
     collect(&mail, &mut files);
     assert!(files.len() > 200, "found {} messages", files.len());
     let mut app = TestApp::spawn_with(|s| s.mail_acknowledge = false).await;
-    let (s, _) = app.post("/api/v1/mailboxes", json!({"address": "service@shop.example", "display_name": "Shop"})).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let intake = app.running.as_ref().unwrap().intake.clone();
     let mut stored = 0;
     let mut same = 0;
     for f in &files {
         let raw = std::fs::read(f).unwrap();
-        let contact = match intake.deliver(raw, &anliegen_mail::intake::Envelope::default()).await {
+        let contact = match intake
+            .deliver(raw, &anliegen_mail::intake::Envelope::default())
+            .await
+        {
             Ok(anliegen_mail::intake::Outcome::Stored { contact_id, .. }) => {
                 stored += 1;
                 contact_id
@@ -317,29 +448,48 @@ async fn corpora_messages_each_become_one_contact() {
             }
             Err(e) => panic!("{}: {e}", f.display()),
         };
-        assert!(app.store().contact(contact).await.unwrap().is_some(), "{}", f.display());
+        assert!(
+            app.store().contact(contact).await.unwrap().is_some(),
+            "{}",
+            f.display()
+        );
     }
-    eprintln!("corpora: {} messages, {stored} stored, {same} variants of stored ones", files.len());
+    eprintln!(
+        "corpora: {} messages, {stored} stored, {same} variants of stored ones",
+        files.len()
+    );
     let events = app.store().events_after(0, 1_000_000).await.unwrap();
-    let contacts = events.iter().filter(|e| e.kind.type_name() == "contact_added").count();
+    let contacts = events
+        .iter()
+        .filter(|e| e.kind.type_name() == "contact_added")
+        .count();
     assert_eq!(contacts, stored, "one contact per stored message");
     assert_eq!(stored + same, files.len());
     app.stop().await;
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         let s = p.to_string_lossy().replace('\\', "/");
         if p.is_dir() {
-            if s.ends_with("flanker/messages/dkim") || s.ends_with("flanker/messages/attachments") || s.ends_with("flanker/addresses") {
+            if s.ends_with("flanker/messages/dkim")
+                || s.ends_with("flanker/messages/attachments")
+                || s.ends_with("flanker/addresses")
+            {
                 continue;
             }
             collect(&p, out);
         } else {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let is_msg = name.ends_with(".eml") || (s.contains("cpython-email/data/") && name.starts_with("msg_") && name.ends_with(".txt"));
+            let is_msg = name.ends_with(".eml")
+                || (s.contains("cpython-email/data/")
+                    && name.starts_with("msg_")
+                    && name.ends_with(".txt"));
             if is_msg {
                 out.push(p);
             }

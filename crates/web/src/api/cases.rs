@@ -460,15 +460,21 @@ async fn add_contact(
     };
     // A reply on a mail conversation leaves by mail, through the outbox in the same write.
     let mut jobs = Vec::new();
-    if direction == Direction::Outbound && (channel == Channel::Email || case.channel == Channel::Email) {
-        match anliegen_mail::outbound::prepare_mail(state.store(), &case, &mut contact, false).await {
+    if direction == Direction::Outbound
+        && (channel == Channel::Email || case.channel == Channel::Email)
+    {
+        match anliegen_mail::outbound::prepare_mail(state.store(), &case, &mut contact, false).await
+        {
             Ok(Some(job)) => {
                 contact.channel = Channel::Email;
                 jobs.push(job);
             }
             Ok(None) => {}
             Err(anliegen_mail::outbound::PrepareError::NoMailbox) => {
-                return Err(ApiError::invalid("channel", "this case is a mail conversation, but no active mailbox exists to send from; create one under /api/v1/mailboxes"));
+                return Err(ApiError::invalid(
+                    "channel",
+                    "this case is a mail conversation, but no active mailbox exists to send from; create one under /api/v1/mailboxes",
+                ));
             }
             Err(anliegen_mail::outbound::PrepareError::Store(e)) => return Err(e.into()),
         }
@@ -491,7 +497,16 @@ async fn add_contact(
         _ => None,
     });
     let path = format!("/api/v1/cases/{}/contacts", case.id);
-    crate::idempotency::execute_with_jobs(&state, &auth, key, ("POST", &path, &body.raw), cmd, jobs, out).await
+    crate::idempotency::execute_with_jobs(
+        &state,
+        &auth,
+        key,
+        ("POST", &path, &body.raw),
+        cmd,
+        jobs,
+        out,
+    )
+    .await
 }
 
 /// A case's events in order.
@@ -573,20 +588,38 @@ async fn attachment(
 #[utoipa::path(get, path = "/contacts/{id}/raw", tag = "cases",
     params(("id" = String, Path, description = "Contact id")),
     security(("bearer" = [])), responses((status = 200, description = "The raw message", content_type = "message/rfc822"), (status = 404, body = Problem)))]
-async fn raw_mail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
+async fn raw_mail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     auth.require(Scope::Read)?;
     let id = ContactId(uuid_field("id", &id)?);
     let missing = || ApiError::not_found("this contact has no raw message");
     let contact = state.store().contact(id).await?.ok_or_else(missing)?;
-    let hash = contact.mail.as_ref().and_then(|m| m.raw_blob.clone()).ok_or_else(missing)?;
+    let hash = contact
+        .mail
+        .as_ref()
+        .and_then(|m| m.raw_blob.clone())
+        .ok_or_else(missing)?;
     let data = state.store().blob(&hash).await?.ok_or_else(missing)?;
     let mut res = (StatusCode::OK, data).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.eml\"", id.0.simple())) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("message/rfc822"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.eml\"", id.0.simple()))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     Ok(res)
 }

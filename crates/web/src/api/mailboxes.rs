@@ -33,7 +33,10 @@ fn imap(raw: &ImapIn) -> ApiResult<ImapAccount> {
         "starttls" => ImapSecurity::Starttls,
         "none" => ImapSecurity::None,
         other => {
-            return Err(ApiError::invalid("imap.security", format!("'{other}' is not tls, starttls or none")));
+            return Err(ApiError::invalid(
+                "imap.security",
+                format!("'{other}' is not tls, starttls or none"),
+            ));
         }
     };
     let account = ImapAccount {
@@ -43,12 +46,19 @@ fn imap(raw: &ImapIn) -> ApiResult<ImapAccount> {
         username: raw.username.trim().to_owned(),
         folder: raw.folder.trim().to_owned(),
         after_fetch: match &raw.move_to {
-            Some(f) => AfterFetch::Move { folder: f.trim().to_owned() },
+            Some(f) => AfterFetch::Move {
+                folder: f.trim().to_owned(),
+            },
             None => AfterFetch::Flag,
         },
     };
     account.check().map_err(|e| {
-        let field = e.message.split_whitespace().next().unwrap_or("imap").to_owned();
+        let field = e
+            .message
+            .split_whitespace()
+            .next()
+            .unwrap_or("imap")
+            .to_owned();
         ApiError::invalid(field, e.message)
     })?;
     Ok(account)
@@ -56,29 +66,54 @@ fn imap(raw: &ImapIn) -> ApiResult<ImapAccount> {
 
 /// All mailboxes by address.
 #[utoipa::path(get, path = "/mailboxes", tag = "mailboxes", security(("bearer" = [])), responses((status = 200, body = Vec<MailboxDto>)))]
-async fn list_mailboxes(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<MailboxDto>>> {
+async fn list_mailboxes(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<MailboxDto>>> {
     auth.require(Scope::Read)?;
-    Ok(Json(state.store().mailboxes().await?.iter().map(MailboxDto::from).collect()))
+    Ok(Json(
+        state
+            .store()
+            .mailboxes()
+            .await?
+            .iter()
+            .map(MailboxDto::from)
+            .collect(),
+    ))
 }
 
 /// One mailbox.
 #[utoipa::path(get, path = "/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = MailboxDto), (status = 404, body = Problem)))]
-async fn get_mailbox(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<MailboxDto>> {
+async fn get_mailbox(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MailboxDto>> {
     auth.require(Scope::Read)?;
     let id = MailboxId(uuid_field("id", &id)?);
-    let m = state.store().mailbox(id).await?.ok_or_else(|| ApiError::not_found(format!("mailbox {id} was not found")))?;
+    let m = state
+        .store()
+        .mailbox(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("mailbox {id} was not found")))?;
     Ok(Json(MailboxDto::from(&m)))
 }
 
 /// Creates a mailbox (admins).
 #[utoipa::path(post, path = "/mailboxes", tag = "mailboxes", request_body = CreateMailbox, params(IdempotencyHeader), security(("bearer" = [])),
     responses((status = 201, body = MailboxDto), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_mailbox(State(state): State<AppState>, auth: Auth, key: IdempotencyKey, body: ApiJson<CreateMailbox>) -> ApiResult<Response> {
+async fn create_mailbox(
+    State(state): State<AppState>,
+    auth: Auth,
+    key: IdempotencyKey,
+    body: ApiJson<CreateMailbox>,
+) -> ApiResult<Response> {
     auth.require_role(Role::Admin)?;
     let b = &body.value;
     let cmd = Command::CreateMailbox(NewMailbox {
-        address: EmailAddress::parse(&b.address).map_err(|e| ApiError::invalid("address", e.message))?,
+        address: EmailAddress::parse(&b.address)
+            .map_err(|e| ApiError::invalid("address", e.message))?,
         display_name: b.display_name.clone(),
         team_id: b.team_id.map(TeamId),
         language: parse_language("language", b.language.as_deref())?.unwrap_or(Language::De),
@@ -90,13 +125,26 @@ async fn create_mailbox(State(state): State<AppState>, auth: Auth, key: Idempote
         Output::Mailbox(m) => Some(MailboxDto::from(m.as_ref())),
         _ => None,
     });
-    execute(&state, &auth, key, ("POST", "/api/v1/mailboxes", &body.raw), cmd, out).await
+    execute(
+        &state,
+        &auth,
+        key,
+        ("POST", "/api/v1/mailboxes", &body.raw),
+        cmd,
+        out,
+    )
+    .await
 }
 
 /// Changes a mailbox (admins).
 #[utoipa::path(patch, path = "/mailboxes/{id}", tag = "mailboxes", request_body = UpdateMailbox, params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = MailboxDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn update_mailbox(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, body: ApiJson<UpdateMailbox>) -> ApiResult<Json<MailboxDto>> {
+async fn update_mailbox(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<UpdateMailbox>,
+) -> ApiResult<Json<MailboxDto>> {
     auth.require_role(Role::Admin)?;
     let id = MailboxId(uuid_field("id", &id)?);
     let b = &body.value;
@@ -113,8 +161,13 @@ async fn update_mailbox(State(state): State<AppState>, auth: Auth, Path(id): Pat
         outbound_route: b.outbound_route.clone(),
         active: b.active,
     };
-    match state.store().exec(auth.actor(), Command::UpdateMailbox { id, patch }).await? {
+    match state
+        .store()
+        .exec(auth.actor(), Command::UpdateMailbox { id, patch })
+        .await?
+    {
         Output::Mailbox(m) => Ok(Json(MailboxDto::from(m.as_ref()))),
-        _ => Err(ApiError::unavailable("unexpected result").with_status(StatusCode::INTERNAL_SERVER_ERROR)),
+        _ => Err(ApiError::unavailable("unexpected result")
+            .with_status(StatusCode::INTERNAL_SERVER_ERROR)),
     }
 }

@@ -470,12 +470,9 @@ async fn add_contact(
                 jobs.push(job);
             }
             Ok(None) => {}
-            Err(anliegen_mail::outbound::PrepareError::NoMailbox) => {
-                return Err(ApiError::invalid(
-                    "channel",
-                    "this case is a mail conversation, but no active mailbox exists to send from; create one under /api/v1/mailboxes",
-                ));
-            }
+            // No mailbox at all: the installation does not use mail; the reply is recorded
+            // without mail details (nothing pretends it was sent).
+            Err(anliegen_mail::outbound::PrepareError::NoMailbox) => {}
             Err(anliegen_mail::outbound::PrepareError::Store(e)) => return Err(e.into()),
         }
     }

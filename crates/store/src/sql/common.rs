@@ -944,6 +944,11 @@ fn contact_author(actor: &Actor, direction: Direction, customer: CustomerId) -> 
     }
 }
 
+/// An automatic mail (acknowledgement): not an answer to the customer.
+fn automatic(c: &NewContact) -> bool {
+    c.mail.as_ref().is_some_and(|m| m.has(anliegen_core::MailFlag::AutoSubmitted))
+}
+
 fn check_contact(c: &NewContact) -> Result<()> {
     let internal = c.channel == Channel::Note || c.direction == Direction::Internal;
     if internal && (c.visibility != Visibility::Internal || c.direction != Direction::Internal || c.channel != Channel::Note) {
@@ -1234,7 +1239,7 @@ async fn add_contact(
             return Err(StoreError::invalid("case", format!("case {} is closed; a reply needs a new case", case.reference)));
         }
         // An automatic mail (acknowledgement) is not an answer: status and waiting time stay.
-        if nc.direction == Direction::Outbound && case.status == CaseStatus::New && *actor != Actor::System {
+        if nc.direction == Direction::Outbound && case.status == CaseStatus::New && !automatic(nc) {
             target = CaseStatus::Open;
         }
     }
@@ -1312,7 +1317,7 @@ async fn add_contact(
     case.updated_at = ctx.now;
     if from_customer {
         case.waiting_since.get_or_insert(ctx.now);
-    } else if nc.direction == Direction::Outbound && *actor != Actor::System {
+    } else if nc.direction == Direction::Outbound && !automatic(nc) {
         case.waiting_since = None;
     }
     save_case(conn, &case).await?;

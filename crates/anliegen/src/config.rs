@@ -54,6 +54,10 @@ pub struct Settings {
     /// More outbound routes by name (TOML `[mail_routes.NAME]`), for mailboxes whose
     /// `outbound_route` names them.
     pub mail_routes: std::collections::BTreeMap<String, anliegen_mail::outbound::Relay>,
+    /// IMAP passwords by mailbox address (TOML `[mail_imap_passwords]`).
+    pub mail_imap_passwords: std::collections::BTreeMap<String, String>,
+    /// Seconds between IMAP polls where IDLE is not offered (and the longest IDLE wait).
+    pub mail_imap_poll_seconds: u64,
 }
 
 impl Default for Settings {
@@ -79,6 +83,8 @@ impl Default for Settings {
             relay_username: None,
             relay_password: None,
             mail_routes: Default::default(),
+            mail_imap_passwords: Default::default(),
+            mail_imap_poll_seconds: 60,
         }
     }
 }
@@ -127,6 +133,7 @@ impl Settings {
             "relay_security",
             "relay_username",
             "relay_password",
+            "mail_imap_poll_seconds",
         ]));
         fig = fig.merge(Serialized::defaults(overrides));
         let mut s: Settings = fig.extract().map_err(Box::new)?;

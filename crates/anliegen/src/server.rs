@@ -182,6 +182,20 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     ));
     let runner = crate::mail::register(runner, settings, tokens)?;
     workers.push(tokio::spawn(runner.run(rx.clone())));
+    let poll = Duration::from_secs(settings.mail_imap_poll_seconds.max(1));
+    workers.push(tokio::spawn(anliegen_mail::imap::run(
+        intake.clone(),
+        anliegen_mail::imap::ImapConfig {
+            passwords: settings
+                .mail_imap_passwords
+                .iter()
+                .map(|(k, v)| (k.to_lowercase(), v.clone()))
+                .collect(),
+            poll,
+            rescan: poll.min(Duration::from_secs(30)),
+        },
+        rx.clone(),
+    )));
     let mut smtp_addr = None;
     if let Some(at) = settings.smtp_listen {
         let l = tokio::net::TcpListener::bind(at)

@@ -10,6 +10,7 @@
 )]
 
 pub mod html;
+pub mod imap;
 pub mod intake;
 pub mod outbound;
 pub mod parse;

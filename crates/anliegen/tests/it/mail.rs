@@ -496,3 +496,202 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// A raw SMTP conversation: sends `script` lines (each answered before the next unless it is
+/// DATA content) and returns every reply line.
+struct RawSmtp {
+    r: tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl RawSmtp {
+    async fn connect(addr: std::net::SocketAddr) -> Self {
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (r, w) = s.into_split();
+        let mut c = Self {
+            r: tokio::io::BufReader::new(r),
+            w,
+        };
+        assert!(c.reply().await.starts_with("220"));
+        c
+    }
+
+    /// The last line of the next reply.
+    async fn reply(&mut self) -> String {
+        use tokio::io::AsyncBufReadExt as _;
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(30), self.r.read_line(&mut line))
+                .await
+                .unwrap()
+                .unwrap();
+            if n == 0 {
+                return String::new();
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line.trim_end().to_owned();
+            }
+        }
+    }
+
+    async fn send(&mut self, data: &[u8]) {
+        use tokio::io::AsyncWriteExt as _;
+        self.w.write_all(data).await.unwrap();
+    }
+
+    async fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.reply().await
+    }
+
+    async fn envelope(&mut self) {
+        assert!(self.cmd("EHLO test.example").await.starts_with("250"));
+        assert!(
+            self.cmd("MAIL FROM:<kunde@example.de>")
+                .await
+                .starts_with("250")
+        );
+        assert!(
+            self.cmd("RCPT TO:<service@shop.example>")
+                .await
+                .starts_with("250")
+        );
+        assert!(self.cmd("DATA").await.starts_with("354"));
+    }
+}
+
+#[tokio::test]
+async fn smtp_bad_input_is_refused_clearly_or_stored_whole() {
+    let mut app = TestApp::spawn_with(|s| {
+        s.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
+        s.smtp_max_message = 3 * 1024 * 1024;
+        s.mail_acknowledge = false;
+    })
+    .await;
+    let (s, _) = app
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let addr = app.running.as_ref().unwrap().smtp_addr.unwrap();
+
+    // A client that disconnects in the middle of DATA: nothing is stored.
+    let mut c = RawSmtp::connect(addr).await;
+    c.envelope().await;
+    c.send(b"From: a@example.de\r\nSubject: halb\r\n\r\nnur die H")
+        .await;
+    drop(c);
+    // Oversize (announced and not announced): 552, and the session goes on.
+    let mut c = RawSmtp::connect(addr).await;
+    assert!(c.cmd("EHLO x").await.starts_with("250"));
+    assert!(
+        c.cmd("MAIL FROM:<a@example.de> SIZE=999999999")
+            .await
+            .starts_with("552")
+    );
+    assert!(c.cmd("MAIL FROM:<a@example.de>").await.starts_with("250"));
+    assert!(
+        c.cmd("RCPT TO:<service@shop.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    let big = format!(
+        "From: a@example.de\r\nSubject: gross\r\n\r\n{}\r\n.\r\n",
+        "x".repeat(998)
+            .repeat(4000)
+            .as_str()
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(998)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    );
+    c.send(big.as_bytes()).await;
+    assert!(c.reply().await.starts_with("552 5.3.4"));
+    // Unknown recipient, commands out of order, too many recipients.
+    assert!(c.cmd("RCPT TO:<x@y.example>").await.starts_with("503"));
+    assert!(c.cmd("MAIL FROM:<a@example.de>").await.starts_with("250"));
+    assert!(
+        c.cmd("RCPT TO:<niemand@anders.example>")
+            .await
+            .starts_with("550 5.1.1")
+    );
+    for _ in 0..100 {
+        assert!(
+            c.cmd("RCPT TO:<service@shop.example>")
+                .await
+                .starts_with("250")
+        );
+    }
+    assert!(
+        c.cmd("RCPT TO:<service@shop.example>")
+            .await
+            .starts_with("452")
+    );
+    assert!(c.cmd("RSET").await.starts_with("250"));
+    // An empty message is refused.
+    assert!(c.cmd("MAIL FROM:<a@example.de>").await.starts_with("250"));
+    assert!(
+        c.cmd("RCPT TO:<service@shop.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    assert!(c.cmd(".").await.starts_with("554"));
+    assert_eq!(
+        app.store().totals().await.unwrap().cases,
+        0,
+        "nothing half-stored"
+    );
+
+    // Hostile but deliverable: NUL bytes, a 1 MB header line, 10,000 recipients in To,
+    // 1,000 nested multiparts, a truncated MIME part, an unknown charset. Each is stored.
+    let mut nested = String::from(
+        "From: a@example.de\r\nSubject: tief\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n",
+    );
+    for i in 0..1000 {
+        nested.push_str(&format!(
+            "--b{i}\r\nContent-Type: multipart/mixed; boundary=\"b{}\"\r\n\r\n",
+            i + 1
+        ));
+    }
+    nested.push_str("--b1000\r\nContent-Type: text/plain\r\n\r\nganz unten\r\n");
+    let to: Vec<String> = (0..10_000).map(|i| format!("k{i}@example.de")).collect();
+    let cases = [
+        "From: a@example.de\r\nSubject: nul\r\n\r\nText\0mit\0NUL\r\n".to_owned(),
+        format!("From: a@example.de\r\nSubject: lang\r\nX-Long: {}\r\n\r\nText\r\n", "y".repeat(1024 * 1024)),
+        format!("From: a@example.de\r\nTo: {}\r\nSubject: viele\r\n\r\nText\r\n", to.join(", ")),
+        nested,
+        "From: a@example.de\r\nSubject: kaputt\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n--q\r\nContent-Type: text/plain; charset=x-unbekannt\r\nContent-Transfer-Encoding: base64\r\n\r\nSGFsbG8=\r\n--q\r\nContent-Type: application/pdf\r\n\r\nJVBER".to_owned(),
+    ];
+    for (i, m) in cases.iter().enumerate() {
+        let mut c = RawSmtp::connect(addr).await;
+        c.envelope().await;
+        // Dot-stuffing as a real client does it.
+        let stuffed = m
+            .split("\r\n")
+            .map(|l| {
+                if l.starts_with('.') {
+                    format!(".{l}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        c.send(stuffed.as_bytes()).await;
+        c.send(b"\r\n.\r\n").await;
+        let r = c.reply().await;
+        assert!(r.starts_with("250"), "message {i}: {r}");
+        assert!(c.cmd("QUIT").await.starts_with("221"));
+    }
+    assert_eq!(
+        app.store().totals().await.unwrap().cases,
+        cases.len() as i64
+    );
+    app.stop().await;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A self-contained Dovecot IMAP server for integration tests.
 #
-#   .ci/dovecot.sh start DIR PORT   # prints "ready" once 127.0.0.1:PORT greets
+#   .ci/dovecot.sh start DIR PORT   # prints "ready" once a user can log in on 127.0.0.1:PORT
 #   .ci/dovecot.sh stop DIR
 #
 # Everything lives under DIR: dovecot.conf, users (passwd-file), mail/<user> (Maildir),
@@ -13,8 +13,13 @@
 # Users (password "geheim"): service@shop.example, info@shop.example. More can be added by
 # setting DOVECOT_USERS="a@x b@y" before start. DOVECOT_DEBUG=1 turns on auth/mail debug logs.
 #
+# As root (CI), DIR is made 0711 and DIR/mail, DIR/home are owned by nobody, which the mail
+# processes run as (Dovecot refuses root for them): DIR's parents must be searchable by others.
+#
 # Written for Dovecot 2.3 (Debian 12: 2.3.19.1); Dovecot 2.4 has a different config syntax.
 set -euo pipefail
+
+USERS=${DOVECOT_USERS:-service@shop.example info@shop.example}
 
 usage() { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
 
@@ -32,22 +37,44 @@ setup_base_dir() {
   echo "$short"
 }
 
+cleanup_base_dir() {  # removes a short base_dir made by setup_base_dir, once stopped
+  local link=$1/run target
+  [ -L "$link" ] || return 0
+  target=$(readlink "$link")
+  case $target in /tmp/dovecot-run.*) rm -rf "$target";; esac
+  rm -f "$link"
+}
+
+alive() {  # a process that exited but is not reaped yet (a zombie) counts as gone
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "$state" != Z ]
+}
+
 master_pid() {  # prints the pid of the running master for DIR, or fails
   local pidfile=$1/run/master.pid pid
   [ -f "$pidfile" ] || return 1
   pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -n "$pid" ] && alive "$pid" || return 1
   # A stale pid file may name an unrelated process that reused the pid.
   grep -q dovecot "/proc/$pid/comm" 2>/dev/null || return 1
   echo "$pid"
 }
 
-greets() {  # true when 127.0.0.1:$1 answers with an IMAP greeting
-  timeout 1 bash -c '
+serves() {  # true when 127.0.0.1:$1 greets and lets user $2 log in
+  timeout 3 bash -c '
     exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
     IFS= read -r -t 1 line <&3 || exit 1
-    printf "a LOGOUT\r\n" >&3
-    case $line in "* OK"*) exit 0;; *) exit 1;; esac' _ "$1" 2>/dev/null
+    case $line in "* OK"*) ;; *) exit 1;; esac
+    printf "a LOGIN \"%s\" geheim\r\n" "$2" >&3
+    while IFS= read -r -t 2 line <&3; do
+      case $line in
+        "a OK"*) printf "b LOGOUT\r\n" >&3; exit 0;;
+        "a "*) exit 1;;
+      esac
+    done
+    exit 1' _ "$1" "$2" 2>/dev/null
 }
 
 fail() {
@@ -56,6 +83,7 @@ fail() {
   for f in "$dir/startup.log" "$dir/dovecot.log"; do
     [ -s "$f" ] && { echo "--- tail of $f" >&2; tail -n 30 "$f" >&2; }
   done
+  master_pid "$dir" >/dev/null || cleanup_base_dir "$dir"
   exit 1
 }
 
@@ -76,7 +104,7 @@ ensure_installed() {
 
 write_config() {
   local dir=$1 port=$2 base=$3
-  local user group login_user login_chroot mail_user mail_group
+  local user group login_user login_chroot mail_user mail_group unchroot=""
   user=$(id -un); group=$(id -gn)
   if [ "$(id -u)" -eq 0 ]; then
     # Dovecot 2.3 will not run these as root: imap-login ("This process must not be run as
@@ -87,7 +115,7 @@ write_config() {
     getent passwd dovenull >/dev/null || login_user=nobody
     login_chroot=login
     mail_user=nobody
-    mail_group=$(id -gn nobody)
+    mail_group=$(id -g nobody)
     mkdir -p "$dir/mail" "$dir/home"
     chmod 0711 "$dir"  # DIR may be a 0700 temp dir; nobody must reach DIR/mail
     chown -R "$mail_user:$mail_group" "$dir/mail" "$dir/home"
@@ -97,16 +125,19 @@ write_config() {
     # Unprivileged: everything runs as the caller; chroot would need root.
     login_user=$user
     login_chroot=
-    mail_user=$user
-    mail_group=$group
+    mail_user=$(id -u)
+    mail_group=$(id -g)
+    local svc
+    for svc in anvil ipc old-stats imap-urlauth-login; do
+      unchroot+="service $svc {"$'\n'"  chroot ="$'\n'"}"$'\n'
+    done
   fi
   local mail_uid mail_gid
-  mail_uid=$(id -u "$mail_user"); mail_gid=$(getent group "$mail_group" | cut -d: -f3)
+  mail_uid=$(id -u "$mail_user"); mail_gid=$mail_group
 
   mkdir -p "$dir/mail" "$dir/home" "$dir/state"
-  local users=${DOVECOT_USERS:-service@shop.example info@shop.example}
   : > "$dir/users"
-  for u in $users; do
+  for u in $USERS; do
     # user:password:uid:gid:gecos:home:shell:extra; uid, gid and home come from mail_*.
     echo "$u:{PLAIN}geheim:::::" >> "$dir/users"
   done
@@ -193,6 +224,7 @@ service imap-login {
     port = 0
   }
 }
+$unchroot
 EOF
 }
 
@@ -222,20 +254,21 @@ start() {
     || fail "$dir" "dovecot failed to start (is port $port free?)"
 
   # The master binds the port before it forks imap-login, so a connect alone proves little:
-  # wait for the greeting. A Fatal in the log means a service will not come up.
-  local deadline=$((SECONDS + 10))
+  # wait until a user can log in. A Fatal in the log means a service will not come up.
+  local deadline=$((SECONDS + 10)) first_user=${USERS%% *}
   while [ $SECONDS -lt $deadline ]; do
-    if greets "$port"; then
+    grep -q 'Fatal:' "$dir/dovecot.log" 2>/dev/null && break
+    if serves "$port" "$first_user"; then
       master_pid "$dir" >/dev/null || fail "$dir" "port $port answers but our dovecot is not running"
+      grep -q 'Fatal:' "$dir/dovecot.log" 2>/dev/null && break
       echo ready
       return 0
     fi
     master_pid "$dir" >/dev/null || fail "$dir" "dovecot exited"
-    grep -q 'Fatal:' "$dir/dovecot.log" 2>/dev/null && break
     sleep 0.2
   done
   stop "$dir" >/dev/null 2>&1 || true
-  fail "$dir" "127.0.0.1:$port did not greet within 10 s"
+  fail "$dir" "no IMAP login on 127.0.0.1:$port within 10 s"
 }
 
 stop() {
@@ -243,16 +276,17 @@ stop() {
   [ -d "$1" ] || { echo "dovecot.sh: no such directory $1" >&2; return 0; }
   local dir; dir=$(cd "$1" && pwd -P)
   local pid
-  pid=$(master_pid "$dir") || { echo "not running"; return 0; }
+  pid=$(master_pid "$dir") || { cleanup_base_dir "$dir"; echo "not running"; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
   local i
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || { echo stopped; return 0; }
-    sleep 0.2
+  for i in $(seq 100); do
+    alive "$pid" || { cleanup_base_dir "$dir"; echo stopped; return 0; }
+    sleep 0.1
   done
   # The master did not go within 10 s: kill it and whatever of its children remain.
   pkill -KILL -P "$pid" 2>/dev/null || true
   kill -KILL "$pid" 2>/dev/null || true
+  cleanup_base_dir "$dir"
   echo "stopped (killed)"
 }
 

@@ -74,6 +74,11 @@ struct BatchCtx {
     created: HashMap<Identity, (CustomerId, Option<Language>)>,
     /// Responses already stored for the batch's idempotency keys.
     replays: HashMap<(String, String), StoredResponse>,
+    /// Mail intake keys stored before or in this batch; `None`: ask the database.
+    intake_seen: Option<HashMap<String, (CaseId, ContactId)>>,
+    /// Cases changed in this batch, as they stand now (a later write reads these, not the
+    /// database row the batch has not flushed yet).
+    cases: HashMap<CaseId, Case>,
 }
 
 #[derive(Default)]
@@ -87,6 +92,8 @@ struct PendingRows {
     message_ids: Vec<(String, ContactId, CaseId, Direction)>,
     /// Intake keys of stored inbound mail: (key, contact, case).
     intake_keys: Vec<(String, ContactId, CaseId)>,
+    /// Blobs to insert: (hash, bytes, where).
+    blobs: Vec<(String, std::sync::Arc<Vec<u8>>, BlobLocation)>,
 }
 
 impl BatchCtx {
@@ -101,6 +108,8 @@ impl BatchCtx {
             known: None,
             created: HashMap::new(),
             replays: HashMap::new(),
+            intake_seen: None,
+            cases: HashMap::new(),
         }
     }
 }
@@ -687,15 +696,21 @@ async fn update_mailbox(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: 
 
 /// Stores an inbound mail once; see [`Command::IntakeMail`].
 async fn intake_mail(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, m: &IntakeMail) -> Result<Output> {
-    let seen = sqlx::query("SELECT case_id, contact_id FROM mail_intake WHERE key = $1")
-        .bind(&m.key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(r) = seen {
-        return Ok(Output::MailDuplicate {
-            case_id: parse_id(&r.try_get::<String, _>("case_id")?)?,
-            contact_id: parse_id(&r.try_get::<String, _>("contact_id")?)?,
-        });
+    let seen = match &ctx.intake_seen {
+        Some(map) => map.get(&m.key).copied(),
+        None => {
+            let row = sqlx::query("SELECT case_id, contact_id FROM mail_intake WHERE key = $1")
+                .bind(&m.key)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                Some(r) => Some((parse_id(&r.try_get::<String, _>("case_id")?)?, parse_id(&r.try_get::<String, _>("contact_id")?)?)),
+                None => None,
+            }
+        }
+    };
+    if let Some((case_id, contact_id)) = seen {
+        return Ok(Output::MailDuplicate { case_id, contact_id });
     }
     let out = match &m.target {
         MailTarget::NewCase(nc) => {
@@ -706,9 +721,12 @@ async fn intake_mail(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, m: &Int
     };
     let raw_hash = crate::blob::hash(&m.raw);
     let loc = ctx.blobs.location(&raw_hash).cloned().unwrap_or(BlobLocation::Inline);
-    insert_blob(conn, &raw_hash, &m.raw, &loc, ctx.now).await?;
+    ctx.pending.blobs.push((raw_hash, std::sync::Arc::clone(&m.raw), loc));
     if let Output::Contact { case, contact, .. } = &out {
         ctx.pending.intake_keys.push((m.key.clone(), contact.id, case.id));
+        if let Some(map) = &mut ctx.intake_seen {
+            map.insert(m.key.clone(), (case.id, contact.id));
+        }
     }
     Ok(out)
 }
@@ -965,8 +983,7 @@ fn check_contact(c: &NewContact) -> Result<()> {
 }
 
 /// Writes a contact row and its blobs; returns the contact.
-async fn insert_contact(
-    conn: &mut Conn,
+fn insert_contact(
     ctx: &mut BatchCtx,
     actor: &Actor,
     case: &Case,
@@ -976,7 +993,7 @@ async fn insert_contact(
     for a in &nc.attachments {
         let hash = crate::blob::hash(&a.data);
         let loc = ctx.blobs.location(&hash).cloned().unwrap_or(BlobLocation::Inline);
-        insert_blob(conn, &hash, &a.data, &loc, ctx.now).await?;
+        ctx.pending.blobs.push((hash.clone(), std::sync::Arc::clone(&a.data), loc));
         attachments.push(AttachmentRef {
             blob: hash,
             filename: a.filename.clone(),
@@ -1017,25 +1034,6 @@ async fn insert_contact(
     Ok(contact)
 }
 
-async fn insert_blob(conn: &mut Conn, hash: &str, data: &[u8], loc: &BlobLocation, now: Timestamp) -> Result<()> {
-    let (inline, pack, offset): (Option<&[u8]>, Option<i64>, Option<i64>) = match loc {
-        BlobLocation::Inline => (Some(data), None, None),
-        BlobLocation::Pack { pack, offset } => (None, Some(*pack), Some(*offset)),
-    };
-    sqlx::query(
-        "INSERT INTO blobs (hash, size, data, pack, pack_offset, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (hash) DO NOTHING",
-    )
-    .bind(hash)
-    .bind(data.len() as i64)
-    .bind(inline)
-    .bind(pack)
-    .bind(offset)
-    .bind(us(now))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
 
 fn insert_case(ctx: &mut BatchCtx, case: &Case) {
     ctx.pending.cases.push(case.clone());
@@ -1211,7 +1209,7 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
         let added = case.tags.iter().map(|t| t.as_str().to_owned()).collect();
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::TagsChanged { added, removed: vec![] });
     }
-    let contact = insert_contact(conn, ctx, actor, &case, &nc.contact).await?;
+    let contact = insert_contact(ctx, actor, &case, &nc.contact)?;
     case.updated_at = ctx.now;
     Ok((case, contact))
 }
@@ -1225,7 +1223,10 @@ async fn add_contact(
     status_after: Option<CaseStatus>,
 ) -> Result<Output> {
     check_contact(nc)?;
-    let mut case = load_case(conn, case_id).await?.ok_or_else(|| StoreError::not_found("case", case_id))?;
+    let mut case = match ctx.cases.get(&case_id) {
+        Some(c) => c.clone(),
+        None => load_case(conn, case_id).await?.ok_or_else(|| StoreError::not_found("case", case_id))?,
+    };
     let from_customer = nc.direction == Direction::Inbound;
     let effect = if from_customer { case.status.on_customer_contact() } else { CustomerContactEffect::Stays };
     // What the status becomes, checked before anything is written.
@@ -1300,12 +1301,12 @@ async fn add_contact(
                 follow_up_of: Some(case.id),
             },
         );
-        let contact = insert_contact(conn, ctx, actor, &follow, nc).await?;
+        let contact = insert_contact(ctx, actor, &follow, nc)?;
         follow.updated_at = ctx.now;
         return Ok(Output::Contact { case: Box::new(follow), contact: Box::new(contact), follow_up_of: Some(case.id) });
     }
 
-    let contact = insert_contact(conn, ctx, actor, &case, nc).await?;
+    let contact = insert_contact(ctx, actor, &case, nc)?;
     if effect == CustomerContactEffect::Reopens {
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::CaseReopened { contact_id: contact.id });
     }
@@ -1321,6 +1322,7 @@ async fn add_contact(
         case.waiting_since = None;
     }
     save_case(conn, &case).await?;
+    ctx.cases.insert(case.id, case.clone());
     Ok(Output::Contact { case: Box::new(case), contact: Box::new(contact), follow_up_of: None })
 }
 
@@ -1643,7 +1645,7 @@ async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt 
         && let Some(stored) = ctx.replays.get(&(claim.scope.clone(), claim.key.clone())) {
             return Attempt::Done(Err(StoreError::Replay(stored.clone())));
         }
-    let hot = matches!(write.command, Command::OpenCase(_));
+    let hot = matches!(write.command, Command::OpenCase(_) | Command::IntakeMail(_));
     if !hot {
         // Everything buffered so far must be visible to this command's reads.
         if let Err(e) = flush(conn, ctx).await {
@@ -1653,6 +1655,8 @@ async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt 
         // asks the database.
         ctx.known = None;
         ctx.created.clear();
+        ctx.intake_seen = None;
+        ctx.cases.clear();
     }
     let events_before = ctx.events.len();
     let out = match apply(conn, ctx, write).await {
@@ -1697,6 +1701,13 @@ async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Resu
             Command::OpenCase(nc) => match &nc.customer {
                 CustomerRef::Identity { identity, .. } => Some(identity),
                 CustomerRef::Id(_) | CustomerRef::New { .. } => None,
+            },
+            Command::IntakeMail(m) => match &m.target {
+                MailTarget::NewCase(nc) => match &nc.customer {
+                    CustomerRef::Identity { identity, .. } => Some(identity),
+                    CustomerRef::Id(_) | CustomerRef::New { .. } => None,
+                },
+                MailTarget::Case { .. } => None,
             },
             _ => None,
         })
@@ -1762,7 +1773,34 @@ async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Resu
         }
     }
 
-    let new_cases = writes.iter().filter(|w| matches!(w.command, Command::OpenCase(_))).count();
+    let keys: Vec<&str> = writes
+        .iter()
+        .filter_map(|w| match &w.command {
+            Command::IntakeMail(m) => Some(m.key.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !keys.is_empty() {
+        let mut seen = HashMap::new();
+        for chunk in keys.chunks(400) {
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("SELECT key, case_id, contact_id FROM mail_intake WHERE key IN (");
+            let mut sep = qb.separated(", ");
+            for k in chunk {
+                sep.push_bind(k.to_string());
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&mut *conn).await? {
+                seen.insert(
+                    r.try_get::<String, _>("key")?,
+                    (parse_id(&r.try_get::<String, _>("case_id")?)?, parse_id(&r.try_get::<String, _>("contact_id")?)?),
+                );
+            }
+        }
+        ctx.intake_seen = Some(seen);
+    }
+
+    // Mail may open a case (new case, or a follow-up of a closed one).
+    let new_cases = writes.iter().filter(|w| matches!(w.command, Command::OpenCase(_) | Command::IntakeMail(_))).count();
     prefetch_case_numbers(conn, ctx, new_cases).await
 }
 
@@ -1848,6 +1886,34 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(us(c.created_at));
         });
         qb.build().execute(&mut *conn).await?;
+    }
+    let mut seen_blobs = BTreeSet::new();
+    let blobs: Vec<_> = p.blobs.into_iter().filter(|(h, _, _)| seen_blobs.insert(h.clone())).collect();
+    let mut start = 0;
+    while start < blobs.len() {
+        // Up to 8 MB or 200 rows per statement.
+        let mut end = start;
+        let mut bytes = 0usize;
+        while end < blobs.len() && end - start < 200 && (end == start || bytes < 8 << 20) {
+            if let Some((_, d, loc)) = blobs.get(end) {
+                if matches!(loc, BlobLocation::Inline) {
+                    bytes += d.len();
+                }
+            }
+            end += 1;
+        }
+        let chunk = blobs.get(start..end).unwrap_or_default();
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("INSERT INTO blobs (hash, size, data, pack, pack_offset, created_at) ");
+        qb.push_values(chunk, |mut b, (hash, data, loc)| {
+            let (inline, pack, offset): (Option<Vec<u8>>, Option<i64>, Option<i64>) = match loc {
+                BlobLocation::Inline => (Some(data.as_ref().clone()), None, None),
+                BlobLocation::Pack { pack, offset } => (None, Some(*pack), Some(*offset)),
+            };
+            b.push_bind(hash.clone()).push_bind(data.len() as i64).push_bind(inline).push_bind(pack).push_bind(offset).push_bind(now);
+        });
+        qb.push(" ON CONFLICT (hash) DO NOTHING");
+        qb.build().execute(&mut *conn).await?;
+        start = end;
     }
     for chunk in p.message_ids.chunks(400) {
         let mut qb: sqlx::QueryBuilder<Db> =

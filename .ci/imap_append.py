@@ -118,6 +118,8 @@ def main(argv):
     try:
         if argv[:1] == ["--list"] and len(argv) == 6:
             list_messages(*argv[1:])
+        elif argv[:1] == ["--create"] and len(argv) == 6:
+            append(*argv[1:6], [])
         elif argv[:1] == ["--folders"] and len(argv) == 5:
             list_folders(*argv[1:])
         elif len(argv) >= 6 and not argv[0].startswith("--"):

@@ -695,3 +695,148 @@ async fn smtp_bad_input_is_refused_clearly_or_stored_whole() {
     );
     app.stop().await;
 }
+
+/// A Dovecot instance of `.ci/dovecot.sh` for one test.
+struct Dovecot {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Dovecot {
+    fn start() -> Option<Self> {
+        if !Path::new("/usr/sbin/dovecot").exists() {
+            eprintln!(
+                "IMAP tests did not run: Dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)"
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/dovecot.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(dir.path())
+            .arg(port.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dovecot: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(Self { dir, port })
+    }
+
+    fn imap(&self, args: &[&str]) -> String {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/imap_append.py");
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(&script);
+        let (flags, rest): (Vec<&str>, Vec<&str>) = args.iter().partition(|a| a.starts_with("--"));
+        cmd.args(&flags)
+            .arg("127.0.0.1")
+            .arg(self.port.to_string())
+            .arg("service@shop.example")
+            .arg("geheim")
+            .args(&rest);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "imap: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/dovecot.sh");
+        std::process::Command::new("bash")
+            .arg(&script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .output()
+            .ok();
+    }
+}
+
+async fn wait_for_cases(app: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let c = cases(app).await;
+        if c.len() >= n {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cases(app).await
+}
+
+#[tokio::test]
+async fn imap_polling_reads_each_mail_once_and_moves_it() {
+    let Some(dovecot) = Dovecot::start() else {
+        return;
+    };
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        let p = files.path().join(name);
+        std::fs::write(&p, body.replace('\n', "\r\n")).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let a = write(
+        "a.eml",
+        "From: anna@example.de\nTo: service@shop.example\nSubject: Rücksendung\nMessage-ID: <imap-a@example.de>\n\nWie schicke ich das zurück?\n",
+    );
+    let b = write(
+        "b.eml",
+        "From: bernd@example.de\nTo: service@shop.example\nSubject: Rechnung\nMessage-ID: <imap-b@example.de>\n\nBitte Rechnung schicken.\n",
+    );
+    dovecot.imap(&["INBOX", &a, &b]);
+    dovecot.imap(&["--create", "Archiv"]);
+
+    let port = dovecot.port;
+    let mut app = TestApp::spawn_with(|s| {
+        s.mail_acknowledge = false;
+        s.mail_imap_poll_seconds = 1;
+        s.mail_imap_passwords
+            .insert("service@shop.example".into(), "geheim".into());
+    })
+    .await;
+    let (s, mb) = app
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop",
+                   "imap": {"host": "127.0.0.1", "port": port, "security": "none", "username": "service@shop.example", "folder": "INBOX", "move_to": "Archiv"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{mb}");
+    assert_eq!(mb["imap"]["after_fetch"]["folder"], "Archiv");
+    assert_eq!(wait_for_cases(&app, 2).await.len(), 2);
+    // Moved only after they were stored.
+    for _ in 0..100 {
+        if dovecot.imap(&["--list", "INBOX"]).trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(dovecot.imap(&["--list", "INBOX"]).trim(), "");
+    assert_eq!(dovecot.imap(&["--list", "Archiv"]).lines().count(), 2);
+
+    // After a restart nothing is read twice; a new mail is read (IDLE or the next poll).
+    app.restart().await;
+    let c = write(
+        "c.eml",
+        "From: anna@example.de\nTo: service@shop.example\nSubject: Noch was\nMessage-ID: <imap-c@example.de>\n\nUnd noch eine Frage.\n",
+    );
+    dovecot.imap(&["INBOX", &c]);
+    let all = wait_for_cases(&app, 3).await;
+    assert_eq!(all.len(), 3);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(cases(&app).await.len(), 3, "nothing read twice");
+    app.stop().await;
+}

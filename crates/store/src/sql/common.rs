@@ -1895,10 +1895,8 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
         let mut end = start;
         let mut bytes = 0usize;
         while end < blobs.len() && end - start < 200 && (end == start || bytes < 8 << 20) {
-            if let Some((_, d, loc)) = blobs.get(end) {
-                if matches!(loc, BlobLocation::Inline) {
-                    bytes += d.len();
-                }
+            if let Some((_, d, BlobLocation::Inline)) = blobs.get(end) {
+                bytes += d.len();
             }
             end += 1;
         }

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod fuzz;
 pub mod html;
 pub mod imap;
 pub mod intake;

@@ -34,6 +34,12 @@ pub struct Settings {
     pub smtp_hostname: String,
     /// Largest message accepted, in bytes.
     pub smtp_max_message: usize,
+    /// PEM certificate chain for STARTTLS on the listener.
+    pub smtp_tls_cert: Option<PathBuf>,
+    /// PEM private key for STARTTLS.
+    pub smtp_tls_key: Option<PathBuf>,
+    /// Messages per envelope sender and 10 minutes before the listener answers 451 (loops).
+    pub smtp_sender_limit: usize,
     /// authserv-ids whose `Authentication-Results` headers we trust (our own MTA).
     pub mail_trusted_authserv_ids: Vec<String>,
     /// Secret for signed reply-to and bounce addresses; generated and kept in the store when
@@ -74,6 +80,9 @@ impl Default for Settings {
             smtp_lmtp: false,
             smtp_hostname: "anliegen.local".into(),
             smtp_max_message: 35 * 1024 * 1024,
+            smtp_tls_cert: None,
+            smtp_tls_key: None,
+            smtp_sender_limit: 120,
             mail_trusted_authserv_ids: Vec::new(),
             mail_token_secret: None,
             mail_acknowledge: true,
@@ -126,6 +135,9 @@ impl Settings {
             "smtp_lmtp",
             "smtp_hostname",
             "smtp_max_message",
+            "smtp_tls_cert",
+            "smtp_tls_key",
+            "smtp_sender_limit",
             "mail_token_secret",
             "mail_acknowledge",
             "relay_host",

@@ -206,6 +206,15 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
             hostname: settings.smtp_hostname.clone(),
             lmtp: settings.smtp_lmtp,
             max_message: settings.smtp_max_message,
+            sender_limit: settings.smtp_sender_limit,
+            tls: match (&settings.smtp_tls_cert, &settings.smtp_tls_key) {
+                (Some(c), Some(k)) => Some(
+                    anliegen_mail::smtp::tls_config(c, k)
+                        .map_err(|e| anyhow::anyhow!("STARTTLS certificate: {e}"))?,
+                ),
+                (None, None) => None,
+                _ => anyhow::bail!("smtp_tls_cert and smtp_tls_key go together"),
+            },
             ..Default::default()
         };
         tracing::info!(addr = ?smtp_addr, lmtp = settings.smtp_lmtp, "mail listener started");

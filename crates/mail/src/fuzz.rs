@@ -5,7 +5,9 @@ use crate::parse::{ParseOptions, parse};
 
 /// Parses `data` as an inbound mail and splits its texts; panics only when an invariant breaks.
 pub fn inbound(data: &[u8]) {
-    let opts = ParseOptions { trusted_authserv_ids: vec!["mx.shop.example".into()] };
+    let opts = ParseOptions {
+        trusted_authserv_ids: vec!["mx.shop.example".into()],
+    };
     let mail = parse(data, &opts);
     // The raw bytes are always accounted for, and the key is stable.
     assert_eq!(mail.details.raw_size, data.len() as u64);
@@ -13,7 +15,11 @@ pub fn inbound(data: &[u8]) {
     assert_eq!(mail.intake_key, parse(data, &opts).intake_key);
     // Stored text never carries NUL or other control characters but line breaks and tabs.
     for t in [&mail.text, &mail.details.new_text, &mail.subject] {
-        assert!(!t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')), "control character in {t:?}");
+        assert!(
+            !t.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+            "control character in {t:?}"
+        );
     }
     assert!(!mail.subject.contains('\n'));
     let _ = crate::quote::split_text(&mail.text);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -34,6 +34,65 @@ pub struct SmtpConfig {
     pub timeout: Duration,
     /// Bytes kept in memory while receiving; beyond this the message is spooled to disk.
     pub spool_threshold: usize,
+    /// Certificate and key for STARTTLS (none: STARTTLS is not offered).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Messages one envelope sender may send per `sender_window` (mail loops); beyond that the
+    /// sender is told to try again later (`451 4.7.1`), so nothing is lost.
+    pub sender_limit: usize,
+    /// Window of the per-sender limit.
+    pub sender_window: Duration,
+}
+
+/// Loads a PEM certificate chain and private key for STARTTLS.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("{}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(config))
+}
+
+/// Counts messages per envelope sender within a window.
+#[derive(Default)]
+struct SenderLimits {
+    seen: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, usize)>>,
+}
+
+impl SenderLimits {
+    /// Whether `sender` may send one more message now.
+    fn allow(&self, sender: &str, limit: usize, window: Duration) -> bool {
+        if limit == 0 || sender.is_empty() {
+            return true;
+        }
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if seen.len() > 100_000 {
+            seen.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = seen.entry(sender.to_lowercase()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= limit
+    }
 }
 
 impl Default for SmtpConfig {
@@ -46,6 +105,9 @@ impl Default for SmtpConfig {
             max_recipients: 100,
             timeout: Duration::from_secs(300),
             spool_threshold: 1024 * 1024,
+            tls: None,
+            sender_limit: 120,
+            sender_window: Duration::from_secs(600),
         }
     }
 }
@@ -62,6 +124,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let config = Arc::new(config);
+    let limits = Arc::new(SenderLimits::default());
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let mut sessions = JoinSet::new();
     loop {
@@ -70,12 +133,15 @@ pub async fn serve(
                 let Ok((stream, peer)) = accepted else { continue };
                 let intake = intake.clone();
                 let config = Arc::clone(&config);
-                let stop = shutdown.clone();
+                                let stop = shutdown.clone();
+                let limits = Arc::clone(&limits);
                 match Arc::clone(&slots).try_acquire_owned() {
                     Ok(permit) => {
                         sessions.spawn(async move {
                             let _permit = permit;
-                            if let Err(e) = session(stream, peer, intake, config, stop).await {
+                            stream.set_nodelay(true).ok();
+                            let ctx = Ctx { peer, intake, config, stop, limits };
+                            if let Err(e) = session(Box::new(stream), &ctx, false).await {
                                 tracing::debug!(%peer, error = %e, "SMTP session ended");
                             }
                         });
@@ -222,23 +288,39 @@ fn path_arg<'a>(rest: &'a str, keyword: &str) -> Option<(String, Vec<&'a str>)> 
     Some((addr, params.split_whitespace().collect()))
 }
 
-async fn session(
-    stream: TcpStream,
+struct Ctx {
     peer: SocketAddr,
     intake: Intake,
     config: Arc<SmtpConfig>,
     stop: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    stream.set_nodelay(true).ok();
-    let (rd, wr) = stream.into_split();
+    limits: Arc<SenderLimits>,
+}
+
+/// One SMTP session over `stream`; after STARTTLS it continues (from the greeting state) over
+/// the TLS stream.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+async fn session(stream: Box<dyn Io>, ctx: &Ctx, secure: bool) -> std::io::Result<()> {
+    let Ctx {
+        peer,
+        intake,
+        config,
+        stop,
+        limits,
+    } = ctx;
+    let peer = *peer;
+    let (rd, wr) = tokio::io::split(stream);
     let mut r = BufReader::with_capacity(16 * 1024, rd);
     let mut c = Conn {
         w: tokio::io::BufWriter::new(wr),
     };
     let proto = if config.lmtp { "LMTP" } else { "ESMTP" };
-    c.reply(&format!("220 {} {proto} Anliegen ready", config.hostname))
-        .await?;
-    c.w.flush().await?;
+    if !secure {
+        c.reply(&format!("220 {} {proto} Anliegen ready", config.hostname))
+            .await?;
+        c.w.flush().await?;
+    }
     let mut greeted = false;
     let mut mail_from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
@@ -305,6 +387,9 @@ async fn session(
                     c.reply("250-PIPELINING").await?;
                     c.reply("250-8BITMIME").await?;
                     c.reply("250-SMTPUTF8").await?;
+                    if config.tls.is_some() && !secure {
+                        c.reply("250-STARTTLS").await?;
+                    }
                     c.reply("250 ENHANCEDSTATUSCODES").await?;
                 }
             }
@@ -325,6 +410,16 @@ async fn session(
                             });
                             if size.is_some_and(|s| s > config.max_message) {
                                 c.reply("552 5.3.4 Message too big").await?;
+                            } else if !limits.allow(
+                                &addr,
+                                config.sender_limit,
+                                config.sender_window,
+                            ) {
+                                tracing::warn!(%peer, sender = %addr, "sender over its rate limit (mail loop?)");
+                                c.reply(
+                                    "451 4.7.1 Too many messages from this sender, try again later",
+                                )
+                                .await?;
                             } else {
                                 mail_from = Some(addr);
                                 c.reply("250 2.1.0 Ok").await?;
@@ -430,7 +525,24 @@ async fn session(
                 c.w.flush().await?;
                 return Ok(());
             }
-            "STARTTLS" => c.reply("454 4.7.0 TLS not available").await?,
+            "STARTTLS" => match (&config.tls, secure) {
+                (Some(tls), false) => {
+                    // Commands pipelined behind STARTTLS would be read in the clear: refuse.
+                    if !r.buffer().is_empty() {
+                        c.reply("501 5.5.1 Nothing may follow STARTTLS").await?;
+                        continue;
+                    }
+                    c.reply("220 2.0.0 Ready to start TLS").await?;
+                    c.w.flush().await?;
+                    let plain = r.into_inner().unsplit(c.w.into_inner());
+                    let tls = tokio_rustls::TlsAcceptor::from(Arc::clone(tls))
+                        .accept(plain)
+                        .await?;
+                    return Box::pin(session(Box::new(tls), ctx, true)).await;
+                }
+                (_, true) => c.reply("503 5.5.1 TLS already active").await?,
+                (None, _) => c.reply("454 4.7.0 TLS not available").await?,
+            },
             "BDAT" => c.reply("502 5.5.1 BDAT not supported, use DATA").await?,
             "" => c.reply("500 5.5.2 Empty command").await?,
             _ => c.reply("502 5.5.2 Command not recognised").await?,

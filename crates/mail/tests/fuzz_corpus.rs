@@ -8,7 +8,9 @@ fn fuzz_corpus_and_crashes_replay_cleanly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut n = 0;
     for dir in ["corpus/inbound", "artifacts/inbound"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
         for e in entries {
             let p = e.unwrap().path();
             if p.is_file() {

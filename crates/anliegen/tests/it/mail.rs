@@ -42,6 +42,8 @@ except smtplib.SMTPRecipientsRefused as e:
     print(list(e.recipients.values())[0][0])
 except smtplib.SMTPDataError as e:
     print(e.smtp_code)
+except smtplib.SMTPSenderRefused as e:
+    print(e.smtp_code)
 "#;
 
 fn python_has(module: &str) -> bool {
@@ -838,5 +840,103 @@ async fn imap_polling_reads_each_mail_once_and_moves_it() {
     assert_eq!(all.len(), 3);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(cases(&app).await.len(), 3, "nothing read twice");
+    app.stop().await;
+}
+
+const SEND_TLS: &str = r#"
+import sys, smtplib, ssl
+host, port, rcpt, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP(host, port, timeout=30) as s:
+    s.ehlo("client.example")
+    assert s.has_extn("starttls"), "STARTTLS offered"
+    s.starttls(context=ctx)
+    s.ehlo("client.example")
+    assert not s.has_extn("starttls"), "not offered twice"
+    s.sendmail("kunde@example.de", [rcpt], open(path, "rb").read())
+print("250")
+"#;
+
+#[tokio::test]
+async fn starttls_and_the_per_sender_limit() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("STARTTLS test did not run: openssl is missing");
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=mx.shop.example",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut app = TestApp::spawn_with(|s| {
+        s.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
+        s.smtp_tls_cert = Some(cert.clone());
+        s.smtp_tls_key = Some(key.clone());
+        s.smtp_sender_limit = 3;
+        s.mail_acknowledge = false;
+    })
+    .await;
+    let (s, _) = app
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let addr = app.running.as_ref().unwrap().smtp_addr.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.eml");
+    std::fs::write(&path, "From: kunde@example.de\r\nSubject: verschluesselt\r\nMessage-ID: <tls-1@example.de>\r\n\r\nGeheim.\r\n").unwrap();
+    let out = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(SEND_TLS)
+        .arg(addr.ip().to_string())
+        .arg(addr.port().to_string())
+        .arg("service@shop.example")
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(cases(&app).await.len(), 1);
+    // The same sender again and again (a loop): after the limit, 451 (try later), not lost.
+    let mut answers = Vec::new();
+    for i in 0..4 {
+        let raw = format!(
+            "From: kunde@example.de\nSubject: Schleife {i}\nMessage-ID: <loop-{i}@example.de>\n\nx\n"
+        );
+        answers.push(send(&app, "service@shop.example", &raw).await);
+    }
+    assert_eq!(answers, ["250", "250", "451", "451"]);
     app.stop().await;
 }

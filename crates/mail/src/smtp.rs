@@ -459,7 +459,7 @@ async fn session(stream: Box<dyn Io>, ctx: &Ctx, secure: bool) -> std::io::Resul
                 }
                 c.reply("354 End data with <CR><LF>.<CR><LF>").await?;
                 c.w.flush().await?;
-                let received = tokio::time::timeout(config.timeout, receive(&mut r, &config)).await;
+                let received = tokio::time::timeout(config.timeout, receive(&mut r, config)).await;
                 let (spool, too_big) = match received {
                     Ok(Ok(Some(x))) => x,
                     // The client went away in the middle: nothing is stored.

@@ -115,16 +115,29 @@ const TRACE_HEADERS: [&str; 10] = [
 ];
 
 /// Parses `raw`. Always returns a mail; unreadable input is flagged [`MailFlag::Unreadable`].
-pub fn parse(raw: &[u8], opts: &ParseOptions) -> InboundMail {
+pub fn parse(original: &[u8], opts: &ParseOptions) -> InboundMail {
+    // Some systems put blank lines before the headers; the parser starts at the first header.
+    let mut start = 0;
+    for line in original.split_inclusive(|b| *b == b'\n') {
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        start += line.len();
+    }
+    let raw = original.get(start..).unwrap_or(original);
     let parsed = if looks_like_mail(raw) {
         MessageParser::default().parse(raw)
     } else {
         None
     };
-    match parsed {
+    let mut mail = match parsed {
         Some(msg) => from_message(raw, &msg, opts),
-        None => unreadable(raw),
-    }
+        None => unreadable(original),
+    };
+    // What is kept is the original, byte for byte.
+    mail.details.raw_blob = Some(sha256_hex(original));
+    mail.details.raw_size = original.len() as u64;
+    mail
 }
 
 /// A header section needs at least one `Name: value` line before the body.
@@ -288,7 +301,7 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
     let mut attachments = Vec::new();
     for part in msg.attachments() {
         malformed |= part.is_encoding_problem;
-        let content_type = part
+        let mut content_type = part
             .content_type()
             .map(|ct| match ct.subtype() {
                 Some(sub) => format!("{}/{}", ct.ctype(), sub),
@@ -299,6 +312,7 @@ fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMa
         let (data, default_name) = match &part.body {
             PartType::Message(m) => {
                 let bytes = m.raw_message.as_ref().to_vec();
+                content_type = "message/rfc822".to_owned();
                 let name = m
                     .subject()
                     .map(|s| format!("{}.eml", s.chars().take(80).collect::<String>()))
@@ -538,7 +552,7 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
                 .is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct
                 .attribute("report-type")
-                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+                .is_none_or(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let daemon = from.is_some_and(|f| {
         let l = f.to_string().to_ascii_lowercase();
@@ -554,6 +568,9 @@ fn bounce_of(msg: &Message<'_>, from: Option<&EmailAddress>, subject: &str) -> O
         "undeliverable",
         "nicht zustellbar",
         "failure notice",
+        "delivery notification",
+        "delivery has failed",
+        "zustellung fehlgeschlagen",
     ]
     .iter()
     .any(|p| s.contains(p));

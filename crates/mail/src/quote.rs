@@ -183,6 +183,33 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
         }
         return None;
     }
+    // Any language: a line (or two) naming an address and ending in ':' right above quoted
+    // lines ("… пользователь "bob@x" <bob@x> написал:").
+    let quoted_after = |from: usize| {
+        lines
+            .iter()
+            .skip(from)
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_start().starts_with('>'))
+    };
+    if lower.ends_with(':')
+        && lower.contains('@')
+        && quoted_after(i + 1)
+        && line.chars().count() < 250
+    {
+        return Some(1);
+    }
+    if let Some(next) = lines.get(i + 1) {
+        let next = next.trim();
+        if next.ends_with(':')
+            && !next.starts_with('>')
+            && format!("{line} {next}").contains('@')
+            && quoted_after(i + 2)
+            && line.chars().count() + next.chars().count() < 250
+        {
+            return Some(2);
+        }
+    }
     if starts_attribution(&lower) && line.chars().count() < 200 {
         let next = lines.get(i + 1)?.trim().to_lowercase();
         let verb =

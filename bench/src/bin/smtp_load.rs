@@ -40,7 +40,11 @@ fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
         }
         if let Some(m) = out.last_mut() {
             let depth = line.iter().take_while(|b| **b == b'>').count();
-            let l = if depth > 0 && line[depth..].starts_with(b"From ") { &line[1..] } else { line };
+            let l = if depth > 0 && line[depth..].starts_with(b"From ") {
+                &line[1..]
+            } else {
+                line
+            };
             m.extend_from_slice(l);
         }
         prev_blank = line == b"\n" || line == b"\r\n";
@@ -66,7 +70,12 @@ fn data_of(msg: &[u8]) -> Vec<u8> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let messages: Arc<Vec<Vec<u8>>> = Arc::new(split_mbox(&std::fs::read(&args.mbox)?).iter().map(|m| data_of(m)).collect());
+    let messages: Arc<Vec<Vec<u8>>> = Arc::new(
+        split_mbox(&std::fs::read(&args.mbox)?)
+            .iter()
+            .map(|m| data_of(m))
+            .collect(),
+    );
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -75,7 +84,13 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
-        let (messages, next, ok, failed, bytes) = (messages.clone(), next.clone(), ok.clone(), failed.clone(), bytes.clone());
+        let (messages, next, ok, failed, bytes) = (
+            messages.clone(),
+            next.clone(),
+            ok.clone(),
+            failed.clone(),
+            bytes.clone(),
+        );
         let addr = args.addr.clone();
         let rcpt = args.rcpt.clone();
         tasks.push(tokio::spawn(async move {
@@ -85,7 +100,9 @@ async fn main() -> anyhow::Result<()> {
             let (r, mut w) = s.into_split();
             let mut r = BufReader::new(r);
             let mut line = String::new();
-            let mut reply = async |r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, line: &mut String| -> anyhow::Result<String> {
+            let reply = async |r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+                               line: &mut String|
+                   -> anyhow::Result<String> {
                 loop {
                     line.clear();
                     if r.read_line(line).await? == 0 {
@@ -103,7 +120,14 @@ async fn main() -> anyhow::Result<()> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(m) = messages.get(i) else { break };
                 let t = Instant::now();
-                w.write_all(format!("MAIL FROM:<bench{}@example.de>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n", i % 5000).as_bytes()).await?;
+                w.write_all(
+                    format!(
+                        "MAIL FROM:<bench{}@example.de>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n",
+                        i % 5000
+                    )
+                    .as_bytes(),
+                )
+                .await?;
                 let a = reply(&mut r, &mut line).await?;
                 let b = reply(&mut r, &mut line).await?;
                 let c = reply(&mut r, &mut line).await?;
@@ -133,7 +157,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
     let n = ok.load(Ordering::Relaxed);
     println!(
         "{}",

@@ -116,46 +116,85 @@ struct Found {
 /// Splits an mbox file (mboxrd and mboxo): messages start at `From ` lines after a blank line
 /// (or at the start); `>From ` quoting is undone.
 pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    let mut prev_blank = true;
-    for line in data.split_inclusive(|b| *b == b'\n') {
-        if prev_blank && line.starts_with(b"From ") {
-            if let Some(m) = current.take() {
-                out.push(m);
-            }
-            current = Some(Vec::new());
-            prev_blank = false;
-            continue;
-        }
-        let body = current.get_or_insert_with(Vec::new);
-        let unquoted = {
-            let depth = line.iter().take_while(|b| **b == b'>').count();
-            if depth > 0 && line.get(depth..).is_some_and(|r| r.starts_with(b"From ")) {
-                line.get(1..).unwrap_or(line)
-            } else {
-                line
-            }
-        };
-        body.extend_from_slice(unquoted);
-        prev_blank = line == b"\n" || line == b"\r\n";
-    }
-    if let Some(m) = current {
-        out.push(m);
-    }
-    // The blank line before each `From ` belongs to the separator.
-    for m in &mut out {
-        if m.ends_with(b"\r\n\r\n") {
-            m.truncate(m.len() - 2);
-        } else if m.ends_with(b"\n\n") {
-            m.truncate(m.len() - 1);
-        }
-    }
-    out
+    MboxReader::new(data).filter_map(Result::ok).collect()
 }
 
-fn is_mbox(data: &[u8]) -> bool {
-    data.starts_with(b"From ")
+/// Reads an mbox file message by message, so a file of gigabytes is never held at once.
+pub struct MboxReader<R> {
+    r: R,
+    pending: Option<Vec<u8>>,
+    prev_blank: bool,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> MboxReader<R> {
+    /// Over `r`, which starts with a `From ` line.
+    pub fn new(r: R) -> Self {
+        Self {
+            r,
+            pending: None,
+            prev_blank: true,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::BufRead> Iterator for MboxReader<R> {
+    type Item = std::io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match self.r.read_until(b'\n', &mut line) {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok(0) => {
+                    self.done = true;
+                    return self.pending.take().map(|m| Ok(trim_separator(m)));
+                }
+                Ok(_) => {}
+            }
+            if self.prev_blank && line.starts_with(b"From ") {
+                self.prev_blank = false;
+                if let Some(m) = self.pending.replace(Vec::new()) {
+                    return Some(Ok(trim_separator(m)));
+                }
+                continue;
+            }
+            let body = self.pending.get_or_insert_with(Vec::new);
+            let depth = line.iter().take_while(|b| **b == b'>').count();
+            if depth > 0 && line.get(depth..).is_some_and(|r| r.starts_with(b"From ")) {
+                body.extend_from_slice(line.get(1..).unwrap_or_default());
+            } else {
+                body.extend_from_slice(&line);
+            }
+            self.prev_blank = line == b"\n" || line == b"\r\n";
+        }
+    }
+}
+
+/// The blank line before each `From ` belongs to the separator.
+fn trim_separator(mut m: Vec<u8>) -> Vec<u8> {
+    if m.ends_with(b"\r\n\r\n") {
+        m.truncate(m.len() - 2);
+    } else if m.ends_with(b"\n\n") {
+        m.truncate(m.len() - 1);
+    }
+    m
+}
+
+fn is_mbox(path: &Path) -> bool {
+    let mut head = [0u8; 5];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head == b"From "
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -205,23 +244,41 @@ pub async fn import(
     let started = Instant::now();
     // Messages are read lazily, file by file, so an mbox of gigabytes is not held at once.
     let messages = futures::stream::iter(files).flat_map(|f| {
-        let found: Vec<Found> = match std::fs::read(&f) {
-            Ok(data) if is_mbox(&data) => split_mbox(&data)
-                .into_iter()
-                .enumerate()
-                .map(|(i, raw)| Found {
-                    origin: format!("{}#{}", f.display(), i + 1),
-                    raw,
-                })
-                .collect(),
-            Ok(data) => vec![Found {
-                origin: f.display().to_string(),
-                raw: data,
-            }],
-            Err(e) => vec![Found {
-                origin: format!("{}: {e}", f.display()),
-                raw: Vec::new(),
-            }],
+        let found: Box<dyn Iterator<Item = Found> + Send> = if is_mbox(&f) {
+            match std::fs::File::open(&f) {
+                Ok(file) => {
+                    let origin = f.display().to_string();
+                    Box::new(
+                        MboxReader::new(std::io::BufReader::with_capacity(1 << 20, file))
+                            .enumerate()
+                            .map(move |(i, m)| match m {
+                                Ok(raw) => Found {
+                                    origin: format!("{origin}#{}", i + 1),
+                                    raw,
+                                },
+                                Err(e) => Found {
+                                    origin: format!("{origin}#{}: {e}", i + 1),
+                                    raw: Vec::new(),
+                                },
+                            }),
+                    )
+                }
+                Err(e) => Box::new(std::iter::once(Found {
+                    origin: format!("{}: {e}", f.display()),
+                    raw: Vec::new(),
+                })),
+            }
+        } else {
+            Box::new(std::iter::once(match std::fs::read(&f) {
+                Ok(data) => Found {
+                    origin: f.display().to_string(),
+                    raw: data,
+                },
+                Err(e) => Found {
+                    origin: format!("{}: {e}", f.display()),
+                    raw: Vec::new(),
+                },
+            }))
         };
         futures::stream::iter(found)
     });

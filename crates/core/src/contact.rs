@@ -176,6 +176,16 @@ pub struct SanitisedHtml(String);
 impl SanitisedHtml {
     /// Cleans untrusted HTML.
     pub fn from_untrusted(html: &str) -> Self {
+        Self::clean(html, false)
+    }
+
+    /// Cleans untrusted HTML but keeps remote images (`http`/`https`), for an agent who chose
+    /// to load them. Everything else is removed as in [`SanitisedHtml::from_untrusted`].
+    pub fn from_untrusted_with_remote_images(html: &str) -> Self {
+        Self::clean(html, true)
+    }
+
+    fn clean(html: &str, remote_images: bool) -> Self {
         let mut b = ammonia::Builder::default();
         b.url_schemes(
             ["http", "https", "mailto", "tel", "cid"]
@@ -183,8 +193,10 @@ impl SanitisedHtml {
                 .collect(),
         )
         .link_rel(Some("noopener noreferrer nofollow"))
-        .attribute_filter(|element, attribute, value| {
-            if element == "img" && attribute == "src" && !value.starts_with("cid:") {
+        .attribute_filter(move |element, attribute, value| {
+            let remote_ok =
+                remote_images && (value.starts_with("https://") || value.starts_with("http://"));
+            if element == "img" && attribute == "src" && !value.starts_with("cid:") && !remote_ok {
                 None
             } else {
                 Some(value.into())

@@ -940,3 +940,63 @@ async fn starttls_and_the_per_sender_limit() {
     assert_eq!(answers, ["250", "250", "451", "451"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn mail_html_is_sandboxed_and_remote_images_wait_for_an_agent() {
+    let mut app = TestApp::spawn_with(|s| s.mail_acknowledge = false).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let raw = "From: a@example.de\r\nTo: service@shop.example\r\nSubject: Bild\r\nMessage-ID: <img-1@example.de>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p onmouseover=\"x()\">Siehe Foto <img src=\"cid:foto1@example.de\"> und <img src=\"https://tracker.example/pixel.gif\"></p><script>alert(1)</script>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <foto1@example.de>\r\nContent-Disposition: inline; filename=\"foto.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n";
+    let intake = app.running.as_ref().unwrap().intake.clone();
+    let out = anliegen::mail::deliver(&intake, raw.as_bytes().to_vec(), "service@shop.example")
+        .await
+        .unwrap();
+    let anliegen_mail::intake::Outcome::Stored { contact_id, .. } = out else {
+        panic!("{out:?}")
+    };
+    let get = |q: &'static str| {
+        let url = format!("{}/api/v1/contacts/{contact_id}/html{q}", app.url);
+        let c = app.client.clone();
+        let t = app.token.clone();
+        async move { c.get(url).bearer_auth(t).send().await.unwrap() }
+    };
+    let res = get("").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox") && !csp.contains("https:"),
+        "{csp}"
+    );
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains("tracker.example"),
+        "remote image blocked: {body}"
+    );
+    assert!(!body.contains("script") && !body.contains("onmouseover"));
+    assert!(
+        body.contains(&format!("/api/v1/contacts/{contact_id}/attachments/0")),
+        "cid image points at the attachment: {body}"
+    );
+    let res = get("?remote_images=true").await;
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("https:"));
+    let body = res.text().await.unwrap();
+    assert!(body.contains("https://tracker.example/pixel.gif"), "{body}");
+    assert!(!body.contains("script"));
+    let (s, c) = app
+        .get(&format!("/api/v1/contacts/{contact_id}/html?bogus=1"))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{c}");
+    app.stop().await;
+}

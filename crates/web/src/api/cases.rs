@@ -41,6 +41,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(case_events))
         .routes(routes!(attachment))
         .routes(routes!(raw_mail))
+        .routes(routes!(contact_html))
 }
 
 /// Finds a case by id or reference (`A-10042`).
@@ -618,5 +619,79 @@ async fn raw_mail(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
+    Ok(res)
+}
+
+/// Query of [`contact_html`].
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct HtmlQuery {
+    /// Load remote images (an agent's explicit choice); off by default.
+    #[serde(default)]
+    remote_images: bool,
+}
+
+/// The sanitised HTML of a contact as a document for a sandboxed frame: no scripts, its own
+/// restrictive Content-Security-Policy, `cid:` images pointing at the contact's attachments,
+/// remote images only when asked for (re-read from the kept raw message).
+#[utoipa::path(get, path = "/contacts/{id}/html", tag = "cases",
+    params(("id" = String, Path, description = "Contact id"), HtmlQuery),
+    security(("bearer" = [])), responses((status = 200, description = "Sanitised HTML", content_type = "text/html"), (status = 404, body = Problem)))]
+async fn contact_html(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<HtmlQuery>,
+) -> ApiResult<Response> {
+    auth.require(Scope::Read)?;
+    let id = ContactId(uuid_field("id", &id)?);
+    let missing = || ApiError::not_found("this contact has no HTML");
+    let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    let mut html = contact
+        .html
+        .clone()
+        .ok_or_else(missing)?
+        .as_str()
+        .to_owned();
+    if q.remote_images
+        && let Some(hash) = contact.mail.as_ref().and_then(|m| m.raw_blob.clone())
+        && let Some(raw) = state.store().blob(&hash).await?
+        && let Some(with) =
+            tokio::task::spawn_blocking(move || anliegen_mail::parse::html_with_remote_images(&raw))
+                .await
+                .ok()
+                .flatten()
+    {
+        html = with.as_str().to_owned();
+    }
+    for (i, a) in contact.attachments.iter().enumerate() {
+        if let Some(cid) = &a.content_id {
+            html = html.replace(
+                &format!("cid:{cid}"),
+                &format!("/api/v1/contacts/{id}/attachments/{i}"),
+            );
+        }
+    }
+    let doc = format!("<!doctype html><meta charset=\"utf-8\"><base target=\"_blank\">{html}");
+    let mut res = (StatusCode::OK, doc).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let img = if q.remote_images {
+        "'self' data: https: http:"
+    } else {
+        "'self' data:"
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "default-src 'none'; img-src {img}; style-src 'unsafe-inline'; font-src data:; sandbox allow-popups allow-popups-to-escape-sandbox"
+    )) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     Ok(res)
 }

@@ -646,6 +646,22 @@ fn header_in(text: &str, name: &str) -> Option<String> {
     })
 }
 
+/// The HTML of a stored raw message, sanitised but with remote images kept: what an agent sees
+/// after choosing to load them. `None` when the message has no HTML.
+pub fn html_with_remote_images(raw: &[u8]) -> Option<SanitisedHtml> {
+    let msg = MessageParser::default().parse(raw)?;
+    let parts: Vec<&str> = msg
+        .html_body
+        .iter()
+        .filter_map(|id| msg.parts.get(*id as usize))
+        .filter_map(|p| match &p.body {
+            PartType::Html(h) => Some(h.as_ref()),
+            _ => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| SanitisedHtml::from_untrusted_with_remote_images(&parts.join("\n")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,20 +778,4 @@ mod tests {
         assert_eq!(a.data, b"%PDF-1.4\n");
         assert!(m.details.has(MailFlag::Winmail));
     }
-}
-
-/// The HTML of a stored raw message, sanitised but with remote images kept: what an agent sees
-/// after choosing to load them. `None` when the message has no HTML.
-pub fn html_with_remote_images(raw: &[u8]) -> Option<SanitisedHtml> {
-    let msg = MessageParser::default().parse(raw)?;
-    let parts: Vec<&str> = msg
-        .html_body
-        .iter()
-        .filter_map(|id| msg.parts.get(*id as usize))
-        .filter_map(|p| match &p.body {
-            PartType::Html(h) => Some(h.as_ref()),
-            _ => None,
-        })
-        .collect();
-    (!parts.is_empty()).then(|| SanitisedHtml::from_untrusted_with_remote_images(&parts.join("\n")))
 }

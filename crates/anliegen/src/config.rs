@@ -64,6 +64,10 @@ pub struct Settings {
     pub mail_imap_passwords: std::collections::BTreeMap<String, String>,
     /// Seconds between IMAP polls where IDLE is not offered (and the longest IDLE wait).
     pub mail_imap_poll_seconds: u64,
+    /// DKIM selector for signing outbound mail (with `mail_dkim_key`), when sending directly.
+    pub mail_dkim_selector: Option<String>,
+    /// PKCS#1 PEM RSA private key for DKIM.
+    pub mail_dkim_key: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -94,6 +98,8 @@ impl Default for Settings {
             mail_routes: Default::default(),
             mail_imap_passwords: Default::default(),
             mail_imap_poll_seconds: 60,
+            mail_dkim_selector: None,
+            mail_dkim_key: None,
         }
     }
 }
@@ -146,6 +152,8 @@ impl Settings {
             "relay_username",
             "relay_password",
             "mail_imap_poll_seconds",
+            "mail_dkim_selector",
+            "mail_dkim_key",
         ]));
         fig = fig.merge(Serialized::defaults(overrides));
         let mut s: Settings = fig.extract().map_err(Box::new)?;

@@ -75,8 +75,27 @@ pub fn register(
     settings: &Settings,
     tokens: Tokens,
 ) -> anyhow::Result<JobRunner> {
-    let outbound = Outbound::new(tokens, &settings.relays()?, &settings.smtp_hostname)
+    let mut outbound = Outbound::new(tokens, &settings.relays()?, &settings.smtp_hostname)
         .map_err(|e| anyhow::anyhow!(e))?;
+    match (&settings.mail_dkim_selector, &settings.mail_dkim_key) {
+        (Some(selector), Some(key)) => {
+            let pem = std::fs::read_to_string(key)
+                .map_err(|e| anyhow::anyhow!("DKIM key {}: {e}", key.display()))?;
+            lettre::message::dkim::DkimSigningKey::new(
+                &pem,
+                lettre::message::dkim::DkimSigningAlgorithm::Rsa,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "DKIM key {}: {e} (a PKCS#1 PEM RSA key is expected)",
+                    key.display()
+                )
+            })?;
+            outbound.dkim = Some(Arc::new((selector.clone(), pem)));
+        }
+        (None, None) => {}
+        _ => anyhow::bail!("mail_dkim_selector and mail_dkim_key go together"),
+    }
     Ok(runner
         .handle(
             anliegen_mail::outbound::SEND_JOB,

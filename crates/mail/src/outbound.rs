@@ -75,6 +75,9 @@ pub struct Outbound {
     routes: Arc<HashMap<String, AsyncSmtpTransport<Tokio1Executor>>>,
     /// Period within which a sender gets at most one automatic mail (RFC 3834).
     pub auto_reply_period: Duration,
+    /// DKIM signing (selector, PKCS#1 PEM RSA key) for installations that send directly; the
+    /// domain is the sending mailbox's.
+    pub dkim: Option<Arc<(String, String)>>,
 }
 
 impl Outbound {
@@ -113,6 +116,7 @@ impl Outbound {
             tokens,
             routes: Arc::new(routes),
             auto_reply_period: Duration::from_secs(24 * 3600),
+            dkim: None,
         })
     }
 }
@@ -465,6 +469,20 @@ impl Outbound {
         }
         msg.headers_mut()
             .insert_raw(header("X-Anliegen-Case", case.reference.to_string()));
+        if let Some(d) = &self.dkim {
+            let (selector, pem) = d.as_ref();
+            let key = lettre::message::dkim::DkimSigningKey::new(
+                pem,
+                lettre::message::dkim::DkimSigningAlgorithm::Rsa,
+            )
+            .map_err(|e| format!("DKIM key: {e}"))?;
+            let config = lettre::message::dkim::DkimConfig::default_config(
+                selector.clone(),
+                mailbox.address.domain().to_owned(),
+                key,
+            );
+            msg.sign(&config);
+        }
         Ok(msg)
     }
 

@@ -163,6 +163,14 @@ async fn contacts(app: &TestApp, case_id: &str) -> Vec<Value> {
 
 async fn mail_app(sink: &Sink) -> TestApp {
     let port = sink.port;
+    // A DKIM key, as for an installation that sends directly.
+    let key = sink.dir.path().join("dkim.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let app = TestApp::spawn_with(|s| {
         s.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
         s.relay_host = Some("127.0.0.1".into());
@@ -170,6 +178,10 @@ async fn mail_app(sink: &Sink) -> TestApp {
         s.relay_security = "none".into();
         s.mail_token_secret = Some("a test secret of some length".into());
         s.mail_trusted_authserv_ids = vec!["mx.shop.example".into()];
+        if made {
+            s.mail_dkim_selector = Some("anliegen".into());
+            s.mail_dkim_key = Some(key.clone());
+        }
     })
     .await;
     let (s, mb) = app.post("/api/v1/mailboxes", json!({"address": "service@shop.example", "display_name": "Beispiel-Shop Kundenservice"})).await;
@@ -277,6 +289,20 @@ async fn smtp_intake_acknowledgement_reply_and_threading() {
         "VERP envelope sender"
     );
     assert!(header(&reply, "Subject").unwrap().contains(&reference));
+    if let Some(sig) = header(&reply, "DKIM-Signature") {
+        assert!(
+            sig.contains("d=shop.example") && sig.contains("s=anliegen"),
+            "{sig}"
+        );
+    } else {
+        assert!(
+            std::process::Command::new("openssl")
+                .arg("version")
+                .output()
+                .is_err(),
+            "signed when a DKIM key is configured"
+        );
+    }
     // Delivery is recorded on the contact.
     for _ in 0..100 {
         let cs = contacts(&app, &case_id).await;

@@ -624,6 +624,7 @@ async fn raw_mail(
 
 /// Query of [`contact_html`].
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HtmlQuery {
     /// Load remote images (an agent's explicit choice); off by default.

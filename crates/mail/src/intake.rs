@@ -167,6 +167,7 @@ impl Intake {
             return Err(IntakeError::Empty);
         }
         let raw = Arc::new(raw);
+        let t = std::time::Instant::now();
         let mail = {
             let raw = Arc::clone(&raw);
             let opts = self.config.parse.clone();
@@ -177,6 +178,8 @@ impl Intake {
                     IntakeError::Store(StoreError::Unavailable(format!("parser task failed: {e}")))
                 })?
         };
+        metrics::histogram!("anliegen_mail_intake_seconds", "phase" => "parse")
+            .record(t.elapsed().as_secs_f64());
         self.store_parsed(raw, mail, envelope).await
     }
 
@@ -187,6 +190,7 @@ impl Intake {
         mut mail: InboundMail,
         envelope: &Envelope,
     ) -> Result<Outcome, IntakeError> {
+        let t = std::time::Instant::now();
         let mailboxes = self.mailboxes().await?;
         // The mailbox: the envelope's recipients first, then the headers'.
         let mut tokens = Vec::new();
@@ -314,7 +318,12 @@ impl Intake {
                 .dedupe(format!("ack:{}", write_key(&write))),
             );
         }
+        metrics::histogram!("anliegen_mail_intake_seconds", "phase" => "resolve")
+            .record(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
         let out = self.store.write(write).await?;
+        metrics::histogram!("anliegen_mail_intake_seconds", "phase" => "write")
+            .record(t.elapsed().as_secs_f64());
         let outcome = match out {
             Output::MailDuplicate {
                 case_id,

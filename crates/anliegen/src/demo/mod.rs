@@ -192,6 +192,22 @@ async fn load_stories(store: &Store, clock: &OffsetClock, s: &Stories) -> anyhow
             _ => bail!("unexpected result creating team {}", t.key),
         };
     }
+    // A mailbox, so mail to the demo (SMTP listener, `anliegen import mail`) has somewhere to go.
+    store
+        .exec(
+            sys.clone(),
+            Command::CreateMailbox(anliegen_store::NewMailbox {
+                address: EmailAddress::parse("service@beispiel-shop.de")?,
+                display_name: "Beispiel-Shop Kundenservice".into(),
+                team_id: teams.get("kundenservice").copied(),
+                language: Language::De,
+                signature: "Beispiel-Shop GmbH · Kundenservice\nMo–Fr 8–18 Uhr · 030 1234567"
+                    .into(),
+                imap: None,
+                outbound_route: "default".into(),
+            }),
+        )
+        .await?;
     let hash =
         anliegen_web::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow!("hashing: {e}"))?;
     let mut agents: HashMap<&str, AgentId> = HashMap::new();

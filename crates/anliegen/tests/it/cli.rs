@@ -215,6 +215,19 @@ async fn demo_data_shows_the_stories_and_refuses_a_real_store() {
         .unwrap();
     let cases = list["items"].as_array().unwrap();
     assert!(cases.len() >= 25, "{}", cases.len());
+    let mailboxes: serde_json::Value = client
+        .get(format!("{}/api/v1/mailboxes", s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mailboxes[0]["address"], "service@beispiel-shop.de",
+        "the demo has a mailbox"
+    );
     let text = list.to_string();
     for story in ["Sofa", "flash-sale", "betrug"] {
         assert!(

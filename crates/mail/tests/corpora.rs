@@ -145,3 +145,35 @@ fn parsed_snapshots_of_a_representative_selection() {
     }
     insta::assert_snapshot!(all);
 }
+
+/// github/email_reply_parser's plain-text replies: the new part is found without a panic, is never
+/// empty when the text has any unquoted content first, and only holds lines of the original.
+#[test]
+fn email_reply_parser_texts_split_sanely() {
+    let Some(root) = corpora() else { return };
+    let dir = root.join("mail/reply-quoting/email_reply_parser/emails");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        let split = anliegen_mail::quote::split_text(&text);
+        let original: std::collections::HashSet<&str> =
+            text.lines().map(|l| l.trim_end()).collect();
+        for line in split.new_text.lines() {
+            assert!(
+                original.contains(line.trim_end()),
+                "{}: {line:?} is not a line of the original",
+                p.display()
+            );
+        }
+        let starts_with_text = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| !l.trim_start().starts_with('>'));
+        if starts_with_text && !split.has_quote && split.signature.is_none() {
+            assert!(!split.new_text.is_empty(), "{}", p.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 20, "{n} texts");
+}

@@ -168,10 +168,14 @@ impl Intake {
         }
         let raw = Arc::new(raw);
         let t = std::time::Instant::now();
-        let mail = {
+        let mail = if raw.len() <= 128 * 1024 {
+            // A typical mail parses in well under a millisecond: a hand-off to a blocking thread
+            // would cost more than it saves.
+            parse(&raw, &self.config.parse)
+        } else {
             let raw = Arc::clone(&raw);
             let opts = self.config.parse.clone();
-            // Parsing is CPU work; keep it off the I/O threads.
+            // Large messages are CPU work; keep them off the I/O threads.
             tokio::task::spawn_blocking(move || parse(&raw, &opts))
                 .await
                 .map_err(|e| {

@@ -169,7 +169,7 @@ async fn run(
             }
             Err(e) if writes.len() == 1 => {
                 let result = match writes.first() {
-                    Some(write) if retryable(&e) => run_one(&*backend, write, &*clock).await,
+                    Some(write) if retryable(&e) => run_alone(&*backend, write, &*clock).await,
                     _ => Err(e),
                 };
                 if let Some(reply) = replies.into_iter().next() {
@@ -179,7 +179,7 @@ async fn run(
             Err(e) => {
                 tracing::warn!(error = %e, size = writes.len(), "batch rolled back; retrying its writes one by one");
                 for (write, reply) in writes.iter().zip(replies) {
-                    let result = run_one(&*backend, write, &*clock).await;
+                    let result = run_alone(&*backend, write, &*clock).await;
                     commits.send_modify(|n| *n += 1);
                     reply.send(result).ok();
                 }
@@ -197,6 +197,21 @@ async fn run_one(backend: &dyn Backend, write: &Write, clock: &dyn Clock) -> Res
     results
         .pop()
         .unwrap_or_else(|| Err(StoreError::Unavailable("empty batch result".into())))
+}
+
+/// Runs one write alone; a conflict with another writer's transaction (a unique key both
+/// inserted, a serialisation failure) is tried again, up to three times in all.
+async fn run_alone(backend: &dyn Backend, write: &Write, clock: &dyn Clock) -> Result<Output> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match run_one(backend, write, clock).await {
+            Err(e) if tries < 3 && retryable(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(2 * tries)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A failure that another transaction caused and that a second try resolves.

@@ -240,6 +240,26 @@ impl Intake {
             bounced = self.bounced_contact(&mail, &tokens).await?;
         }
 
+        // One lookup for every Message-ID this mail names: its own (a repeat with another body?)
+        // and those it answers (threading).
+        let mut wanted: Vec<String> = mail.details.in_reply_to.clone();
+        wanted.extend(mail.details.references.iter().rev().cloned());
+        wanted.dedup();
+        let mut ids = wanted.clone();
+        ids.extend(mail.details.message_id.iter().cloned());
+        let hits = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.store.mail_threads(&ids).await?
+        };
+        if let Some(mid) = &mail.details.message_id
+            && hits
+                .iter()
+                .any(|h| &h.message_id == mid && h.direction == Direction::Inbound)
+        {
+            mail.details.flag(MailFlag::DuplicateMessageId);
+        }
+
         let (target_case, thread) = match &bounced {
             Some((case, _)) => (
                 Some(case.clone()),
@@ -252,20 +272,11 @@ impl Intake {
                 },
             ),
             None if mail.unreadable() => (None, ThreadMatch::NewCase),
-            None => self.thread(&mail, &tokens, sender_customer).await?,
-        };
-        if mail.details.message_id.is_some() {
-            let ids: Vec<String> = mail.details.message_id.iter().cloned().collect();
-            if self
-                .store
-                .mail_threads(&ids)
-                .await?
-                .iter()
-                .any(|h| h.direction == Direction::Inbound)
-            {
-                mail.details.flag(MailFlag::DuplicateMessageId);
+            None => {
+                self.thread(&mail, &tokens, sender_customer, &wanted, &hits)
+                    .await?
             }
-        }
+        };
         mail.details.thread = Some(thread);
 
         let key = mail.intake_key.clone();
@@ -274,6 +285,11 @@ impl Intake {
         let unreadable = mail.unreadable();
         let from_name = mail.details.from_name.clone();
         let subject = subject_of(&mail);
+        let raw_hash = mail
+            .details
+            .raw_blob
+            .clone()
+            .unwrap_or_else(|| crate::parse::sha256_hex(&raw));
         let contact = contact_of(mail, &raw, bounced.is_some());
         let new_case = target_case.is_none();
         let target = match target_case {
@@ -300,9 +316,16 @@ impl Intake {
                 contact,
             })),
         };
+        let ack_key = key.clone();
+
         let mut write = Write::new(
             Actor::System,
-            Command::IntakeMail(Box::new(anliegen_store::IntakeMail { key, raw, target })),
+            Command::IntakeMail(Box::new(anliegen_store::IntakeMail {
+                key,
+                raw,
+                raw_hash,
+                target,
+            })),
         );
         let wants_ack = self.config.acknowledge
             && new_case
@@ -315,11 +338,8 @@ impl Intake {
         if wants_ack {
             // The job learns the contact from the case; dedupe on the intake key.
             write.jobs.push(
-                NewJob::new(
-                    ACK_JOB,
-                    serde_json::json!({ "intake_key": write_key(&write) }),
-                )
-                .dedupe(format!("ack:{}", write_key(&write))),
+                NewJob::new(ACK_JOB, serde_json::json!({ "intake_key": ack_key }))
+                    .dedupe(format!("ack:{ack_key}")),
             );
         }
         metrics::histogram!("anliegen_mail_intake_seconds", "phase" => "resolve")
@@ -412,6 +432,8 @@ impl Intake {
         mail: &InboundMail,
         tokens: &[AddressToken],
         sender_customer: Option<anliegen_core::CustomerId>,
+        wanted: &[String],
+        hits: &[anliegen_store::MailThreadHit],
     ) -> Result<(Option<Case>, ThreadMatch), StoreError> {
         let dmarc_failed = mail.details.has(MailFlag::DmarcFail);
         let refuse = |case: &Case, reason: &str| {
@@ -424,37 +446,31 @@ impl Intake {
             ))
         };
         // 1. In-Reply-To, then References from the newest.
-        let mut wanted: Vec<String> = mail.details.in_reply_to.clone();
-        wanted.extend(mail.details.references.iter().rev().cloned());
-        wanted.dedup();
-        if !wanted.is_empty() {
-            let hits = self.store.mail_threads(&wanted).await?;
-            for id in &wanted {
-                let mine: Vec<_> = hits.iter().filter(|h| &h.message_id == id).collect();
-                let Some(hit) = mine
-                    .iter()
-                    .find(|h| h.direction == Direction::Outbound)
-                    .or(mine.first())
-                else {
-                    continue;
-                };
-                let Some(case) = self.store.case(hit.case_id).await? else {
-                    continue;
-                };
-                if dmarc_failed {
-                    return refuse(&case, "DMARC-Prüfung des Absenders fehlgeschlagen");
-                }
-                let own = sender_customer == Some(case.customer_id);
-                if own || hit.direction == Direction::Outbound {
-                    return Ok((
-                        Some(case),
-                        ThreadMatch::Headers {
-                            message_id: id.clone(),
-                        },
-                    ));
-                }
-                return refuse(&case, "Absender ist für diesen Vorgang nicht bekannt");
+        for id in wanted {
+            let mine: Vec<_> = hits.iter().filter(|h| &h.message_id == id).collect();
+            let Some(hit) = mine
+                .iter()
+                .find(|h| h.direction == Direction::Outbound)
+                .or(mine.first())
+            else {
+                continue;
+            };
+            let Some(case) = self.store.case(hit.case_id).await? else {
+                continue;
+            };
+            if dmarc_failed {
+                return refuse(&case, "DMARC-Prüfung des Absenders fehlgeschlagen");
             }
+            let own = sender_customer == Some(case.customer_id);
+            if own || hit.direction == Direction::Outbound {
+                return Ok((
+                    Some(case),
+                    ThreadMatch::Headers {
+                        message_id: id.clone(),
+                    },
+                ));
+            }
+            return refuse(&case, "Absender ist für diesen Vorgang nicht bekannt");
         }
         // 2. A signed token in a recipient address.
         for t in tokens {
@@ -489,13 +505,6 @@ impl Intake {
             return Ok((Some(case), ThreadMatch::SubjectReference));
         }
         Ok((None, ThreadMatch::NewCase))
-    }
-}
-
-fn write_key(w: &Write) -> String {
-    match &w.command {
-        Command::IntakeMail(m) => m.key.clone(),
-        _ => String::new(),
     }
 }
 

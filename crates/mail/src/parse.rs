@@ -130,12 +130,13 @@ pub fn parse(original: &[u8], opts: &ParseOptions) -> InboundMail {
     } else {
         None
     };
+    // What is kept is the original, byte for byte; hashed once here.
+    let digest = sha256_hex(original);
     let mut mail = match parsed {
         Some(msg) => from_message(raw, &msg, opts),
-        None => unreadable(original),
+        None => unreadable(&digest),
     };
-    // What is kept is the original, byte for byte.
-    mail.details.raw_blob = Some(sha256_hex(original));
+    mail.details.raw_blob = Some(digest);
     mail.details.raw_size = original.len() as u64;
     mail
 }
@@ -152,12 +153,9 @@ fn looks_like_mail(raw: &[u8]) -> bool {
     (name_len > 0 && first_line.get(name_len) == Some(&b':')) || first_line.starts_with(b"From ")
 }
 
-fn unreadable(raw: &[u8]) -> InboundMail {
-    let mut details = MailDetails {
-        raw_blob: Some(sha256_hex(raw)),
-        raw_size: raw.len() as u64,
-        ..MailDetails::default()
-    };
+/// A mail that could not be read; its key is the digest of its bytes.
+fn unreadable(digest: &str) -> InboundMail {
+    let mut details = MailDetails::default();
     details.flag(MailFlag::Unreadable);
     InboundMail {
         details,
@@ -165,7 +163,7 @@ fn unreadable(raw: &[u8]) -> InboundMail {
         text: String::new(),
         html: None,
         attachments: Vec::new(),
-        intake_key: format!("raw:{}", sha256_hex(raw)),
+        intake_key: format!("raw:{digest}"),
         from: None,
         reply_to: None,
         recipients: Vec::new(),
@@ -209,11 +207,7 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
 }
 
 fn from_message(raw: &[u8], msg: &Message<'_>, opts: &ParseOptions) -> InboundMail {
-    let mut details = MailDetails {
-        raw_blob: Some(sha256_hex(raw)),
-        raw_size: raw.len() as u64,
-        ..MailDetails::default()
-    };
+    let mut details = MailDetails::default();
     let message_id = msg.message_id().and_then(clean_message_id);
     details.message_id = message_id.clone();
     details.in_reply_to = ids(msg.in_reply_to());

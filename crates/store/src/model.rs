@@ -174,6 +174,9 @@ pub struct IntakeMail {
     pub key: String,
     /// The raw message, stored as a blob.
     pub raw: Arc<Vec<u8>>,
+    /// SHA-256 of `raw`, hex (the parser computed it already; the single writer does not
+    /// hash again).
+    pub raw_hash: String,
     /// Where it goes.
     pub target: MailTarget,
 }

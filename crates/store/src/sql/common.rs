@@ -719,7 +719,8 @@ async fn intake_mail(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, m: &Int
         }
         MailTarget::Case { case_id, contact } => add_contact(conn, ctx, actor, *case_id, contact, None).await?,
     };
-    let raw_hash = crate::blob::hash(&m.raw);
+        debug_assert_eq!(crate::blob::hash(&m.raw), m.raw_hash);
+    let raw_hash = m.raw_hash.clone();
     let loc = ctx.blobs.location(&raw_hash).cloned().unwrap_or(BlobLocation::Inline);
     ctx.pending.blobs.push((raw_hash, std::sync::Arc::clone(&m.raw), loc));
     if let Output::Contact { case, contact, .. } = &out {

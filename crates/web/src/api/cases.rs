@@ -538,15 +538,20 @@ async fn attachment(
     let contact = state.store().contact(id).await?.ok_or_else(missing)?;
     let a = contact.attachments.get(index).ok_or_else(missing)?;
     let data = state.store().blob(&a.blob).await?.ok_or_else(missing)?;
+    Ok(download(data, &a.content_type, &a.filename))
+}
+
+/// A file as a download that never runs in the browser: `Content-Disposition: attachment`
+/// (ASCII name plus the RFC 5987 UTF-8 name), `nosniff` and a sandboxing CSP.
+fn download(data: Vec<u8>, content_type: &str, filename: &str) -> Response {
     let mut res = (StatusCode::OK, data).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&a.content_type)
+        HeaderValue::from_str(content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    let ascii: String = a
-        .filename
+    let ascii: String = filename
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
@@ -556,8 +561,7 @@ async fn attachment(
             }
         })
         .collect();
-    let encoded: String = a
-        .filename
+    let encoded: String = filename
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
@@ -579,7 +583,7 @@ async fn attachment(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    Ok(res)
+    res
 }
 
 /// The original bytes of a mail contact, as received (`message/rfc822`, downloaded, never shown).
@@ -601,25 +605,11 @@ async fn raw_mail(
         .and_then(|m| m.raw_blob.clone())
         .ok_or_else(missing)?;
     let data = state.store().blob(&hash).await?.ok_or_else(missing)?;
-    let mut res = (StatusCode::OK, data).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("message/rfc822"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.eml\"", id.0.simple()))
-    {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(res)
+    Ok(download(
+        data,
+        "message/rfc822",
+        &format!("{}.eml", id.0.simple()),
+    ))
 }
 
 /// Query of [`contact_html`].

@@ -26,6 +26,9 @@ pub struct Settings {
     pub job_concurrency: usize,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Workspace cookies only over HTTPS (`Secure`); set it when users reach Anliegen over TLS.
+    /// Behind a proxy that sends `X-Forwarded-Proto: https` cookies get `Secure` anyway.
+    pub secure_cookies: bool,
     /// Address of the built-in SMTP listener (off when unset).
     pub smtp_listen: Option<SocketAddr>,
     /// Speak LMTP instead of SMTP (behind Postfix).
@@ -80,6 +83,7 @@ impl Default for Settings {
             body_limit: 40 * 1024 * 1024,
             job_concurrency: 4,
             log_format: "text".into(),
+            secure_cookies: false,
             smtp_listen: None,
             smtp_lmtp: false,
             smtp_hostname: "anliegen.local".into(),
@@ -137,6 +141,7 @@ impl Settings {
             "body_limit",
             "job_concurrency",
             "log_format",
+            "secure_cookies",
             "smtp_listen",
             "smtp_lmtp",
             "smtp_hostname",

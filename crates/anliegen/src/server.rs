@@ -154,6 +154,7 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         metrics,
         WebConfig {
             body_limit: settings.body_limit,
+            secure_cookies: settings.secure_cookies,
         },
     );
     let app = anliegen_web::app(state.clone());

@@ -80,6 +80,44 @@ pub trait Backend: Send + Sync + 'static {
         cursor: Option<Cursor>,
         limit: i64,
     ) -> Result<Page<Case>>;
+    /// A queue: cases matching `filter` in `order`, keyset-paged by `after`.
+    async fn queue(
+        &self,
+        filter: &CaseFilter,
+        order: QueueOrder,
+        after: Option<Cursor>,
+        limit: i64,
+    ) -> Result<Page<Case>>;
+    /// How many cases match `filter`, counting at most `cap` (cheap at any size).
+    async fn count_cases(&self, filter: &CaseFilter, cap: i64) -> Result<i64>;
+    /// The newest `limit` contacts of a case older than `before`, oldest first; `next` points
+    /// further back when there are more.
+    async fn contacts_page(
+        &self,
+        case_id: CaseId,
+        include_internal: bool,
+        before: Option<Cursor>,
+        limit: i64,
+    ) -> Result<Page<Contact>>;
+    /// A case's events at or after `since`, in order (at most `limit`, the newest).
+    async fn case_events_since(
+        &self,
+        case_id: CaseId,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Event>>;
+    /// Keeps an agent's draft on a case (one per agent and case).
+    async fn save_draft(&self, agent: AgentId, case_id: CaseId, draft: &Draft) -> Result<()>;
+    /// An agent's draft on a case.
+    async fn draft(&self, agent: AgentId, case_id: CaseId) -> Result<Option<Draft>>;
+    /// Drops an agent's draft on a case.
+    async fn delete_draft(&self, agent: AgentId, case_id: CaseId) -> Result<()>;
+    /// Saves a queue view.
+    async fn save_view(&self, view: &SavedView) -> Result<()>;
+    /// An agent's saved views, by name.
+    async fn views(&self, agent: AgentId) -> Result<Vec<SavedView>>;
+    /// Deletes an agent's saved view; false when there was none.
+    async fn delete_view(&self, agent: AgentId, id: uuid::Uuid) -> Result<bool>;
     /// A case's contacts in order; internal notes only when asked.
     async fn contacts(&self, case_id: CaseId, include_internal: bool) -> Result<Vec<Contact>>;
     /// One contact.

@@ -537,6 +537,48 @@ pub struct CaseFilter {
     pub channel: Option<Channel>,
     /// This priority.
     pub priority: Option<Priority>,
+    /// Only unsolved cases (new, open, waiting) or only solved and closed ones.
+    pub unsolved: Option<bool>,
+    /// Only cases this agent may see: of these teams, without a team, or assigned to them.
+    pub visible_to: Option<(AgentId, Vec<TeamId>)>,
+}
+
+/// How a queue is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueOrder {
+    /// What is due first: priority, then the oldest unanswered customer contact.
+    #[default]
+    Due,
+    /// Most recently changed first (recently solved).
+    RecentlyUpdated,
+    /// Newest first.
+    Newest,
+}
+
+/// An agent's unsent reply or note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// `reply` or `note`.
+    pub kind: String,
+    /// The text.
+    pub body: String,
+    /// When it was saved.
+    pub updated_at: Timestamp,
+}
+
+/// An agent's saved queue filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedView {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Whose.
+    pub agent_id: AgentId,
+    /// Its name.
+    pub name: String,
+    /// The queue's query string (`view=team&tag=…`).
+    pub query: String,
+    /// When it was saved.
+    pub created_at: Timestamp,
 }
 
 /// Keyset position in a list sorted newest first.

@@ -213,33 +213,7 @@ impl FromRequestParts<AppState> for Auth {
             .map(str::trim)
             .filter(|s| s.starts_with(TOKEN_PREFIX))
             .ok_or_else(|| ApiError::unauthorized("use Authorization: Bearer anl_…"))?;
-        let hash = hash_token(secret);
-        let now = state.store().now();
-        if let Some(auth) = state.tokens().get(&hash)
-            && auth.token.expires_at.is_none_or(|e| e > now)
-        {
-            return Ok(auth);
-        }
-        let invalid = || ApiError::unauthorized("the token is unknown, expired or revoked");
-        let token = state
-            .store()
-            .token_by_hash(&hash)
-            .await?
-            .ok_or_else(invalid)?;
-        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
-            return Err(invalid());
-        }
-        let agent = state
-            .store()
-            .agent(token.agent_id)
-            .await?
-            .ok_or_else(invalid)?;
-        if !agent.active {
-            return Err(ApiError::unauthorized("this agent is deactivated"));
-        }
-        let auth = Auth { agent, token };
-        state.tokens().put(hash, auth.clone());
-        Ok(auth)
+        authenticate(state, secret).await
     }
 }
 
@@ -323,4 +297,35 @@ mod tests {
         g.succeeded("a@example.de");
         assert!(g.check("a@example.de").is_ok());
     }
+}
+
+/// The agent and token of a bearer secret (API header or workspace session cookie).
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Auth, ApiError> {
+    let hash = hash_token(secret);
+    let now = state.store().now();
+    if let Some(auth) = state.tokens().get(&hash)
+        && auth.token.expires_at.is_none_or(|e| e > now)
+    {
+        return Ok(auth);
+    }
+    let invalid = || ApiError::unauthorized("the token is unknown, expired or revoked");
+    let token = state
+        .store()
+        .token_by_hash(&hash)
+        .await?
+        .ok_or_else(invalid)?;
+    if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+        return Err(invalid());
+    }
+    let agent = state
+        .store()
+        .agent(token.agent_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if !agent.active {
+        return Err(ApiError::unauthorized("this agent is deactivated"));
+    }
+    let auth = Auth { agent, token };
+    state.tokens().put(hash, auth.clone());
+    Ok(auth)
 }

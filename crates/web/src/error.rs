@@ -120,6 +120,11 @@ impl ApiError {
     }
 
     /// The HTTP status.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
     }

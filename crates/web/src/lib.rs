@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod ops;
+pub mod ui;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,12 +40,16 @@ pub use error::{ApiError, ApiResult, Problem};
 pub struct WebConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Workspace cookies get `Secure` (set when served over TLS; a proxy's
+    /// `X-Forwarded-Proto: https` sets it per request as well).
+    pub secure_cookies: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
             body_limit: 40 * 1024 * 1024,
+            secure_cookies: false,
         }
     }
 }
@@ -58,6 +63,7 @@ struct Inner {
     inflight: Mutex<HashSet<(String, String)>>,
     draining: AtomicBool,
     started: Instant,
+    live: Arc<ui::live::Live>,
 }
 
 /// Shared state of all handlers.
@@ -67,7 +73,9 @@ pub struct AppState(Arc<Inner>);
 impl AppState {
     /// State over `store`; `metrics` renders `/metrics` when a recorder is installed.
     pub fn new(store: Store, metrics: Option<PrometheusHandle>, config: WebConfig) -> Self {
+        let live = ui::live::Live::start(store.clone());
         Self(Arc::new(Inner {
+            live,
             store,
             metrics,
             config,
@@ -82,6 +90,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The live hub of the workspace.
+    pub fn live(&self) -> &Arc<ui::live::Live> {
+        &self.0.live
     }
 
     /// Token cache.
@@ -155,29 +168,30 @@ pub fn app(state: AppState) -> Router {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = Arc::new(doc);
     let body_limit = state.0.config.body_limit;
-    api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { axum::Json((*doc).clone()) }
-        }),
-    )
-    .fallback(|| async { ApiError::not_found("there is nothing at this address") })
-    .method_not_allowed_fallback(|| async {
-        ApiError::bad_request("this method is not allowed here")
-            .with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
-    })
-    .layer(DefaultBodyLimit::max(body_limit))
-    .layer(middleware::from_fn(problem_for_rejections))
-    .layer(middleware::from_fn(track))
-    .layer(middleware::from_fn(security_headers))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-        tracing::error!("a handler panicked");
-        ApiError::unavailable("the request failed unexpectedly")
-            .with_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response()
-    }))
-    .with_state(state)
+    api.merge(ui::router().with_state(state.clone()))
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::not_found("there is nothing at this address") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::bad_request("this method is not allowed here")
+                .with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(problem_for_rejections))
+        .layer(middleware::from_fn(track))
+        .layer(middleware::from_fn(security_headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            ApiError::unavailable("the request failed unexpectedly")
+                .with_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response()
+        }))
+        .with_state(state)
 }
 
 /// The OpenAPI document, for tools and tests that want it without a server.
@@ -219,7 +233,9 @@ async fn problem_for_rejections(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+        .is_some_and(|ct| {
+            ct.starts_with("application/problem+json") || ct.starts_with("text/html")
+        });
     if !status.is_client_error() || is_problem {
         return res;
     }
@@ -248,11 +264,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // The mail frame of the workspace allows its own origin; everything else is never framed.
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    // Workspace pages send `same-origin` (a form POST under `no-referrer` carries `Origin:
+    // null`, which the workspace's same-origin check refuses); everything else sends none.
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
     // A handler may set a stricter policy (attachments are sandboxed); keep it.
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(

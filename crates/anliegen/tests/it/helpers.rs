@@ -56,6 +56,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_opts(tweak, false).await
+    }
+
+    /// A node with the demo data loaded.
+    pub async fn spawn_demo(tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_opts(tweak, true).await
+    }
+
+    pub async fn spawn_opts(tweak: impl FnOnce(&mut Settings), demo: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg = fresh_database().await;
         let mut settings = Settings {
@@ -69,6 +78,7 @@ impl TestApp {
             &settings,
             StartOptions {
                 poll: Duration::from_millis(50),
+                demo,
                 ..StartOptions::default()
             },
         )

@@ -54,14 +54,14 @@ fn python_has(module: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-struct Sink {
+pub(crate) struct Sink {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Sink {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -88,7 +88,7 @@ impl Sink {
     }
 
     /// Waits for the `n`th message and returns it.
-    async fn wait_for(&self, n: usize) -> String {
+    pub(crate) async fn wait_for(&self, n: usize) -> String {
         for _ in 0..200 {
             let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
                 .unwrap()
@@ -121,7 +121,7 @@ fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-async fn send(app: &TestApp, rcpt: &str, raw: &str) -> String {
+pub(crate) async fn send(app: &TestApp, rcpt: &str, raw: &str) -> String {
     let addr = app
         .running
         .as_ref()
@@ -202,7 +202,7 @@ async fn shop_app(tweak: impl FnOnce(&mut anliegen::config::Settings)) -> TestAp
     app
 }
 
-fn skip() -> bool {
+pub(crate) fn skip() -> bool {
     if python_has("aiosmtpd") {
         return false;
     }

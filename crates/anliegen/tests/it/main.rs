@@ -10,3 +10,4 @@ mod helpers;
 mod idempotency;
 mod mail;
 mod ops;
+mod ui_browser;

@@ -1040,10 +1040,34 @@ fn insert_case(ctx: &mut BatchCtx, case: &Case) {
     ctx.pending.cases.push(case.clone());
 }
 
+/// 1 while a case is in the agents' queues (new, open, waiting).
+fn unsolved(case: &Case) -> i64 {
+    i64::from(!matches!(case.status, CaseStatus::Solved | CaseStatus::Closed))
+}
+
+/// The queue order as one number: priority first, then the oldest unanswered customer contact;
+/// cases with nothing unanswered follow their priority's unanswered ones, oldest first. The
+/// migration `20261130120000_workspace.sql` computes the same for existing rows.
+fn queue_due(case: &Case) -> i64 {
+    let rank: i64 = match case.priority {
+        Priority::Urgent => 0,
+        Priority::High => 1,
+        Priority::Normal => 2,
+        Priority::Low => 3,
+    };
+    rank * QUEUE_RANK_STEP + case.waiting_since.map_or(QUEUE_ANSWERED + us(case.created_at), us)
+}
+
+/// Distance between two priorities in `queue_due`.
+const QUEUE_RANK_STEP: i64 = 100_000_000_000_000_000;
+/// Offset of answered cases within a priority in `queue_due`.
+const QUEUE_ANSWERED: i64 = 50_000_000_000_000_000;
+
 async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
     sqlx::query(
         "UPDATE cases SET subject = $1, customer_id = $2, status = $3, priority = $4, team_id = $5, assignee_id = $6, \
-         tags = $7, fields = $8, language = $9, contact_count = $10, updated_at = $11, waiting_since = $12 WHERE id = $13",
+         tags = $7, fields = $8, language = $9, contact_count = $10, updated_at = $11, waiting_since = $12, \
+         unsolved = $14, queue_due = $15 WHERE id = $13",
     )
     .bind(&case.subject)
     .bind(case.customer_id.to_string())
@@ -1058,6 +1082,8 @@ async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
     .bind(us(case.updated_at))
     .bind(case.waiting_since.map(us))
     .bind(case.id.to_string())
+    .bind(unsolved(case))
+    .bind(queue_due(case))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -1836,7 +1862,7 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     for chunk in p.cases.chunks(200) {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
             "INSERT INTO cases (id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, channel, \
-             language, follow_up_of, contact_count, created_at, updated_at, waiting_since) ",
+             language, follow_up_of, contact_count, created_at, updated_at, waiting_since, unsolved, queue_due) ",
         );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.id.to_string())
@@ -1855,7 +1881,9 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(c.contact_count)
                 .push_bind(us(c.created_at))
                 .push_bind(us(c.updated_at))
-                .push_bind(c.waiting_since.map(us));
+                .push_bind(c.waiting_since.map(us))
+                .push_bind(unsolved(c))
+                .push_bind(queue_due(c));
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -2057,38 +2085,7 @@ impl crate::Backend for Backend {
 
     async fn cases(&self, f: &CaseFilter, cursor: Option<Cursor>, limit: i64) -> Result<Page<Case>> {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases c WHERE 1=1"));
-        if !f.status.is_empty() {
-            qb.push(" AND c.status IN (");
-            let mut sep = qb.separated(", ");
-            for s in &f.status {
-                sep.push_bind(s.as_str());
-            }
-            qb.push(")");
-        }
-        if let Some(t) = f.team_id {
-            qb.push(" AND c.team_id = ").push_bind(t.to_string());
-        }
-        match f.assignee_id {
-            Some(Some(a)) => {
-                qb.push(" AND c.assignee_id = ").push_bind(a.to_string());
-            }
-            Some(None) => {
-                qb.push(" AND c.assignee_id IS NULL");
-            }
-            None => {}
-        }
-        if let Some(cu) = f.customer_id {
-            qb.push(" AND c.customer_id = ").push_bind(cu.to_string());
-        }
-        if let Some(tag) = &f.tag {
-            qb.push(" AND c.id IN (SELECT case_id FROM case_tags WHERE tag = ").push_bind(tag.as_str().to_owned()).push(")");
-        }
-        if let Some(ch) = f.channel {
-            qb.push(" AND c.channel = ").push_bind(ch.as_str());
-        }
-        if let Some(p) = f.priority {
-            qb.push(" AND c.priority = ").push_bind(p.as_str());
-        }
+        push_case_filter(&mut qb, f);
         if let Some(cur) = cursor {
             qb.push(" AND (c.created_at < ")
                 .push_bind(cur.created_us)
@@ -2102,6 +2099,151 @@ impl crate::Backend for Backend {
         let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let items = rows.into_iter().map(CaseRow::into_case).collect::<Result<Vec<_>>>()?;
         Ok(page(items, limit, |c: &Case| Cursor { created_us: us(c.created_at), id: c.id.0 }))
+    }
+
+    async fn queue(&self, f: &CaseFilter, order: QueueOrder, after: Option<Cursor>, limit: i64) -> Result<Page<Case>> {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases c WHERE 1=1"));
+        push_case_filter(&mut qb, f);
+        let (key, dir) = match order {
+            QueueOrder::Due => ("c.queue_due", ">"),
+            QueueOrder::RecentlyUpdated => ("c.updated_at", "<"),
+            QueueOrder::Newest => ("c.created_at", "<"),
+        };
+        if let Some(cur) = after {
+            qb.push(format!(" AND ({key} {dir} "))
+                .push_bind(cur.created_us)
+                .push(format!(" OR ({key} = "))
+                .push_bind(cur.created_us)
+                .push(format!(" AND c.id {dir} "))
+                .push_bind(cur.id.to_string())
+                .push("))");
+        }
+        let sort = if dir == ">" { "ASC" } else { "DESC" };
+        qb.push(format!(" ORDER BY {key} {sort}, c.id {sort} LIMIT ")).push_bind(limit + 1);
+        let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let items = rows.into_iter().map(CaseRow::into_case).collect::<Result<Vec<_>>>()?;
+        Ok(page(items, limit, |c: &Case| Cursor {
+            created_us: match order {
+                QueueOrder::Due => queue_due(c),
+                QueueOrder::RecentlyUpdated => us(c.updated_at),
+                QueueOrder::Newest => us(c.created_at),
+            },
+            id: c.id.0,
+        }))
+    }
+
+    async fn count_cases(&self, f: &CaseFilter, cap: i64) -> Result<i64> {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM cases c WHERE 1=1");
+        push_case_filter(&mut qb, f);
+        qb.push(" LIMIT ").push_bind(cap).push(") capped");
+        Ok(qb.build_query_scalar().fetch_one(&self.pool).await?)
+    }
+
+    async fn contacts_page(&self, case_id: CaseId, include_internal: bool, before: Option<Cursor>, limit: i64) -> Result<Page<Contact>> {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CONTACT_COLS} FROM contacts WHERE case_id = "));
+        qb.push_bind(case_id.to_string());
+        if !include_internal {
+            qb.push(" AND visibility = 'public'");
+        }
+        if let Some(cur) = before {
+            qb.push(" AND (created_at < ")
+                .push_bind(cur.created_us)
+                .push(" OR (created_at = ")
+                .push_bind(cur.created_us)
+                .push(" AND id < ")
+                .push_bind(cur.id.to_string())
+                .push("))");
+        }
+        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+        let rows: Vec<ContactRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let items = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;
+        let mut page = page(items, limit, |c: &Contact| Cursor { created_us: us(c.created_at), id: c.id.0 });
+        page.items.reverse();
+        Ok(page)
+    }
+
+    async fn case_events_since(&self, case_id: CaseId, since: Timestamp, limit: i64) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE case_id = $1 AND at >= $2 ORDER BY seq DESC LIMIT $3");
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(case_id.to_string())
+            .bind(us(since))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = rows.into_iter().map(EventRow::into_event).collect::<Result<Vec<_>>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    async fn save_draft(&self, agent: AgentId, case_id: CaseId, draft: &Draft) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO drafts (agent_id, case_id, kind, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (agent_id, case_id) DO UPDATE SET kind = excluded.kind, body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(agent.to_string())
+        .bind(case_id.to_string())
+        .bind(&draft.kind)
+        .bind(&draft.body)
+        .bind(us(draft.updated_at))
+        .execute(self.side_pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn draft(&self, agent: AgentId, case_id: CaseId) -> Result<Option<Draft>> {
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT kind, body, updated_at FROM drafts WHERE agent_id = $1 AND case_id = $2")
+                .bind(agent.to_string())
+                .bind(case_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(kind, body, at)| Ok(Draft { kind, body, updated_at: ts(at)? })).transpose()
+    }
+
+    async fn delete_draft(&self, agent: AgentId, case_id: CaseId) -> Result<()> {
+        sqlx::query("DELETE FROM drafts WHERE agent_id = $1 AND case_id = $2")
+            .bind(agent.to_string())
+            .bind(case_id.to_string())
+            .execute(self.side_pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn save_view(&self, view: &SavedView) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO saved_views (id, agent_id, name, query, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, query = excluded.query",
+        )
+        .bind(view.id.to_string())
+        .bind(view.agent_id.to_string())
+        .bind(&view.name)
+        .bind(&view.query)
+        .bind(us(view.created_at))
+        .execute(self.side_pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn views(&self, agent: AgentId) -> Result<Vec<SavedView>> {
+        let rows: Vec<(String, String, String, i64)> =
+            sqlx::query_as("SELECT id, name, query, created_at FROM saved_views WHERE agent_id = $1 ORDER BY name, id")
+                .bind(agent.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, name, query, at)| {
+                Ok(SavedView { id: parse_id(&id)?, agent_id: agent, name, query, created_at: ts(at)? })
+            })
+            .collect()
+    }
+
+    async fn delete_view(&self, agent: AgentId, id: uuid::Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM saved_views WHERE agent_id = $1 AND id = $2")
+            .bind(agent.to_string())
+            .bind(id.to_string())
+            .execute(self.side_pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn contacts(&self, case_id: CaseId, include_internal: bool) -> Result<Vec<Contact>> {
@@ -2499,6 +2641,52 @@ async fn write_checkpoint(conn: &mut Conn, name: &str, seq: i64, now: Timestamp)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Appends `AND …` conditions for `f` to a query over `cases c`.
+fn push_case_filter(qb: &mut sqlx::QueryBuilder<Db>, f: &CaseFilter) {
+    if !f.status.is_empty() {
+        qb.push(" AND c.status IN (");
+        let mut sep = qb.separated(", ");
+        for s in &f.status {
+            sep.push_bind(s.as_str());
+        }
+        qb.push(")");
+    }
+    if let Some(t) = f.team_id {
+        qb.push(" AND c.team_id = ").push_bind(t.to_string());
+    }
+    match f.assignee_id {
+        Some(Some(a)) => {
+            qb.push(" AND c.assignee_id = ").push_bind(a.to_string());
+        }
+        Some(None) => {
+            qb.push(" AND c.assignee_id IS NULL");
+        }
+        None => {}
+    }
+    if let Some(cu) = f.customer_id {
+        qb.push(" AND c.customer_id = ").push_bind(cu.to_string());
+    }
+    if let Some(tag) = &f.tag {
+        qb.push(" AND c.id IN (SELECT case_id FROM case_tags WHERE tag = ").push_bind(tag.as_str().to_owned()).push(")");
+    }
+    if let Some(ch) = f.channel {
+        qb.push(" AND c.channel = ").push_bind(ch.as_str());
+    }
+    if let Some(p) = f.priority {
+        qb.push(" AND c.priority = ").push_bind(p.as_str());
+    }
+    if let Some(u) = f.unsolved {
+        qb.push(" AND c.unsolved = ").push_bind(i64::from(u));
+    }
+    if let Some((agent, teams)) = &f.visible_to {
+        qb.push(" AND (c.team_id IS NULL OR c.assignee_id = ").push_bind(agent.to_string());
+        for t in teams {
+            qb.push(" OR c.team_id = ").push_bind(t.to_string());
+        }
+        qb.push(")");
+    }
 }
 
 fn page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Cursor) -> Page<T> {

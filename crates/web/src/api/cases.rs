@@ -460,23 +460,7 @@ async fn add_contact(
         mail: None,
     };
     // A reply on a mail conversation leaves by mail, through the outbox in the same write.
-    let mut jobs = Vec::new();
-    if direction == Direction::Outbound
-        && (channel == Channel::Email || case.channel == Channel::Email)
-    {
-        match anliegen_mail::outbound::prepare_mail(state.store(), &case, &mut contact, false).await
-        {
-            Ok(Some(job)) => {
-                contact.channel = Channel::Email;
-                jobs.push(job);
-            }
-            Ok(None) => {}
-            // No mailbox at all: the installation does not use mail; the reply is recorded
-            // without mail details (nothing pretends it was sent).
-            Err(anliegen_mail::outbound::PrepareError::NoMailbox) => {}
-            Err(anliegen_mail::outbound::PrepareError::Store(e)) => return Err(e.into()),
-        }
-    }
+    let jobs = outbound_jobs(&state, &case, &mut contact).await?;
     let cmd = Command::AddContact {
         case_id: case.id,
         contact,
@@ -543,7 +527,7 @@ async fn attachment(
 
 /// A file as a download that never runs in the browser: `Content-Disposition: attachment`
 /// (ASCII name plus the RFC 5987 UTF-8 name), `nosniff` and a sandboxing CSP.
-fn download(data: Vec<u8>, content_type: &str, filename: &str) -> Response {
+pub(crate) fn download(data: Vec<u8>, content_type: &str, filename: &str) -> Response {
     let mut res = (StatusCode::OK, data).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -638,13 +622,28 @@ async fn contact_html(
     let id = ContactId(uuid_field("id", &id)?);
     let missing = || ApiError::not_found("this contact has no HTML");
     let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    mail_document(&state, &contact, q.remote_images, false).await
+}
+
+/// The sanitised HTML of a mail contact as a document for a sandboxed frame (no scripts, its own
+/// restrictive CSP, remote images only when asked for). `inline_images`: the workspace's frame,
+/// which may be framed by our own pages and gets `cid:` images as data URLs; otherwise `cid:`
+/// images point at the API's attachment URLs.
+pub(crate) async fn mail_document(
+    state: &AppState,
+    contact: &anliegen_core::Contact,
+    remote_images: bool,
+    inline_images: bool,
+) -> ApiResult<Response> {
+    let missing = || ApiError::not_found("this contact has no HTML");
+    let id = contact.id;
     let mut html = contact
         .html
         .clone()
         .ok_or_else(missing)?
         .as_str()
         .to_owned();
-    if q.remote_images
+    if remote_images
         && let Some(hash) = contact.mail.as_ref().and_then(|m| m.raw_blob.clone())
         && let Some(raw) = state.store().blob(&hash).await?
         && let Some(with) =
@@ -655,12 +654,36 @@ async fn contact_html(
     {
         html = with.as_str().to_owned();
     }
+    let mut inlined = 0usize;
     for (i, a) in contact.attachments.iter().enumerate() {
         if let Some(cid) = &a.content_id {
-            html = html.replace(
-                &format!("cid:{cid}"),
-                &format!("/api/v1/contacts/{id}/attachments/{i}"),
-            );
+            let needle = format!("cid:{cid}");
+            if !html.contains(&needle) {
+                continue;
+            }
+            // The workspace's frame is sandboxed (an opaque origin that carries no session
+            // cookie), so its inline images travel inside the document, up to 4 MB.
+            let src = if inline_images {
+                match state.store().blob(&a.blob).await? {
+                    Some(data)
+                        if inlined + data.len() <= 4 << 20
+                            && a.content_type.starts_with("image/")
+                            && a.content_type != "image/svg+xml" =>
+                    {
+                        inlined += data.len();
+                        use base64::Engine as _;
+                        format!(
+                            "data:{};base64,{}",
+                            a.content_type,
+                            base64::engine::general_purpose::STANDARD.encode(&data)
+                        )
+                    }
+                    _ => String::new(),
+                }
+            } else {
+                format!("/api/v1/contacts/{id}/attachments/{i}")
+            };
+            html = html.replace(&needle, &src);
         }
     }
     let doc = format!("<!doctype html><meta charset=\"utf-8\"><base target=\"_blank\">{html}");
@@ -674,15 +697,50 @@ async fn contact_html(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    let img = if q.remote_images {
+    let ancestors = if inline_images {
+        h.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+        "frame-ancestors 'self'; "
+    } else {
+        "frame-ancestors 'none'; "
+    };
+    let img = if remote_images {
         "'self' data: https: http:"
     } else {
         "'self' data:"
     };
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "default-src 'none'; img-src {img}; style-src 'unsafe-inline'; font-src data:; sandbox allow-popups allow-popups-to-escape-sandbox"
+        "default-src 'none'; img-src {img}; style-src 'unsafe-inline'; font-src data:; {ancestors}sandbox allow-popups allow-popups-to-escape-sandbox"
     )) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     Ok(res)
+}
+
+/// A reply on a mail conversation leaves by mail: makes `contact` a mail and returns its send
+/// job (outbox, committed with the contact). Other contacts need no job.
+pub(crate) async fn outbound_jobs(
+    state: &AppState,
+    case: &Case,
+    contact: &mut NewContact,
+) -> ApiResult<Vec<anliegen_store::NewJob>> {
+    let mut jobs = Vec::new();
+    if contact.direction == Direction::Outbound
+        && (contact.channel == Channel::Email || case.channel == Channel::Email)
+    {
+        match anliegen_mail::outbound::prepare_mail(state.store(), case, contact, false).await {
+            Ok(Some(job)) => {
+                contact.channel = Channel::Email;
+                jobs.push(job);
+            }
+            Ok(None) => {}
+            // No mailbox at all: the installation does not use mail; the reply is recorded
+            // without mail details (nothing pretends it was sent).
+            Err(anliegen_mail::outbound::PrepareError::NoMailbox) => {}
+            Err(anliegen_mail::outbound::PrepareError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Ok(jobs)
 }

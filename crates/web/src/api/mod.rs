@@ -1,12 +1,12 @@
 //! The REST API under `/api/v1`. Each module is one area of the domain.
 
 mod agents;
-mod cases;
+pub(crate) mod cases;
 mod customers;
 mod events;
 mod jobs;
 mod mailboxes;
-mod session;
+pub(crate) mod session;
 mod teams;
 
 use std::sync::Arc;

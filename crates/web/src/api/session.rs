@@ -30,7 +30,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Sign-in tokens live this long.
-const SESSION_HOURS: i64 = 12;
+pub(crate) const SESSION_HOURS: i64 = 12;
 
 /// A real argon2id hash of a random password, verified for unknown addresses so that their
 /// answer takes as long as a known address's.
@@ -46,21 +46,67 @@ fn dummy_hash() -> String {
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
     responses((status = 201, body = NewTokenDto), (status = 401, body = Problem), (status = 429, body = Problem)))]
 async fn login(State(state): State<AppState>, body: ApiJson<Login>) -> ApiResult<Response> {
-    let email = EmailAddress::parse(&body.value.email)
-        .map_err(|e| ApiError::invalid("email", e.message))?;
+    match sign_in(&state, &body.value.email, &body.value.password, "sign-in").await {
+        Ok((secret, _, t)) => Ok((
+            StatusCode::CREATED,
+            Json(NewTokenDto {
+                token: secret,
+                info: TokenDto::from(&t),
+            }),
+        )
+            .into_response()),
+        Err(SignInError::Locked(secs)) => {
+            let mut res = ApiError::too_many(format!(
+                "too many failed sign-ins; try again in {secs} seconds"
+            ))
+            .into_response();
+            if let Ok(v) = secs.to_string().parse() {
+                res.headers_mut().insert("retry-after", v);
+            }
+            Ok(res)
+        }
+        Err(SignInError::Wrong) => Err(ApiError::unauthorized(
+            "the email address or password is wrong",
+        )),
+        Err(SignInError::Api(e)) => Err(e),
+    }
+}
+
+/// Why a sign-in failed.
+pub(crate) enum SignInError {
+    /// Locked out for this many seconds.
+    Locked(u64),
+    /// Unknown address, wrong password or deactivated agent (indistinguishable on purpose).
+    Wrong,
+    /// Bad input or a store failure.
+    Api(ApiError),
+}
+
+impl From<ApiError> for SignInError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+/// Checks email and password (argon2id, constant work for unknown addresses, lockout with
+/// growing delays) and creates a token valid for 12 hours; returns its secret.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    token_name: &str,
+) -> Result<(String, anliegen_core::Agent, anliegen_store::TokenInfo), SignInError> {
+    let email = EmailAddress::parse(email).map_err(|e| ApiError::invalid("email", e.message))?;
     let lock_key = email.normalised();
     if let Err(secs) = state.logins().check(&lock_key) {
-        let mut res = ApiError::too_many(format!(
-            "too many failed sign-ins; try again in {secs} seconds"
-        ))
-        .into_response();
-        if let Ok(v) = secs.to_string().parse() {
-            res.headers_mut().insert("retry-after", v);
-        }
-        return Ok(res);
+        return Err(SignInError::Locked(secs));
     }
-    let creds = state.store().agent_credentials(&email).await?;
-    let password = body.value.password.clone();
+    let creds = state
+        .store()
+        .agent_credentials(&email)
+        .await
+        .map_err(ApiError::from)?;
+    let password = password.to_owned();
     let hash = creds
         .as_ref()
         .and_then(|c| c.password_hash.clone())
@@ -72,9 +118,7 @@ async fn login(State(state): State<AppState>, body: ApiJson<Login>) -> ApiResult
         Some(c) if ok && c.password_hash.is_some() && c.agent.active => c.agent,
         _ => {
             state.logins().failed(&lock_key);
-            return Err(ApiError::unauthorized(
-                "the email address or password is wrong",
-            ));
+            return Err(SignInError::Wrong);
         }
     };
     state.logins().succeeded(&lock_key);
@@ -82,7 +126,7 @@ async fn login(State(state): State<AppState>, body: ApiJson<Login>) -> ApiResult
     let now = state.store().now();
     let cmd = Command::CreateToken(NewToken {
         agent_id: agent.id,
-        name: "sign-in".into(),
+        name: token_name.into(),
         hash,
         scopes: Scope::for_role(agent.role),
         expires_at: now
@@ -92,20 +136,13 @@ async fn login(State(state): State<AppState>, body: ApiJson<Login>) -> ApiResult
     match state
         .store()
         .exec(anliegen_core::Actor::Agent { id: agent.id }, cmd)
-        .await?
+        .await
+        .map_err(ApiError::from)?
     {
-        Output::Token(t) => Ok((
-            StatusCode::CREATED,
-            Json(NewTokenDto {
-                token: secret,
-                info: TokenDto::from(&t),
-            }),
-        )
-            .into_response()),
-        other => {
-            let (status, body) = crate::idempotency::unexpected(&other);
-            Ok((status, Json(body)).into_response())
-        }
+        Output::Token(t) => Ok((secret, agent, t)),
+        _ => Err(SignInError::Api(ApiError::unavailable(
+            "the sign-in could not be recorded",
+        ))),
     }
 }
 

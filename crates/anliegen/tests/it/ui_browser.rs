@@ -1,0 +1,532 @@
+//! The agent workspace in a real browser: headless Debian Chromium driven over WebDriver
+//! (chromedriver + fantoccini). Screenshots of the main pages land in `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::mail::{Sink, send};
+
+/// Browser tests share two cores with the build: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const DEMO_PASSWORD: &str = "anliegen-demo";
+pub(crate) const JANA: &str = "jana.becker@demo.anliegen.example";
+pub(crate) const SABINE: &str = "sabine.krueger@demo.anliegen.example";
+pub(crate) const AYLIN: &str = "aylin.demir@demo.anliegen.example";
+
+fn missing() -> bool {
+    if std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists() {
+        return false;
+    }
+    eprintln!(
+        "browser tests did not run: Debian's chromium and chromium-driver are missing \
+         (apt-get install chromium chromium-driver; .ci/run installs them)"
+    );
+    true
+}
+
+pub(crate) struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    pub(crate) async fn start() -> Self {
+        // fantoccini speaks plain HTTP to chromedriver, but its client wants a TLS provider.
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, port }
+    }
+
+    /// A new browser window (its own profile: no shared cookies).
+    pub(crate) async fn browser(&self, javascript: bool) -> Browser {
+        let mut caps = serde_json::Map::new();
+        let mut prefs = json!({ "intl.accept_languages": "de-DE,de" });
+        if !javascript {
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1366,768", "--lang=de-DE"],
+                "prefs": prefs,
+            }),
+        );
+        let client = ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a browser session");
+        Browser { c: client }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) struct Browser {
+    pub c: Client,
+}
+
+impl Browser {
+    pub(crate) async fn goto(&self, url: &str) {
+        self.c.goto(url).await.expect("navigates");
+    }
+
+    pub(crate) async fn login(&self, base: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/login")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("button[type=submit]").await;
+        self.wait_for("nav.queues").await;
+    }
+
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
+        let el = self
+            .c
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .expect(css);
+        el.clear().await.ok();
+        el.send_keys(text).await.expect("types");
+    }
+
+    pub(crate) async fn click(&self, css: &str) {
+        self.c
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .expect(css)
+            .click()
+            .await
+            .expect("clicks");
+    }
+
+    pub(crate) async fn wait_for(&self, css: &str) {
+        if let Err(e) = self
+            .c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            let page = self.source().await;
+            let path = self.path().await;
+            panic!("{css} did not appear on {path}: {e}\n{page}");
+        }
+    }
+
+    pub(crate) async fn text(&self, css: &str) -> String {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
+    pub(crate) async fn source(&self) -> String {
+        self.c.source().await.unwrap_or_default()
+    }
+
+    /// Waits until `js` (an expression) is truthy.
+    pub(crate) async fn until(&self, js: &str, what: &str) {
+        for _ in 0..150 {
+            let v = self
+                .c
+                .execute(&format!("return !!({js});"), vec![])
+                .await
+                .unwrap_or(Value::Bool(false));
+            if v == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let seq = self
+            .js("return document.body.dataset.liveSeq || 'none'")
+            .await;
+        let main = self.js("return (document.getElementById('presence') || {}).outerHTML + '\\n' + (document.querySelector('main') ? document.querySelector('main').innerText : '')").await;
+        panic!(
+            "timed out waiting for {what} (last live refresh: {seq}) on {}:\n{}",
+            self.path().await,
+            main.as_str().unwrap_or("")
+        );
+    }
+
+    pub(crate) async fn js(&self, js: &str) -> Value {
+        self.c.execute(js, vec![]).await.expect("script runs")
+    }
+
+    /// Presses one key as a user would (to whatever has focus).
+    pub(crate) async fn key(&self, k: char) {
+        let keys = KeyActions::new(format!("k{}", k as u32))
+            .then(KeyAction::Down { value: k })
+            .then(KeyAction::Up { value: k });
+        self.c.perform_actions(keys).await.expect("key press");
+    }
+
+    pub(crate) async fn path(&self) -> String {
+        let u = self.c.current_url().await.expect("url");
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        }
+    }
+
+    pub(crate) async fn screenshot(&self, name: &str) {
+        let png = self.c.screenshot().await.expect("screenshot");
+        let dir = screenshots();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub(crate) async fn close(self) {
+        let _ = self.c.close().await;
+    }
+}
+
+/// `target/screenshots/` of this build.
+fn screenshots() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("screenshots")
+}
+
+/// A demo node whose mail leaves through `sink`.
+async fn demo_with_sink(sink: &Sink) -> TestApp {
+    let port = sink.port;
+    TestApp::spawn_demo(|s| {
+        s.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
+        s.relay_host = Some("127.0.0.1".into());
+        s.relay_port = port;
+        s.relay_security = "none".into();
+        s.mail_acknowledge = false;
+    })
+    .await
+}
+
+/// The reference of the first case in an agent's queue of all open cases.
+async fn first_open_case(b: &Browser, base: &str) -> String {
+    open_case_on(b, base, "").await
+}
+
+/// The first open case whose channel is `channel` (any when empty).
+async fn open_case_on(b: &Browser, base: &str, channel: &str) -> String {
+    b.goto(&format!("{base}/cases?view=open")).await;
+    b.wait_for("table.queue tbody tr").await;
+    let css = if channel.is_empty() {
+        "table.queue tbody tr".to_owned()
+    } else {
+        format!("table.queue tbody tr[data-channel={channel}]")
+    };
+    b.js(&format!(
+        "return document.querySelector('{css}').dataset.ref"
+    ))
+    .await
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// Sign in, see the queue, open a demo case, reply — and the reply arrives at a real SMTP sink.
+/// Screenshots: login, queue, case view.
+#[tokio::test]
+async fn sign_in_open_a_demo_case_and_reply_by_mail() {
+    if missing() || crate::mail::skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let sink = Sink::start();
+    let app = demo_with_sink(&sink).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(true).await;
+
+    b.goto(&format!("{}/cases", app.url)).await;
+    assert!(
+        b.path().await.starts_with("/login"),
+        "signed-out visitors are sent to sign in"
+    );
+    b.wait_for("#email").await;
+    b.screenshot("login").await;
+    // A wrong password is refused with a clear message.
+    b.fill("#email", JANA).await;
+    b.fill("#password", "falsch-falsch").await;
+    b.click("button[type=submit]").await;
+    b.wait_for("#login-error").await;
+    assert!(b.text("#login-error").await.contains("falsch"));
+    b.login(&app.url, SABINE, DEMO_PASSWORD).await;
+    assert_eq!(b.path().await, "/cases");
+    let reference = open_case_on(&b, &app.url, "email").await;
+    b.screenshot("queue").await;
+
+    b.goto(&format!("{}/cases/{reference}", app.url)).await;
+    b.wait_for("#entries li.contact").await;
+    b.screenshot("case").await;
+    let heading = b.text("h1").await;
+    assert!(heading.contains(&reference), "{heading}");
+
+    let text = format!(
+        "Guten Tag, Ihre Erstattung ist veranlasst. Test {}",
+        uuid::Uuid::new_v4().simple()
+    );
+    b.fill("#body", &text).await;
+    b.click("#send").await;
+    b.until(
+        &format!("document.querySelector('#entries') && document.querySelector('#entries').innerText.includes({})", json!(text)),
+        "the reply in the timeline",
+    )
+    .await;
+    let mail = sink.wait_for(1).await;
+    assert!(mail.contains("Erstattung ist veranlasst"), "{mail}");
+    assert!(
+        mail.contains(&format!("[{reference}]")) || mail.contains(&reference),
+        "{mail}"
+    );
+
+    b.close().await;
+}
+
+/// A mail arriving over SMTP appears in the open queue without a reload.
+#[tokio::test]
+async fn new_inbound_mail_appears_live_in_the_queue() {
+    if missing() || crate::mail::skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let sink = Sink::start();
+    let app = demo_with_sink(&sink).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(true).await;
+    // Aylin is in the team of the demo mailbox.
+    b.login(&app.url, AYLIN, DEMO_PASSWORD).await;
+    b.goto(&format!("{}/cases?view=unassigned", app.url)).await;
+    b.wait_for("nav.queues").await;
+    // A marker that a reload would lose.
+    b.js("window.__still_here = true; return 1").await;
+    let subject = format!("Lieferung fehlt {}", uuid::Uuid::new_v4().simple());
+    let raw = format!(
+        "From: Erika Musterfrau <erika@example.de>\nTo: service@beispiel-shop.de\nSubject: {subject}\nMessage-ID: <{}@example.de>\nDate: Mon, 30 Nov 2026 10:00:00 +0100\nContent-Type: text/plain; charset=utf-8\n\nMeine Lieferung ist nicht vollständig.\n",
+        uuid::Uuid::new_v4().simple()
+    );
+    assert_eq!(send(&app, "service@beispiel-shop.de", &raw).await, "250");
+    b.until(
+        &format!(
+            "document.querySelector('#queue-body').innerText.includes({})",
+            json!(subject)
+        ),
+        "the new case in the queue",
+    )
+    .await;
+    assert_eq!(
+        b.js("return window.__still_here === true").await,
+        Value::Bool(true),
+        "no reload"
+    );
+    b.close().await;
+}
+
+/// j/k move, o opens, ? shows the help, r and n pick reply or note, a focuses the assignee,
+/// u goes back.
+#[tokio::test]
+async fn keyboard_shortcuts() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn_demo(|_| {}).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(true).await;
+    b.login(&app.url, JANA, DEMO_PASSWORD).await;
+    b.goto(&format!("{}/cases?view=open", app.url)).await;
+    b.wait_for("table.queue tbody tr").await;
+    let refs = b
+        .js("return Array.from(document.querySelectorAll('table.queue tbody tr')).map(r => r.dataset.ref)")
+        .await;
+    let refs: Vec<String> = serde_json::from_value(refs).unwrap();
+    assert!(refs.len() >= 3);
+    b.key('j').await;
+    b.key('j').await;
+    b.key('j').await;
+    b.key('k').await;
+    let selected = b
+        .js("return document.querySelector('tr.selected').dataset.ref")
+        .await;
+    assert_eq!(selected, json!(refs[1]));
+    b.key('?').await;
+    assert_eq!(
+        b.js("return document.getElementById('help').open").await,
+        json!(true)
+    );
+    b.key('\u{e00c}').await; // Escape closes the dialog
+    b.key('o').await;
+    b.until(
+        &format!("location.pathname === '/cases/{}'", refs[1]),
+        "the case opens",
+    )
+    .await;
+    b.wait_for("#body").await;
+    b.key('n').await;
+    assert_eq!(
+        b.js("return document.getElementById('kind-note').checked")
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        b.js("return document.activeElement.id").await,
+        json!("body")
+    );
+    b.key('\u{e00c}').await; // Escape leaves the text field
+    b.key('r').await;
+    assert_eq!(
+        b.js("return document.getElementById('kind-reply').checked")
+            .await,
+        json!(true)
+    );
+    b.key('\u{e00c}').await;
+    b.key('a').await;
+    assert_eq!(
+        b.js("return document.activeElement.id").await,
+        json!("assignee")
+    );
+    b.key('\u{e00c}').await;
+    b.key('u').await;
+    b.until("location.pathname === '/cases'", "back to the queue")
+        .await;
+    b.close().await;
+}
+
+/// Two agents on one case (an agent and her supervisor): each sees the other, and typing shows.
+#[tokio::test]
+async fn presence_of_another_agent_on_the_same_case() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn_demo(|_| {}).await;
+    let driver = Driver::start().await;
+    let a = driver.browser(true).await;
+    let b = driver.browser(true).await;
+    a.login(&app.url, JANA, DEMO_PASSWORD).await;
+    b.login(&app.url, SABINE, DEMO_PASSWORD).await;
+    let reference = first_open_case(&a, &app.url).await;
+    a.goto(&format!("{}/cases/{reference}", app.url)).await;
+    b.goto(&format!("{}/cases/{reference}", app.url)).await;
+    a.until(
+        "!document.getElementById('presence').hidden && document.getElementById('presence').innerText.includes('Sabine')",
+        "Sabine's presence on Jana's page",
+    )
+    .await;
+    b.fill("#body", "Ich schaue mir das an").await;
+    a.until(
+        "document.getElementById('presence').innerText.includes('schreibt gerade')",
+        "Sabine typing",
+    )
+    .await;
+    a.close().await;
+    b.close().await;
+}
+
+/// The session ends while the agent writes: after signing in again the text is there.
+#[tokio::test]
+async fn a_draft_survives_an_expired_session() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn_demo(|_| {}).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(true).await;
+    b.login(&app.url, JANA, DEMO_PASSWORD).await;
+    let reference = first_open_case(&b, &app.url).await;
+    b.goto(&format!("{}/cases/{reference}", app.url)).await;
+    let text = "Sehr geehrte Frau Weber, zu Ihrer Frage nach der Rücksendung: ";
+    b.fill("#body", text).await;
+    // The session expires (revoked on the server, as at the end of its lifetime).
+    let (s, tokens) = app.get("/api/v1/tokens").await;
+    assert_eq!(s, StatusCode::OK);
+    for t in tokens.as_array().unwrap() {
+        if t["name"] == "web session" {
+            let path = format!("/api/v1/tokens/{}", t["id"].as_str().unwrap());
+            let (s, _, _) = app.req(reqwest::Method::DELETE, &path, None).await;
+            assert!(s.is_success(), "{s}");
+        }
+    }
+    b.click("#send").await;
+    b.wait_for("#password").await;
+    assert!(b.source().await.contains("nicht verloren"));
+    b.fill("#email", JANA).await;
+    b.fill("#password", DEMO_PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("#body").await;
+    assert_eq!(b.path().await, format!("/cases/{reference}"));
+    let kept = b.js("return document.getElementById('body').value").await;
+    assert_eq!(kept, json!(text));
+    b.close().await;
+}
+
+/// Without JavaScript an agent reads a case (timeline, folded quotes) and sends a reply.
+#[tokio::test]
+async fn without_javascript_read_a_case_and_reply() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn_demo(|_| {}).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(false).await;
+    b.login(&app.url, JANA, DEMO_PASSWORD).await;
+    assert_eq!(
+        b.js("return 1").await,
+        json!(1),
+        "webdriver scripts still run"
+    );
+    b.goto(&format!("{}/cases?view=open", app.url)).await;
+    b.click("table.queue tbody tr a.ref").await;
+    b.wait_for("#entries li.contact").await;
+    let reference = b.text("h1 .ref").await;
+    let text = format!("Antwort ohne JavaScript {}", uuid::Uuid::new_v4().simple());
+    b.fill("#body", &text).await;
+    b.click("#send").await;
+    b.wait_for("#entries").await;
+    assert!(b.path().await.starts_with(&format!("/cases/{reference}")));
+    assert!(b.text("#entries").await.contains(&text));
+    b.close().await;
+}

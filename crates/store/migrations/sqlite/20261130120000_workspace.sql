@@ -1,0 +1,38 @@
+-- The agent workspace: queue order, drafts and saved views.
+
+-- Queues list unsolved cases by what is due first: priority, then the oldest unanswered customer
+-- contact (answered cases after those, oldest first). The writer keeps both columns (see
+-- queue_due in sql/common.rs); the expression here fills them for existing rows.
+ALTER TABLE cases ADD COLUMN unsolved INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN queue_due INTEGER NOT NULL DEFAULT 0;
+UPDATE cases SET
+    unsolved = CASE WHEN status IN ('new', 'open', 'waiting_on_customer', 'waiting_on_third_party') THEN 1 ELSE 0 END,
+    queue_due = (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END) * 100000000000000000
+        + COALESCE(waiting_since, 50000000000000000 + created_at);
+CREATE INDEX cases_queue ON cases (unsolved, queue_due, id);
+CREATE INDEX cases_queue_assignee ON cases (assignee_id, unsolved, queue_due, id);
+CREATE INDEX cases_queue_team ON cases (team_id, unsolved, queue_due, id);
+CREATE INDEX cases_queue_status ON cases (status, queue_due, id);
+CREATE INDEX cases_status_updated ON cases (status, updated_at, id);
+CREATE INDEX contacts_case_page ON contacts (case_id, created_at, id);
+CREATE INDEX events_case_at ON events (case_id, at);
+
+-- An agent's unsent reply or note on a case, kept across an expired session.
+CREATE TABLE drafts (
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    case_id TEXT NOT NULL REFERENCES cases(id),
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, case_id)
+);
+
+-- An agent's saved queue filters.
+CREATE TABLE saved_views (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX saved_views_agent ON saved_views (agent_id, name);

@@ -1,0 +1,193 @@
+# Agent workspace, Deutsch.
+skip-to-content = Zum Inhalt springen
+nav-account = Konto
+nav-password = Passwort ändern
+nav-logout = Abmelden
+nav-queues = Warteschlangen
+nav-saved-views = Gespeicherte Ansichten
+
+queue-mine = Meine Fälle
+queue-team = Mein Team
+queue-unassigned = Nicht zugewiesen
+queue-open = Alle offenen
+queue-waiting-customer = Wartet auf Kunde
+queue-waiting-third-party = Wartet auf Dritte
+queue-solved = Kürzlich gelöst
+queue-filtered = Gefilterte Fälle
+queue-empty = Hier ist gerade nichts zu tun.
+
+filter-title = Filter
+filter-status = Status
+filter-team = Team
+filter-assignee = Bearbeiter
+filter-tag = Schlagwörter
+filter-channel = Kanal
+filter-priority = Priorität
+filter-any = beliebig
+filter-unsolved = ungelöst
+filter-me = ich
+filter-nobody = niemand
+filter-apply = Anwenden
+view-name = Name der Ansicht
+view-save = Als Ansicht speichern
+view-delete = Ansicht „{ $name }“ löschen
+
+col-case = Fall
+col-subject = Betreff
+col-customer = Kunde
+col-status = Status
+col-priority = Priorität
+col-assignee = Bearbeiter
+col-waiting = Wartet seit
+col-updated = Geändert
+
+pager = Seiten
+pager-first = Erste Seite
+pager-next = Nächste Seite
+
+status-new = Neu
+status-open = Offen
+status-waiting-on-customer = Wartet auf Kunde
+status-waiting-on-third-party = Wartet auf Dritte
+status-solved = Gelöst
+status-closed = Geschlossen
+
+priority-urgent = Dringend
+priority-high = Hoch
+priority-normal = Normal
+priority-low = Niedrig
+
+channel-email = E-Mail
+channel-form = Kontaktformular
+channel-portal = Kundenportal
+channel-phone = Telefon
+channel-chat = Chat
+channel-api = API
+channel-note = Notiz
+
+dir-inbound = Eingang
+dir-outbound = Antwort
+dir-note = Interne Notiz
+
+identity-email = E-Mail
+identity-phone = Telefon
+identity-shop-customer-id = Kundennummer
+identity-portal-login = Portal-Login
+
+ago-now = gerade eben
+ago-minutes = vor { $count } Min.
+ago-hours = vor { $count } Std.
+ago-days = { $count ->
+    [one] vor 1 Tag
+   *[other] vor { $count } Tagen
+}
+
+back-to-queue = ← Zurück zur Warteschlange
+case-opened = eröffnet { $time }
+case-contacts = { $count ->
+    [one] 1 Kontakt
+   *[other] { $count } Kontakte
+}
+case-properties = Fall bearbeiten
+case-save = Speichern
+case-follow-up-of = Folgefall von
+case-assign-me = Mir zuweisen
+tags-hint = Mehrere durch Komma trennen
+nobody = niemand
+no-team = kein Team
+unknown-customer = Unbekannter Kunde
+presence-viewing = { $name } sieht sich diesen Fall gerade an
+presence-typing = { $name } schreibt gerade
+
+timeline = Verlauf
+timeline-older = Ältere Kontakte anzeigen
+timeline-quoted = Zitierten Verlauf anzeigen
+timeline-original = Originaldarstellung der E-Mail
+timeline-remote-images = Mit externen Bildern in neuem Fenster öffnen
+timeline-raw = Originalnachricht herunterladen
+
+flag-unreadable = Nicht lesbar – Original angehängt
+flag-duplicate-message-id = Message-ID schon einmal erhalten
+flag-auto-submitted = Automatische Nachricht
+flag-bounce = Unzustellbarkeitsmeldung
+flag-winmail = Enthält winmail.dat (Outlook)
+flag-remote-images = Externe Bilder blockiert
+flag-dmarc-fail = Absender nicht bestätigt (DMARC)
+flag-malformed = Teilweise fehlerhaft aufgebaut
+delivery-queued = Wird gesendet …
+delivery-sent = Gesendet
+delivery-retrying = Zustellung wird wiederholt: { $error }
+delivery-failed = Nicht zugestellt: { $error }
+thread-possibly = Gehört möglicherweise zu einem anderen Fall – bitte prüfen
+
+ev-status = { $who } hat den Status von „{ $from }“ auf „{ $to }“ geändert
+ev-priority = { $who } hat die Priorität von „{ $from }“ auf „{ $to }“ geändert
+ev-assignee = { $who } hat den Fall { $to } zugewiesen
+ev-team = { $who } hat den Fall an { $to } übergeben
+ev-tags = { $who } hat Schlagwörter geändert (hinzu: { $added }; entfernt: { $removed })
+ev-reopened = Der Kunde hat geantwortet – Fall wieder geöffnet
+ev-follow-up = Folgefall { $reference } eröffnet
+ev-subject = { $who } hat den Betreff in „{ $to }“ geändert
+ev-customer = { $who } hat den Fall einem anderen Kunden zugeordnet
+ev-mail-failed = E-Mail nicht zugestellt: { $error }
+ev-fields = { $who } hat Felder geändert: { $fields }
+
+composer-kind = Art
+composer-reply = Antwort per { $channel }
+composer-note = Interne Notiz
+composer-text = Text
+composer-then = Danach:
+composer-status-keep = Status beibehalten
+composer-send = Senden
+composer-send-anyway = Trotzdem senden
+composer-empty = Bitte schreiben Sie zuerst einen Text.
+composer-too-long = Der Text ist zu lang.
+composer-newer = Inzwischen ist ein neuer Kontakt eingegangen. Bitte lesen Sie ihn, bevor Sie senden – Ihr Text ist erhalten.
+draft-restored = Ihr Entwurf wurde wiederhergestellt.
+
+customer = Kunde
+customer-language = Sprache
+customer-notes = Notizen zum Kunden
+customer-other-cases = Weitere Fälle
+customer-no-other-cases = Keine weiteren Fälle.
+customer-orders = Bestellungen und Sendungen
+customer-orders-later = Noch kein Shop angebunden.
+
+help-title = Tastenkürzel
+help-move = nächster / vorheriger Fall
+help-open = Fall öffnen
+help-reply = antworten
+help-note = interne Notiz
+help-assign = zuweisen
+help-back = zurück zur Warteschlange
+help-help = diese Hilfe
+help-close = Schließen
+
+login-title = Anmelden
+login-email = E-Mail-Adresse
+login-password = Passwort
+login-submit = Anmelden
+login-needed = Bitte melden Sie sich an.
+login-wrong = E-Mail-Adresse oder Passwort ist falsch.
+login-locked = Zu viele Fehlversuche. Bitte versuchen Sie es in { $seconds } Sekunden erneut.
+login-draft-kept = Ihre Sitzung ist abgelaufen. Ihr Text ist nicht verloren: Nach der Anmeldung finden Sie ihn als Entwurf im Fall.
+
+password-title = Passwort ändern
+password-current = Aktuelles Passwort
+password-new = Neues Passwort
+password-repeat = Neues Passwort wiederholen
+password-hint = Mindestens 10 Zeichen.
+password-submit = Passwort ändern
+password-changed = Ihr Passwort wurde geändert.
+password-wrong = Das aktuelle Passwort ist falsch.
+password-mismatch = Die beiden neuen Passwörter stimmen nicht überein.
+
+error-back = Zur Warteschlange
+error-not-found = Nicht gefunden
+error-no-access = Diesen Fall gibt es nicht, oder Sie haben keinen Zugriff darauf.
+error-forbidden = Dafür fehlt Ihnen die Berechtigung.
+error-csrf = Die Anfrage wurde abgelehnt, weil sie nicht aus Anliegen selbst kam. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.
+error-server = Da ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch einmal.
+error-invalid = Die Eingabe ist ungültig.
+error-session-expired = Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.
+error-view-name = Eine Ansicht braucht einen Namen mit 1 bis 60 Zeichen.

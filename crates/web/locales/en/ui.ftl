@@ -1,0 +1,193 @@
+# Agent workspace, English.
+skip-to-content = Skip to content
+nav-account = Account
+nav-password = Change password
+nav-logout = Sign out
+nav-queues = Queues
+nav-saved-views = Saved views
+
+queue-mine = My cases
+queue-team = My team
+queue-unassigned = Unassigned
+queue-open = All open
+queue-waiting-customer = Waiting on customer
+queue-waiting-third-party = Waiting on third party
+queue-solved = Recently solved
+queue-filtered = Filtered cases
+queue-empty = Nothing to do here right now.
+
+filter-title = Filters
+filter-status = Status
+filter-team = Team
+filter-assignee = Assignee
+filter-tag = Tags
+filter-channel = Channel
+filter-priority = Priority
+filter-any = any
+filter-unsolved = unsolved
+filter-me = me
+filter-nobody = nobody
+filter-apply = Apply
+view-name = View name
+view-save = Save as view
+view-delete = Delete view “{ $name }”
+
+col-case = Case
+col-subject = Subject
+col-customer = Customer
+col-status = Status
+col-priority = Priority
+col-assignee = Assignee
+col-waiting = Waiting since
+col-updated = Updated
+
+pager = Pages
+pager-first = First page
+pager-next = Next page
+
+status-new = New
+status-open = Open
+status-waiting-on-customer = Waiting on customer
+status-waiting-on-third-party = Waiting on third party
+status-solved = Solved
+status-closed = Closed
+
+priority-urgent = Urgent
+priority-high = High
+priority-normal = Normal
+priority-low = Low
+
+channel-email = Email
+channel-form = Contact form
+channel-portal = Customer portal
+channel-phone = Phone
+channel-chat = Chat
+channel-api = API
+channel-note = Note
+
+dir-inbound = Incoming
+dir-outbound = Reply
+dir-note = Internal note
+
+identity-email = Email
+identity-phone = Phone
+identity-shop-customer-id = Customer number
+identity-portal-login = Portal login
+
+ago-now = just now
+ago-minutes = { $count } min ago
+ago-hours = { $count } h ago
+ago-days = { $count ->
+    [one] 1 day ago
+   *[other] { $count } days ago
+}
+
+back-to-queue = ← Back to the queue
+case-opened = opened { $time }
+case-contacts = { $count ->
+    [one] 1 contact
+   *[other] { $count } contacts
+}
+case-properties = Edit case
+case-save = Save
+case-follow-up-of = Follow-up of
+case-assign-me = Assign to me
+tags-hint = Separate several with commas
+nobody = nobody
+no-team = no team
+unknown-customer = Unknown customer
+presence-viewing = { $name } is viewing this case
+presence-typing = { $name } is typing
+
+timeline = Timeline
+timeline-older = Show older contacts
+timeline-quoted = Show quoted history
+timeline-original = Original look of the email
+timeline-remote-images = Open with remote images in a new window
+timeline-raw = Download the original message
+
+flag-unreadable = Unreadable – original attached
+flag-duplicate-message-id = Message-ID received before
+flag-auto-submitted = Automatic message
+flag-bounce = Delivery failure report
+flag-winmail = Contains winmail.dat (Outlook)
+flag-remote-images = Remote images blocked
+flag-dmarc-fail = Sender not verified (DMARC)
+flag-malformed = Partly malformed
+delivery-queued = Sending …
+delivery-sent = Sent
+delivery-retrying = Retrying delivery: { $error }
+delivery-failed = Not delivered: { $error }
+thread-possibly = May belong to another case – please check
+
+ev-status = { $who } changed the status from “{ $from }” to “{ $to }”
+ev-priority = { $who } changed the priority from “{ $from }” to “{ $to }”
+ev-assignee = { $who } assigned the case to { $to }
+ev-team = { $who } handed the case to { $to }
+ev-tags = { $who } changed tags (added: { $added }; removed: { $removed })
+ev-reopened = The customer replied – case reopened
+ev-follow-up = Follow-up case { $reference } opened
+ev-subject = { $who } changed the subject to “{ $to }”
+ev-customer = { $who } moved the case to another customer
+ev-mail-failed = Email not delivered: { $error }
+ev-fields = { $who } changed fields: { $fields }
+
+composer-kind = Kind
+composer-reply = Reply by { $channel }
+composer-note = Internal note
+composer-text = Text
+composer-then = Then:
+composer-status-keep = Keep status
+composer-send = Send
+composer-send-anyway = Send anyway
+composer-empty = Please write some text first.
+composer-too-long = The text is too long.
+composer-newer = A new contact has arrived in the meantime. Please read it before sending – your text is kept.
+draft-restored = Your draft was restored.
+
+customer = Customer
+customer-language = Language
+customer-notes = Notes about the customer
+customer-other-cases = Other cases
+customer-no-other-cases = No other cases.
+customer-orders = Orders and shipments
+customer-orders-later = No shop connected yet.
+
+help-title = Keyboard shortcuts
+help-move = next / previous case
+help-open = open case
+help-reply = reply
+help-note = internal note
+help-assign = assign
+help-back = back to the queue
+help-help = this help
+help-close = Close
+
+login-title = Sign in
+login-email = Email address
+login-password = Password
+login-submit = Sign in
+login-needed = Please sign in.
+login-wrong = The email address or password is wrong.
+login-locked = Too many failed attempts. Please try again in { $seconds } seconds.
+login-draft-kept = Your session expired. Your text is not lost: after signing in you will find it as a draft on the case.
+
+password-title = Change password
+password-current = Current password
+password-new = New password
+password-repeat = Repeat the new password
+password-hint = At least 10 characters.
+password-submit = Change password
+password-changed = Your password was changed.
+password-wrong = The current password is wrong.
+password-mismatch = The two new passwords do not match.
+
+error-back = To the queue
+error-not-found = Not found
+error-no-access = This case does not exist, or you have no access to it.
+error-forbidden = You lack the permission for this.
+error-csrf = The request was refused because it did not come from Anliegen itself. Please reload the page and try again.
+error-server = Something went wrong. Please try again in a moment.
+error-invalid = The input is not valid.
+error-session-expired = Your session expired. Please sign in again.
+error-view-name = A view needs a name of 1 to 60 characters.

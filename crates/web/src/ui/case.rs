@@ -1,0 +1,946 @@
+//! The case view: customer panel, timeline (newest 30 contacts, older on demand), mail HTML in
+//! sandboxed frames, attachments, and the actions reply, note, assign, status, priority, tags.
+
+use std::collections::HashMap;
+
+use anliegen_core::{
+    Actor, AgentId, Author, Case, CaseRef, CaseStatus, Contact, ContactId, Direction, EventKind,
+    MailFlag, Priority, Tag, TeamId, Visibility,
+};
+use anliegen_store::{CaseFilter, CasePatch, Command, Cursor, Draft, Output, Write};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::i18n::Tr;
+use super::queue::Choice;
+use super::session::LoginPage;
+use super::{Frame, Session, UiError, can_see, frame, render, session_of};
+use crate::AppState;
+
+/// Contacts shown at once; older ones load on demand.
+const WINDOW: i64 = 30;
+
+/// The case a path names, if the agent may see it (otherwise "not found": a restricted agent
+/// does not learn that it exists).
+async fn visible_case(state: &AppState, s: &Session, raw: &str) -> Result<Case, UiError> {
+    let r = CaseRef::parse(raw).map_err(|_| UiError::not_found())?;
+    let case = state
+        .store()
+        .case_by_ref(r)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    if !can_see(&s.auth.agent, &case) {
+        return Err(UiError::new(StatusCode::NOT_FOUND, "error-no-access"));
+    }
+    Ok(case)
+}
+
+/// An attachment in the timeline.
+pub(crate) struct FileView {
+    pub href: String,
+    pub name: String,
+    pub size: String,
+    pub preview: Option<String>,
+}
+
+/// A contact in the timeline.
+pub(crate) struct ContactView {
+    pub id: String,
+    pub kind: &'static str,
+    pub channel: String,
+    pub direction: String,
+    pub author: String,
+    pub time: String,
+    pub iso: String,
+    pub subject: String,
+    pub new_text: String,
+    pub full_text: Option<String>,
+    pub mail_frame: Option<String>,
+    pub files: Vec<FileView>,
+    pub notes: Vec<String>,
+    pub raw: Option<String>,
+}
+
+/// One line of the timeline: a contact or a quiet event.
+pub(crate) enum Entry {
+    Contact(Box<ContactView>),
+    Event { text: String, time: String },
+}
+
+pub(crate) struct CustomerPanel {
+    pub name: String,
+    pub identities: Vec<(String, String)>,
+    pub tier: String,
+    pub notes: String,
+    pub language: String,
+    pub other_cases: Vec<(String, String, String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    f: Frame,
+    c: CaseHead,
+    customer: CustomerPanel,
+    entries: Vec<Entry>,
+    older: Option<String>,
+    composer: Composer,
+    statuses: Vec<Choice>,
+    priorities: Vec<Choice>,
+    teams: Vec<Choice>,
+    assignees: Vec<Choice>,
+    tags: String,
+}
+
+/// The case's header facts.
+pub(crate) struct CaseHead {
+    pub reference: String,
+    pub subject: String,
+    pub status: String,
+    pub status_key: &'static str,
+    pub priority: String,
+    pub priority_key: &'static str,
+    pub assignee: String,
+    pub team: String,
+    pub channel: String,
+    pub created: String,
+    pub contact_count: i64,
+    pub follow_up_of: Option<String>,
+}
+
+/// The reply/note form's state.
+pub(crate) struct Composer {
+    pub kind: String,
+    pub body: String,
+    pub seen: String,
+    pub warning: Option<String>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub reply_channel: String,
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{} KB", bytes / 1024),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+/// Raster images are previewed inline; SVG (which can carry script) never is.
+fn previewable(content_type: &str) -> bool {
+    matches!(
+        content_type.to_ascii_lowercase().as_str(),
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
+}
+
+fn flag_key(f: MailFlag) -> &'static str {
+    match f {
+        MailFlag::Unreadable => "flag-unreadable",
+        MailFlag::DuplicateMessageId => "flag-duplicate-message-id",
+        MailFlag::AutoSubmitted => "flag-auto-submitted",
+        MailFlag::Bounce => "flag-bounce",
+        MailFlag::Winmail => "flag-winmail",
+        MailFlag::RemoteImagesBlocked => "flag-remote-images",
+        MailFlag::DmarcFail => "flag-dmarc-fail",
+        MailFlag::Malformed => "flag-malformed",
+    }
+}
+
+struct Names {
+    agents: HashMap<AgentId, String>,
+    teams: HashMap<TeamId, String>,
+    customer: String,
+}
+
+impl Names {
+    fn agent(&self, t: &Tr, id: Option<AgentId>) -> String {
+        id.and_then(|id| self.agents.get(&id).cloned())
+            .unwrap_or_else(|| t.s("nobody"))
+    }
+
+    fn team(&self, t: &Tr, id: Option<TeamId>) -> String {
+        id.and_then(|id| self.teams.get(&id).cloned())
+            .unwrap_or_else(|| t.s("no-team"))
+    }
+}
+
+fn contact_view(
+    t: &Tr,
+    names: &Names,
+    c: &Contact,
+    now: Timestamp,
+    tz: &jiff::tz::TimeZone,
+) -> ContactView {
+    let author = match &c.author {
+        Author::Customer { .. } => c
+            .mail
+            .as_ref()
+            .and_then(|m| m.from_name.clone().or_else(|| m.from.clone()))
+            .unwrap_or_else(|| names.customer.clone()),
+        Author::Agent { id } => names.agent(t, Some(*id)),
+        Author::ThirdParty { name } => name.clone(),
+        Author::System => "Anliegen".to_owned(),
+    };
+    let kind = match (c.visibility, c.direction) {
+        (Visibility::Internal, _) => "note",
+        (_, Direction::Inbound) => "inbound",
+        (_, Direction::Outbound) => "outbound",
+        (_, Direction::Internal) => "note",
+    };
+    let direction = t.s(&format!("dir-{kind}"));
+    let (new_text, full_text) = match &c.mail {
+        Some(m) if m.has_quote && !m.new_text.trim().is_empty() => {
+            (m.new_text.clone(), Some(c.text.clone()))
+        }
+        _ => (c.text.clone(), None),
+    };
+    let mut notes = Vec::new();
+    if let Some(m) = &c.mail {
+        for f in &m.flags {
+            notes.push(t.s(flag_key(*f)));
+        }
+        match &m.delivery {
+            Some(anliegen_core::mail::Delivery::Queued) => notes.push(t.s("delivery-queued")),
+            Some(anliegen_core::mail::Delivery::Sent { .. }) => notes.push(t.s("delivery-sent")),
+            Some(anliegen_core::mail::Delivery::Retrying { error, .. }) => {
+                notes.push(t.a("delivery-retrying", "error", error));
+            }
+            Some(anliegen_core::mail::Delivery::Failed { error }) => {
+                notes.push(t.a("delivery-failed", "error", error));
+            }
+            None => {}
+        }
+        if let Some(anliegen_core::mail::ThreadMatch::PossiblyBelongsTo { .. }) = &m.thread {
+            notes.push(t.s("thread-possibly"));
+        }
+    }
+    let id = c.id.to_string();
+    ContactView {
+        files: c
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| FileView {
+                href: format!("/contacts/{id}/files/{i}"),
+                name: a.filename.clone(),
+                size: human_size(a.size),
+                preview: previewable(&a.content_type)
+                    .then(|| format!("/contacts/{id}/files/{i}?inline=1")),
+            })
+            .collect(),
+        mail_frame: c.html.as_ref().map(|_| format!("/contacts/{id}/mail")),
+        raw: c
+            .mail
+            .as_ref()
+            .and_then(|m| m.raw_blob.as_ref())
+            .map(|_| format!("/contacts/{id}/raw")),
+        id,
+        kind,
+        channel: t.channel(c.channel),
+        direction,
+        author,
+        time: t.time(c.created_at, now, tz),
+        iso: c.created_at.to_string(),
+        subject: c.subject.clone().unwrap_or_default(),
+        new_text,
+        full_text,
+        notes,
+    }
+}
+
+fn event_text(t: &Tr, names: &Names, actor: &str, kind: &EventKind) -> Option<String> {
+    let who = ("who", actor.to_owned());
+    Some(match kind {
+        EventKind::StatusChanged { from, to } => t.args(
+            "ev-status",
+            &[who, ("from", t.status(*from)), ("to", t.status(*to))],
+        ),
+        EventKind::PriorityChanged { from, to } => t.args(
+            "ev-priority",
+            &[who, ("from", t.priority(*from)), ("to", t.priority(*to))],
+        ),
+        EventKind::AssigneeChanged { to, .. } => {
+            t.args("ev-assignee", &[who, ("to", names.agent(t, *to))])
+        }
+        EventKind::TeamChanged { to, .. } => t.args("ev-team", &[who, ("to", names.team(t, *to))]),
+        EventKind::TagsChanged { added, removed } => t.args(
+            "ev-tags",
+            &[
+                who,
+                (
+                    "added",
+                    if added.is_empty() {
+                        "–".into()
+                    } else {
+                        added.join(", ")
+                    },
+                ),
+                (
+                    "removed",
+                    if removed.is_empty() {
+                        "–".into()
+                    } else {
+                        removed.join(", ")
+                    },
+                ),
+            ],
+        ),
+        EventKind::CaseReopened { .. } => t.s("ev-reopened"),
+        EventKind::FollowUpOpened { reference, .. } => t.a("ev-follow-up", "reference", reference),
+        EventKind::SubjectChanged { to, .. } => t.args("ev-subject", &[who, ("to", to.clone())]),
+        EventKind::CaseCustomerChanged { .. } => t.args("ev-customer", &[who]),
+        EventKind::MailDeliveryFailed { error, .. } => t.a("ev-mail-failed", "error", error),
+        EventKind::FieldsChanged { changes } => t.args(
+            "ev-fields",
+            &[
+                who,
+                (
+                    "fields",
+                    changes.keys().cloned().collect::<Vec<_>>().join(", "),
+                ),
+            ],
+        ),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ViewQuery {
+    before: Option<String>,
+}
+
+/// The case page.
+pub(crate) async fn view(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, UiError> {
+    let case = visible_case(&state, &s, &raw).await?;
+    let before = q.before.as_deref().and_then(Cursor::decode);
+    let draft = state.store().draft(s.auth.agent.id, case.id).await?;
+    let composer = Composer {
+        kind: draft.as_ref().map_or("reply".into(), |d| d.kind.clone()),
+        notice: draft.as_ref().map(|_| s.tr().s("draft-restored")),
+        body: draft.map(|d| d.body).unwrap_or_default(),
+        seen: String::new(),
+        warning: None,
+        error: None,
+        reply_channel: String::new(),
+    };
+    case_page(&state, &s, case, before, composer, StatusCode::OK).await
+}
+
+async fn case_page(
+    state: &AppState,
+    s: &Session,
+    case: Case,
+    before: Option<Cursor>,
+    mut composer: Composer,
+    status: StatusCode,
+) -> Result<Response, UiError> {
+    let t = s.tr();
+    let store = state.store();
+    let now = store.now();
+    let tz = s.tz();
+    let (agents, teams) = (store.agents().await?, store.teams().await?);
+    let customer = store.customer(case.customer_id).await?;
+    let customer_name = customer
+        .as_ref()
+        .and_then(|c| c.name.clone().filter(|n| !n.is_empty()))
+        .or_else(|| {
+            customer
+                .as_ref()
+                .and_then(|c| c.identities.first().map(|i| i.value.clone()))
+        })
+        .unwrap_or_else(|| t.s("unknown-customer"));
+    let names = Names {
+        agents: agents.iter().map(|a| (a.id, a.name.clone())).collect(),
+        teams: teams.iter().map(|t| (t.id, t.name.clone())).collect(),
+        customer: customer_name.clone(),
+    };
+    let page = store.contacts_page(case.id, true, before, WINDOW).await?;
+    let since = page.items.first().map_or(case.created_at, |c| c.created_at);
+    let since = if page.next.is_none() {
+        case.created_at
+    } else {
+        since
+    };
+    let events = store.case_events_since(case.id, since, 500).await?;
+    // The composer remembers the newest contact it was written over (collision warning).
+    if composer.seen.is_empty() {
+        composer.seen = page
+            .items
+            .last()
+            .map(|c| c.id.to_string())
+            .unwrap_or_default();
+    }
+    let mut entries: Vec<(Timestamp, i64, Entry)> = Vec::new();
+    for (i, c) in page.items.iter().enumerate() {
+        entries.push((
+            c.created_at,
+            i as i64,
+            Entry::Contact(Box::new(contact_view(&t, &names, c, now, &tz))),
+        ));
+    }
+    let limit_after = page.items.last().map(|c| c.created_at);
+    for e in &events {
+        // Before a window that is not the newest, events past its last contact belong to
+        // later windows.
+        if before.is_some() && limit_after.is_some_and(|l| e.at > l) {
+            continue;
+        }
+        let actor = match &e.actor {
+            Actor::Agent { id } => names.agent(&t, Some(*id)),
+            Actor::Customer { .. } => customer_name.clone(),
+            _ => "Anliegen".to_owned(),
+        };
+        if let Some(text) = event_text(&t, &names, &actor, &e.kind) {
+            entries.push((
+                e.at,
+                i64::MAX,
+                Entry::Event {
+                    text,
+                    time: t.time(e.at, now, &tz),
+                },
+            ));
+        }
+    }
+    entries.sort_by_key(|(at, order, _)| (*at, *order));
+    let older = page
+        .next
+        .map(|c| format!("/cases/{}?before={}", case.reference, c.encode()));
+
+    let other_cases = store
+        .cases(
+            &CaseFilter {
+                customer_id: Some(case.customer_id),
+                visible_to: super::queue::visibility(&s.auth.agent),
+                ..Default::default()
+            },
+            None,
+            20,
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|c| c.id != case.id)
+        .map(|c| {
+            (
+                c.reference.to_string(),
+                c.subject.clone(),
+                t.status(c.status),
+                c.status.as_str(),
+            )
+        })
+        .collect();
+    let customer_panel = CustomerPanel {
+        name: customer_name,
+        identities: customer
+            .as_ref()
+            .map(|c| {
+                c.identities
+                    .iter()
+                    .map(|i| {
+                        (
+                            t.s(&format!("identity-{}", i.kind.as_str().replace('_', "-"))),
+                            i.value.clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tier: customer
+            .as_ref()
+            .map(|c| c.tier.as_str().to_owned())
+            .filter(|t| t != "standard")
+            .unwrap_or_default(),
+        notes: customer
+            .as_ref()
+            .map(|c| c.notes.clone())
+            .unwrap_or_default(),
+        language: customer
+            .as_ref()
+            .and_then(|c| c.language)
+            .map(|l| l.code().to_owned())
+            .unwrap_or_default(),
+        other_cases,
+    };
+    composer.reply_channel = t.channel(case.channel);
+    let statuses = [
+        CaseStatus::New,
+        CaseStatus::Open,
+        CaseStatus::WaitingOnCustomer,
+        CaseStatus::WaitingOnThirdParty,
+        CaseStatus::Solved,
+        CaseStatus::Closed,
+    ]
+    .into_iter()
+    .filter(|st| *st == case.status || case.status.transition(*st).is_ok())
+    .map(|st| Choice {
+        value: st.as_str().into(),
+        label: t.status(st),
+        selected: st == case.status,
+    })
+    .collect();
+    let priorities = [
+        Priority::Urgent,
+        Priority::High,
+        Priority::Normal,
+        Priority::Low,
+    ]
+    .into_iter()
+    .map(|p| Choice {
+        value: p.as_str().into(),
+        label: t.priority(p),
+        selected: p == case.priority,
+    })
+    .collect();
+    let mut team_choices = vec![Choice {
+        value: String::new(),
+        label: t.s("no-team"),
+        selected: case.team_id.is_none(),
+    }];
+    team_choices.extend(teams.iter().map(|tm| Choice {
+        value: tm.id.to_string(),
+        label: tm.name.clone(),
+        selected: case.team_id == Some(tm.id),
+    }));
+    let mut assignees = vec![Choice {
+        value: String::new(),
+        label: t.s("nobody"),
+        selected: case.assignee_id.is_none(),
+    }];
+    assignees.extend(agents.iter().filter(|a| a.active).map(|a| Choice {
+        value: a.id.to_string(),
+        label: a.name.clone(),
+        selected: case.assignee_id == Some(a.id),
+    }));
+    let head = CaseHead {
+        reference: case.reference.to_string(),
+        subject: case.subject.clone(),
+        status: t.status(case.status),
+        status_key: case.status.as_str(),
+        priority: t.priority(case.priority),
+        priority_key: case.priority.as_str(),
+        assignee: names.agent(&t, case.assignee_id),
+        team: names.team(&t, case.team_id),
+        channel: t.channel(case.channel),
+        created: t.time(case.created_at, now, &tz),
+        contact_count: case.contact_count,
+        follow_up_of: match case.follow_up_of {
+            Some(id) => store.case(id).await?.map(|c| c.reference.to_string()),
+            None => None,
+        },
+    };
+    let f = frame(state, s, "").await?;
+    let mut res = render(&CasePage {
+        f,
+        c: head,
+        customer: customer_panel,
+        entries: entries.into_iter().map(|(_, _, e)| e).collect(),
+        older,
+        composer,
+        statuses,
+        priorities,
+        teams: team_choices,
+        assignees,
+        tags: case
+            .tags
+            .iter()
+            .map(Tag::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// Older contacts of a case (the same page, one window further back).
+pub(crate) async fn older(
+    state: State<AppState>,
+    s: Session,
+    path: Path<String>,
+    q: Query<ViewQuery>,
+) -> Result<Response, UiError> {
+    view(state, s, path, q).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    status_after: String,
+    #[serde(default)]
+    seen: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Reply (by the case's channel) or internal note.
+pub(crate) async fn add_contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, UiError> {
+    let note = form.kind == "note";
+    let Some(s) = session_of(&state, &headers).await else {
+        // The session ended while the agent was writing: the text comes back through sign-in
+        // and waits on the case as a draft.
+        let lang = super::i18n::Lang::of_request(&headers);
+        let mut page = LoginPage::new(lang, &format!("/cases/{raw}"));
+        page.notice = page.t.s("login-draft-kept");
+        page.draft_case = raw.clone();
+        page.draft_kind = if note { "note".into() } else { "reply".into() };
+        page.draft_body = form.body.clone();
+        let mut res = render(&page);
+        *res.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(res);
+    };
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let t = s.tr();
+    let again = |composer: Composer, status: StatusCode| {
+        let (state, s, case) = (state.clone(), s.clone(), case.clone());
+        async move { case_page(&state, &s, case, None, composer, status).await }
+    };
+    let mut composer = Composer {
+        kind: if note { "note".into() } else { "reply".into() },
+        body: form.body.clone(),
+        seen: form.seen.clone(),
+        warning: None,
+        error: None,
+        notice: None,
+        reply_channel: String::new(),
+    };
+    let text = anliegen_core::contact::clean_text(&form.body);
+    if text.trim().is_empty() {
+        composer.error = Some(t.s("composer-empty"));
+        return again(composer, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if text.len() > 200_000 {
+        composer.error = Some(t.s("composer-too-long"));
+        return again(composer, StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
+    // Sending over a contact that arrived after the page was loaded warns first.
+    if form.confirm != "1" {
+        let newest = state.store().contacts_page(case.id, true, None, 1).await?;
+        if let Some(latest) = newest.items.last()
+            && latest.id.to_string() != form.seen
+            && latest.author
+                != (Author::Agent {
+                    id: s.auth.agent.id,
+                })
+        {
+            composer.seen = latest.id.to_string();
+            composer.warning = Some(t.s("composer-newer"));
+            return again(composer, StatusCode::CONFLICT).await;
+        }
+    }
+    let status_after = match form.status_after.as_str() {
+        "" => None,
+        st => Some(CaseStatus::parse(st).map_err(|_| {
+            UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid")
+                .with_detail("status_after")
+        })?),
+    };
+    let mut contact = anliegen_store::NewContact {
+        channel: if note {
+            anliegen_core::Channel::Note
+        } else {
+            case.channel
+        },
+        direction: if note {
+            Direction::Internal
+        } else {
+            Direction::Outbound
+        },
+        visibility: if note {
+            Visibility::Internal
+        } else {
+            Visibility::Public
+        },
+        subject: None,
+        text,
+        html: None,
+        attachments: Vec::new(),
+        mail: None,
+    };
+    let jobs = crate::api::cases::outbound_jobs(&state, &case, &mut contact).await?;
+    let write = Write {
+        actor: s.auth.actor(),
+        command: Command::AddContact {
+            case_id: case.id,
+            contact,
+            status_after: if note { None } else { status_after },
+        },
+        jobs,
+        idempotency: None,
+    };
+    let out = match state.store().write(write).await {
+        Ok(out) => out,
+        Err(e) => {
+            let ui = UiError::from(e);
+            if ui.status.is_server_error() {
+                return Err(ui);
+            }
+            composer.error = Some(ui.detail.unwrap_or_else(|| t.s(ui.key)));
+            return again(composer, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    state.store().delete_draft(s.auth.agent.id, case.id).await?;
+    let anchor = match &out {
+        Output::Contact { contact, .. } => format!("#c-{}", contact.id),
+        _ => String::new(),
+    };
+    Ok(Redirect::to(&format!("/cases/{}{anchor}", case.reference)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UpdateForm {
+    #[serde(default)]
+    csrf: String,
+    status: Option<String>,
+    priority: Option<String>,
+    team: Option<String>,
+    assignee: Option<String>,
+    tags: Option<String>,
+}
+
+/// Status, priority, team, assignee and tags in one form (each field only when sent).
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<UpdateForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let invalid = |field: &str| {
+        UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid")
+            .with_detail(field.to_owned())
+    };
+    let mut patch = CasePatch::default();
+    if let Some(st) = form.status.as_deref().filter(|v| !v.is_empty()) {
+        let st = CaseStatus::parse(st).map_err(|_| invalid("status"))?;
+        if st != case.status {
+            patch.status = Some(st);
+        }
+    }
+    if let Some(p) = form.priority.as_deref().filter(|v| !v.is_empty()) {
+        let p = Priority::parse(p).map_err(|_| invalid("priority"))?;
+        if p != case.priority {
+            patch.priority = Some(p);
+        }
+    }
+    if let Some(team) = form.team.as_deref() {
+        let team = match team {
+            "" => None,
+            id => Some(TeamId(
+                uuid::Uuid::parse_str(id).map_err(|_| invalid("team"))?,
+            )),
+        };
+        if team != case.team_id {
+            patch.team_id = Some(team);
+        }
+    }
+    if let Some(a) = form.assignee.as_deref() {
+        let a = match a {
+            "" => None,
+            "me" => Some(s.auth.agent.id),
+            id => Some(AgentId(
+                uuid::Uuid::parse_str(id).map_err(|_| invalid("assignee"))?,
+            )),
+        };
+        if a != case.assignee_id {
+            patch.assignee_id = Some(a);
+        }
+    }
+    if let Some(tags) = form.tags.as_deref() {
+        let mut want = Vec::new();
+        for raw in tags.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            want.push(
+                Tag::parse(raw).map_err(|e| invalid(&format!("tags: {raw}: {}", e.message)))?,
+            );
+        }
+        patch.add_tags = want
+            .iter()
+            .filter(|t| !case.tags.contains(t))
+            .cloned()
+            .collect();
+        patch.remove_tags = case
+            .tags
+            .iter()
+            .filter(|t| !want.contains(t))
+            .cloned()
+            .collect();
+    }
+    let unchanged = patch.status.is_none()
+        && patch.priority.is_none()
+        && patch.team_id.is_none()
+        && patch.assignee_id.is_none()
+        && patch.add_tags.is_empty()
+        && patch.remove_tags.is_empty();
+    if !unchanged {
+        state
+            .store()
+            .exec(s.auth.actor(), Command::UpdateCase { id: case.id, patch })
+            .await?;
+    }
+    Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DraftForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Autosave of the composer (the script calls it while the agent types).
+pub(crate) async fn save_draft(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<DraftForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    if form.body.trim().is_empty() {
+        state.store().delete_draft(s.auth.agent.id, case.id).await?;
+    } else {
+        if form.body.len() > 200_000 {
+            return Err(UiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "composer-too-long",
+            ));
+        }
+        state
+            .store()
+            .save_draft(
+                s.auth.agent.id,
+                case.id,
+                &Draft {
+                    kind: if form.kind == "note" {
+                        "note".into()
+                    } else {
+                        "reply".into()
+                    },
+                    body: form.body,
+                    updated_at: state.store().now(),
+                },
+            )
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn visible_contact(state: &AppState, s: &Session, raw: &str) -> Result<Contact, UiError> {
+    let id = ContactId(uuid::Uuid::parse_str(raw).map_err(|_| UiError::not_found())?);
+    let contact = state
+        .store()
+        .contact(id)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    let case = state
+        .store()
+        .case(contact.case_id)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    if !can_see(&s.auth.agent, &case) {
+        return Err(UiError::new(StatusCode::NOT_FOUND, "error-no-access"));
+    }
+    Ok(contact)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FrameQuery {
+    #[serde(default)]
+    remote_images: Option<String>,
+}
+
+/// A mail's HTML for the sandboxed frame of the timeline.
+pub(crate) async fn mail_frame(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Query(q): Query<FrameQuery>,
+) -> Result<Response, UiError> {
+    let contact = visible_contact(&state, &s, &raw).await?;
+    let remote = q.remote_images.as_deref() == Some("1");
+    Ok(crate::api::cases::mail_document(&state, &contact, remote, true).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FileQuery {
+    #[serde(default)]
+    inline: Option<String>,
+}
+
+/// An attachment: always a download, except the inline preview of raster images.
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    s: Session,
+    Path((raw, index)): Path<(String, String)>,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, UiError> {
+    let contact = visible_contact(&state, &s, &raw).await?;
+    let index: usize = index.parse().map_err(|_| UiError::not_found())?;
+    let a = contact
+        .attachments
+        .get(index)
+        .ok_or_else(UiError::not_found)?;
+    let data = state
+        .store()
+        .blob(&a.blob)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    let mut res = crate::api::cases::download(data, &a.content_type, &a.filename);
+    if q.inline.as_deref() == Some("1") && previewable(&a.content_type) {
+        res.headers_mut().insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("inline"),
+        );
+    }
+    Ok(res)
+}
+
+/// The original message of a mail contact, as a download.
+pub(crate) async fn raw_mail(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+) -> Result<Response, UiError> {
+    let contact = visible_contact(&state, &s, &raw).await?;
+    let hash = contact
+        .mail
+        .as_ref()
+        .and_then(|m| m.raw_blob.clone())
+        .ok_or_else(UiError::not_found)?;
+    let data = state
+        .store()
+        .blob(&hash)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    Ok(crate::api::cases::download(
+        data,
+        "message/rfc822",
+        &format!("{}.eml", contact.id.0.simple()),
+    ))
+}

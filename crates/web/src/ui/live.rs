@@ -1,0 +1,296 @@
+//! Live updates for the workspace over Server-Sent Events, and presence (who is viewing or
+//! typing on a case).
+//!
+//! One task per node follows the event log (by sequence number, like every projection) while
+//! anyone listens, and fans each event out to the open streams: queue pages refresh, case pages
+//! fetch what changed. Presence is kept in memory on the node that serves the case page.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use anliegen_core::{AgentId, CaseId, CaseRef};
+use anliegen_store::Store;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::{Session, UiError, can_see};
+use crate::AppState;
+
+/// How long a presence lasts without a heartbeat.
+const PRESENCE_TTL: Duration = Duration::from_secs(30);
+/// How often the log is read while someone listens.
+const POLL: Duration = Duration::from_millis(250);
+
+/// What the streams carry.
+#[derive(Debug, Clone)]
+pub enum LiveMsg {
+    /// Something happened (on a case, when `case` is set).
+    Event {
+        /// Its sequence number.
+        seq: i64,
+        /// The case it concerns.
+        case: Option<CaseId>,
+        /// Its type name.
+        kind: &'static str,
+    },
+    /// Who is on a case now changed.
+    Presence {
+        /// The case.
+        case: CaseId,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Here {
+    name: String,
+    typing: bool,
+    at: Instant,
+}
+
+/// The node's live hub.
+pub struct Live {
+    tx: broadcast::Sender<LiveMsg>,
+    presence: Mutex<HashMap<CaseId, HashMap<AgentId, Here>>>,
+}
+
+impl Live {
+    /// A hub that follows `store`'s event log while anyone listens.
+    pub fn start(store: Store) -> Arc<Self> {
+        let (tx, _) = broadcast::channel(1024);
+        let live = Arc::new(Self {
+            tx,
+            presence: Mutex::new(HashMap::new()),
+        });
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(follow(Arc::downgrade(&live), store));
+        }
+        live
+    }
+
+    /// Subscribes to everything.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveMsg> {
+        self.tx.subscribe()
+    }
+
+    fn set_presence(&self, case: CaseId, agent: AgentId, name: &str, state: &str) {
+        {
+            let mut map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+            let here = map.entry(case).or_default();
+            if state == "left" {
+                here.remove(&agent);
+            } else {
+                here.insert(
+                    agent,
+                    Here {
+                        name: name.to_owned(),
+                        typing: state == "typing",
+                        at: Instant::now(),
+                    },
+                );
+            }
+            here.retain(|_, h| h.at.elapsed() < PRESENCE_TTL);
+            if here.is_empty() {
+                map.remove(&case);
+            }
+        }
+        let _ = self.tx.send(LiveMsg::Presence { case });
+    }
+
+    /// The others on `case`: names and whether they are typing.
+    pub fn others(&self, case: CaseId, me: AgentId) -> Vec<(String, bool)> {
+        let map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<(String, bool)> = map
+            .get(&case)
+            .map(|here| {
+                here.iter()
+                    .filter(|(a, h)| **a != me && h.at.elapsed() < PRESENCE_TTL)
+                    .map(|(_, h)| (h.name.clone(), h.typing))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+/// Follows the event log while the hub lives; reads only while someone listens.
+async fn follow(live: Weak<Live>, store: Store) {
+    let mut last: Option<i64> = None;
+    loop {
+        tokio::time::sleep(POLL).await;
+        let Some(hub) = live.upgrade() else { return };
+        if hub.tx.receiver_count() == 0 {
+            last = None;
+            continue;
+        }
+        let from = match last {
+            Some(l) => l,
+            None => match store.last_seq().await {
+                Ok(l) => {
+                    last = Some(l);
+                    continue;
+                }
+                Err(_) => continue,
+            },
+        };
+        match store.events_after(from, 1000).await {
+            Ok(events) => {
+                for e in events {
+                    last = Some(e.seq);
+                    let _ = hub.tx.send(LiveMsg::Event {
+                        seq: e.seq,
+                        case: e.case_id,
+                        kind: e.kind.type_name(),
+                    });
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "live: reading the event log failed"),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct StreamQuery {
+    case: Option<String>,
+}
+
+/// `GET /live`: the event stream of a queue page (any case) or a case page (`?case=A-10042`).
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    s: Session,
+    Query(q): Query<StreamQuery>,
+) -> Result<Response, UiError> {
+    let case = match q.case.as_deref() {
+        Some(raw) => {
+            let r = CaseRef::parse(raw).map_err(|_| UiError::not_found())?;
+            let c = state
+                .store()
+                .case_by_ref(r)
+                .await?
+                .ok_or_else(UiError::not_found)?;
+            if !can_see(&s.auth.agent, &c) {
+                return Err(UiError::not_found());
+            }
+            Some(c.id)
+        }
+        None => None,
+    };
+    let rx = state.live().subscribe();
+    let me = s.auth.agent.id;
+    let live = state.live().clone();
+    let first = case.map(|c| presence_event(&live, c, me));
+    let stream = events(rx, live, case, me, first);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+fn presence_event(live: &Live, case: CaseId, me: AgentId) -> Event {
+    let others: Vec<serde_json::Value> = live
+        .others(case, me)
+        .into_iter()
+        .map(|(name, typing)| serde_json::json!({ "name": name, "typing": typing }))
+        .collect();
+    Event::default()
+        .event("presence")
+        .data(serde_json::Value::Array(others).to_string())
+}
+
+fn events(
+    rx: broadcast::Receiver<LiveMsg>,
+    live: Arc<Live>,
+    case: Option<CaseId>,
+    me: AgentId,
+    first: Option<Event>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(
+        (rx, live, first),
+        move |(mut rx, live, mut first)| async move {
+            if let Some(ev) = first.take() {
+                return Some((Ok(ev), (rx, live, None)));
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(LiveMsg::Event { seq, case: c, kind }) => {
+                        let data = serde_json::json!({ "seq": seq, "kind": kind }).to_string();
+                        match case {
+                            Some(mine) if c == Some(mine) => {
+                                return Some((
+                                    Ok(Event::default().event("case").data(data)),
+                                    (rx, live, None),
+                                ));
+                            }
+                            Some(_) => {}
+                            None if c.is_some() => {
+                                return Some((
+                                    Ok(Event::default().event("queue").data(data)),
+                                    (rx, live, None),
+                                ));
+                            }
+                            None => {}
+                        }
+                    }
+                    Ok(LiveMsg::Presence { case: c }) => {
+                        if case == Some(c) {
+                            let ev = presence_event(&live, c, me);
+                            return Some((Ok(ev), (rx, live, None)));
+                        }
+                    }
+                    // Missed messages: ask the page to refresh everything.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let name = if case.is_some() { "case" } else { "queue" };
+                        return Some((
+                            Ok(Event::default().event(name).data("{}")),
+                            (rx, live, None),
+                        ));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PresenceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: String,
+}
+
+/// `POST /cases/{case}/presence`: viewing, typing or left.
+pub(crate) async fn presence(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<PresenceForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    if !matches!(form.state.as_str(), "viewing" | "typing" | "left") {
+        return Err(
+            UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid").with_detail("state"),
+        );
+    }
+    let r = CaseRef::parse(&raw).map_err(|_| UiError::not_found())?;
+    let case = state
+        .store()
+        .case_by_ref(r)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    if !can_see(&s.auth.agent, &case) {
+        return Err(UiError::not_found());
+    }
+    state
+        .live()
+        .set_presence(case.id, s.auth.agent.id, &s.auth.agent.name, &form.state);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

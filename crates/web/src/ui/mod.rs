@@ -1,0 +1,406 @@
+//! The agent workspace: server-rendered HTML (askama templates under `crates/web/templates`),
+//! German and English, usable without JavaScript for reading and replying; our own small script
+//! (`assets/app.js`) adds keyboard shortcuts, live updates over Server-Sent Events, presence and
+//! draft autosave.
+//!
+//! Sign-in makes a session: an API token of the agent (name `web session`) whose secret lives
+//! only in an `HttpOnly; SameSite=Lax` cookie. Every form carries a CSRF token derived from the
+//! session secret, and every state-changing request must come from our own origin
+//! (`Sec-Fetch-Site` / `Origin`).
+
+mod assets;
+mod case;
+pub mod i18n;
+pub mod live;
+mod queue;
+mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::{Auth, hash_token};
+use i18n::{Lang, Tr};
+
+/// Name of the session cookie.
+pub(crate) const SESSION_COOKIE: &str = "anliegen_session";
+
+/// The page CSP: only our own script and style; mail HTML lives in sandboxed frames.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The workspace's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/cases") }))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route(
+            "/settings/password",
+            get(session::password_page).post(session::change_password),
+        )
+        .route("/lang", post(session::switch_lang))
+        .route("/cases", get(queue::queue))
+        .route("/views", post(queue::save_view))
+        .route("/views/{id}/delete", post(queue::delete_view))
+        .route("/cases/{case}", get(case::view))
+        .route("/cases/{case}/older", get(case::older))
+        .route("/cases/{case}/contacts", post(case::add_contact))
+        .route("/cases/{case}/update", post(case::update))
+        .route("/cases/{case}/draft", post(case::save_draft))
+        .route("/cases/{case}/presence", post(live::presence))
+        .route("/contacts/{id}/mail", get(case::mail_frame))
+        .route("/contacts/{id}/files/{index}", get(case::file))
+        .route("/contacts/{id}/raw", get(case::raw_mail))
+        .route("/live", get(live::stream))
+        .route("/assets/{name}", get(assets::serve))
+        .layer(middleware::from_fn(same_origin_writes))
+}
+
+/// A cookie's value.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_owned())
+}
+
+/// Whether cookies get `Secure`: behind TLS (the proxy says so) or when configured.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.0.config.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value.
+fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let s = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// The CSRF token of a session: derived from its secret, so it needs no storage.
+fn csrf_of(secret: &str) -> String {
+    let d = Sha256::new()
+        .chain_update(b"anliegen csrf v1:")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    hex::encode(&d[..16])
+}
+
+/// A signed-in agent on a workspace page.
+#[derive(Clone)]
+pub(crate) struct Session {
+    /// Who, with the session's token.
+    pub auth: Auth,
+    /// The token every form must echo.
+    pub csrf: String,
+    /// Interface language.
+    pub lang: Lang,
+}
+
+impl Session {
+    /// Text lookup.
+    pub fn tr(&self) -> Tr {
+        Tr { lang: self.lang }
+    }
+
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), UiError> {
+        let a = Sha256::digest(sent.as_bytes());
+        let b = Sha256::digest(self.csrf.as_bytes());
+        if a == b {
+            Ok(())
+        } else {
+            Err(UiError::new(StatusCode::FORBIDDEN, "error-csrf"))
+        }
+    }
+
+    /// The agent's time zone.
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(self.auth.agent.time_zone.as_str())
+            .unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+/// The session of a request, if any is valid.
+pub(crate) async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let secret = cookie(headers, SESSION_COOKIE)?;
+    let auth = crate::auth::authenticate(state, &secret).await.ok()?;
+    let _ = hash_token;
+    Some(Session {
+        csrf: csrf_of(&secret),
+        lang: Lang::of_request(headers),
+        auth,
+    })
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(s) = session_of(state, &parts.headers).await {
+            return Ok(s);
+        }
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let live = parts.uri.path() == "/live"
+            || parts
+                .headers
+                .get("x-requested-with")
+                .is_some_and(|v| v == "fetch");
+        if live {
+            return Err(
+                UiError::new(StatusCode::UNAUTHORIZED, "error-session-expired").into_response(),
+            );
+        }
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        Err(Redirect::to(&format!("/login?{q}")).into_response())
+    }
+}
+
+/// An error shown as a page.
+#[derive(Debug)]
+pub(crate) struct UiError {
+    status: StatusCode,
+    key: &'static str,
+    detail: Option<String>,
+}
+
+impl UiError {
+    pub fn new(status: StatusCode, key: &'static str) -> Self {
+        Self {
+            status,
+            key,
+            detail: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "error-not-found")
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+impl From<anliegen_store::StoreError> for UiError {
+    fn from(e: anliegen_store::StoreError) -> Self {
+        let api = crate::ApiError::from(e);
+        let status = api.status();
+        if status.is_server_error() {
+            tracing::error!(error = api.detail(), "workspace request failed");
+            Self::new(status, "error-server")
+        } else {
+            Self::new(status, "error-invalid").with_detail(api.detail().to_owned())
+        }
+    }
+}
+
+impl From<crate::ApiError> for UiError {
+    fn from(api: crate::ApiError) -> Self {
+        let status = api.status();
+        if status.is_server_error() {
+            Self::new(status, "error-server")
+        } else {
+            Self::new(status, "error-invalid").with_detail(api.detail().to_owned())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    t: Tr,
+    title: String,
+    detail: Option<&'a str>,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        // The language is not known here; German first, English beside it would be noisy, so
+        // errors use the default language. Pages that know the session render their own.
+        let t = Tr { lang: Lang::De };
+        let page = ErrorPage {
+            t,
+            title: t.s(self.key),
+            detail: self.detail.as_deref(),
+        };
+        let mut res = render(&page);
+        *res.status_mut() = self.status;
+        res
+    }
+}
+
+/// Renders a page with the workspace's headers.
+pub(crate) fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut res = Html(html).into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_CSP),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template failed").into_response()
+        }
+    }
+}
+
+/// Refuses state-changing requests from other sites: `Sec-Fetch-Site` must be same-origin (or
+/// absent), and an `Origin` must be ours. The per-form CSRF token is checked by each handler.
+async fn same_origin_writes(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let site_ok = h
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v == "same-origin" || v == "none");
+    let origin_ok = match h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some("null") => false,
+        Some(origin) => {
+            let host = h
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            origin
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+        }
+    };
+    if site_ok && origin_ok {
+        next.run(req).await
+    } else {
+        UiError::new(StatusCode::FORBIDDEN, "error-csrf").into_response()
+    }
+}
+
+/// A navigation entry with its count.
+pub(crate) struct NavItem {
+    pub key: &'static str,
+    pub label: String,
+    pub href: String,
+    pub count: String,
+    pub current: bool,
+}
+
+/// A saved view in the navigation.
+pub(crate) struct ViewLink {
+    pub name: String,
+    pub href: String,
+    pub id: String,
+    pub query: String,
+}
+
+/// The frame every workspace page shares.
+pub(crate) struct Frame {
+    pub t: Tr,
+    pub agent_name: String,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub views: Vec<ViewLink>,
+    pub lang: &'static str,
+}
+
+/// Counts above this show as `999+`.
+const COUNT_CAP: i64 = 1000;
+
+fn show_count(n: i64) -> String {
+    if n >= COUNT_CAP {
+        format!("{}+", COUNT_CAP - 1)
+    } else {
+        n.to_string()
+    }
+}
+
+/// The frame for `s`, with `current` the active queue.
+pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Result<Frame, UiError> {
+    let t = s.tr();
+    let mut nav = Vec::new();
+    for view in queue::View::ALL {
+        let filter = view.filter(&s.auth.agent);
+        let count = state.store().count_cases(&filter, COUNT_CAP).await?;
+        nav.push(NavItem {
+            key: view.key(),
+            label: t.s(&format!("queue-{}", view.key())),
+            href: format!("/cases?view={}", view.key()),
+            count: if view.counted() {
+                show_count(count)
+            } else {
+                String::new()
+            },
+            current: current == view.key(),
+        });
+    }
+    let views = state
+        .store()
+        .views(s.auth.agent.id)
+        .await?
+        .into_iter()
+        .map(|v| ViewLink {
+            href: format!("/cases?{}", v.query),
+            name: v.name,
+            id: v.id.to_string(),
+            query: v.query,
+        })
+        .collect();
+    Ok(Frame {
+        t,
+        agent_name: s.auth.agent.name.clone(),
+        csrf: s.csrf.clone(),
+        nav,
+        views,
+        lang: s.lang.code(),
+    })
+}
+
+/// Whether `agent` may see `case`: supervisors and admins see every case; an agent in teams
+/// sees their teams' cases, cases without a team and cases assigned to them; an agent in no
+/// team sees every case.
+pub(crate) fn can_see(agent: &anliegen_core::Agent, case: &anliegen_core::Case) -> bool {
+    agent.role != anliegen_core::Role::Agent
+        || agent.teams.is_empty()
+        || case.assignee_id == Some(agent.id)
+        || case.team_id.is_none_or(|t| agent.teams.contains(&t))
+}
+
+/// A local path to go to after sign-in (never another site).
+pub(crate) fn safe_next(raw: Option<&str>) -> String {
+    match raw {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/cases".to_owned(),
+    }
+}

@@ -197,9 +197,10 @@ async fn demo_data_shows_the_stories_and_refuses_a_real_store() {
         "{:?}",
         s.stdout
     );
+    // A supervisor sees every case (an agent only their teams').
     let token = login(
         &s.url,
-        "jana.becker@demo.anliegen.example",
+        "sabine.krueger@demo.anliegen.example",
         anliegen::demo::DEMO_PASSWORD,
     )
     .await;

@@ -11,3 +11,4 @@ mod idempotency;
 mod mail;
 mod ops;
 mod ui_browser;
+mod ui_http;

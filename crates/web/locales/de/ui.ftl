@@ -120,17 +120,18 @@ delivery-retrying = Zustellung wird wiederholt: { $error }
 delivery-failed = Nicht zugestellt: { $error }
 thread-possibly = Gehört möglicherweise zu einem anderen Fall – bitte prüfen
 
-ev-status = { $who } hat den Status von „{ $from }“ auf „{ $to }“ geändert
-ev-priority = { $who } hat die Priorität von „{ $from }“ auf „{ $to }“ geändert
-ev-assignee = { $who } hat den Fall { $to } zugewiesen
-ev-team = { $who } hat den Fall an { $to } übergeben
-ev-tags = { $who } hat Schlagwörter geändert (hinzu: { $added }; entfernt: { $removed })
+ev-status = Status: „{ $from }“ → „{ $to }“
+ev-priority = Priorität: „{ $from }“ → „{ $to }“
+ev-assignee = Zugewiesen an { $to }
+ev-team = An { $to } übergeben
+ev-tags = Schlagwörter geändert (hinzugefügt: { $added }; entfernt: { $removed })
 ev-reopened = Der Kunde hat geantwortet – Fall wieder geöffnet
 ev-follow-up = Folgefall { $reference } eröffnet
-ev-subject = { $who } hat den Betreff in „{ $to }“ geändert
-ev-customer = { $who } hat den Fall einem anderen Kunden zugeordnet
+ev-subject = Betreff geändert in „{ $to }“
+ev-customer = Einem anderen Kunden zugeordnet
 ev-mail-failed = E-Mail nicht zugestellt: { $error }
-ev-fields = { $who } hat Felder geändert: { $fields }
+ev-by = { $who }
+ev-fields = Felder geändert: { $fields }
 
 composer-kind = Art
 composer-reply = Antwort per { $channel }

@@ -120,17 +120,18 @@ delivery-retrying = Retrying delivery: { $error }
 delivery-failed = Not delivered: { $error }
 thread-possibly = May belong to another case – please check
 
-ev-status = { $who } changed the status from “{ $from }” to “{ $to }”
-ev-priority = { $who } changed the priority from “{ $from }” to “{ $to }”
-ev-assignee = { $who } assigned the case to { $to }
-ev-team = { $who } handed the case to { $to }
-ev-tags = { $who } changed tags (added: { $added }; removed: { $removed })
+ev-status = Status: “{ $from }” → “{ $to }”
+ev-priority = Priority: “{ $from }” → “{ $to }”
+ev-assignee = Assigned to { $to }
+ev-team = Handed to { $to }
+ev-tags = Tags changed (added: { $added }; removed: { $removed })
 ev-reopened = The customer replied – case reopened
 ev-follow-up = Follow-up case { $reference } opened
-ev-subject = { $who } changed the subject to “{ $to }”
-ev-customer = { $who } moved the case to another customer
+ev-subject = Subject changed to “{ $to }”
+ev-customer = Moved to another customer
 ev-mail-failed = Email not delivered: { $error }
-ev-fields = { $who } changed fields: { $fields }
+ev-by = { $who }
+ev-fields = Fields changed: { $fields }
 
 composer-kind = Kind
 composer-reply = Reply by { $channel }

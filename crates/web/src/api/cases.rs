@@ -45,7 +45,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Finds a case by id or reference (`A-10042`).
-pub(crate) async fn find_case(state: &AppState, raw: &str) -> ApiResult<Case> {
+pub(crate) async fn find_case(state: &AppState, auth: &Auth, raw: &str) -> ApiResult<Case> {
     let found = if let Ok(r) = CaseRef::parse(raw) {
         state.store().case_by_ref(r).await?
     } else {
@@ -56,7 +56,25 @@ pub(crate) async fn find_case(state: &AppState, raw: &str) -> ApiResult<Case> {
         })?;
         state.store().case(CaseId(id)).await?
     };
-    found.ok_or_else(|| ApiError::not_found(format!("case {raw} was not found")))
+    // A case the caller's role may not see does not exist for them.
+    found
+        .filter(|c| crate::ui::can_see(&auth.agent, c))
+        .ok_or_else(|| ApiError::not_found(format!("case {raw} was not found")))
+}
+
+/// A contact whose case the caller may see.
+async fn find_contact(
+    state: &AppState,
+    auth: &Auth,
+    id: ContactId,
+    missing: impl Fn() -> ApiError,
+) -> ApiResult<anliegen_core::Contact> {
+    let contact = state.store().contact(id).await?.ok_or_else(&missing)?;
+    let case = state.store().case(contact.case_id).await?;
+    if !case.is_some_and(|c| crate::ui::can_see(&auth.agent, &c)) {
+        return Err(missing());
+    }
+    Ok(contact)
 }
 
 fn parse_tags(field: &str, raw: &[String]) -> ApiResult<Vec<Tag>> {
@@ -283,7 +301,10 @@ async fn list_cases(
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<Json<CasePage>> {
     auth.require(Scope::Read)?;
-    let mut f = CaseFilter::default();
+    let mut f = CaseFilter {
+        visible_to: crate::ui::visibility(&auth.agent),
+        ..Default::default()
+    };
     if let Some(s) = &q.status {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             f.status
@@ -335,7 +356,7 @@ async fn get_case(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CaseDetail>> {
     auth.require(Scope::Read)?;
-    let case = find_case(&state, &id).await?;
+    let case = find_case(&state, &auth, &id).await?;
     let customer = state
         .store()
         .customer(case.customer_id)
@@ -367,7 +388,7 @@ async fn update_case(
     body: ApiJson<UpdateCase>,
 ) -> ApiResult<Response> {
     auth.require(Scope::Write)?;
-    let case = find_case(&state, &id).await?;
+    let case = find_case(&state, &auth, &id).await?;
     let r = &body.value;
     let mut patch = CasePatch {
         status: parse_status("status", r.status.as_deref())?,
@@ -414,7 +435,7 @@ async fn add_contact(
     body: ApiJson<AddContact>,
 ) -> ApiResult<Response> {
     auth.require(Scope::Write)?;
-    let case = find_case(&state, &id).await?;
+    let case = find_case(&state, &auth, &id).await?;
     let r = &body.value;
     let (channel, direction, visibility) = match r.kind.as_str() {
         "reply" => (
@@ -500,7 +521,7 @@ async fn case_events(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EventDto>>> {
     auth.require(Scope::Read)?;
-    let case = find_case(&state, &id).await?;
+    let case = find_case(&state, &auth, &id).await?;
     let events = state.store().case_events(case.id).await?;
     Ok(Json(events.iter().map(EventDto::from).collect()))
 }
@@ -519,7 +540,7 @@ async fn attachment(
     let id = ContactId(uuid_field("id", &id)?);
     let missing = || ApiError::not_found("this attachment was not found");
     let index: usize = index.parse().map_err(|_| missing())?;
-    let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    let contact = find_contact(&state, &auth, id, missing).await?;
     let a = contact.attachments.get(index).ok_or_else(missing)?;
     let data = state.store().blob(&a.blob).await?.ok_or_else(missing)?;
     Ok(download(data, &a.content_type, &a.filename))
@@ -582,7 +603,7 @@ async fn raw_mail(
     auth.require(Scope::Read)?;
     let id = ContactId(uuid_field("id", &id)?);
     let missing = || ApiError::not_found("this contact has no raw message");
-    let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    let contact = find_contact(&state, &auth, id, missing).await?;
     let hash = contact
         .mail
         .as_ref()
@@ -621,7 +642,7 @@ async fn contact_html(
     auth.require(Scope::Read)?;
     let id = ContactId(uuid_field("id", &id)?);
     let missing = || ApiError::not_found("this contact has no HTML");
-    let contact = state.store().contact(id).await?.ok_or_else(missing)?;
+    let contact = find_contact(&state, &auth, id, missing).await?;
     mail_document(&state, &contact, q.remote_images, false).await
 }
 

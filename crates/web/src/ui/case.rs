@@ -69,7 +69,7 @@ pub(crate) struct ContactView {
 /// One line of the timeline: a contact or a quiet event.
 pub(crate) enum Entry {
     Contact(Box<ContactView>),
-    Event { text: String, time: String },
+    Event { text: String, by: String, time: String },
 }
 
 pub(crate) struct CustomerPanel {
@@ -255,25 +255,24 @@ fn contact_view(
     }
 }
 
-fn event_text(t: &Tr, names: &Names, actor: &str, kind: &EventKind) -> Option<String> {
-    let who = ("who", actor.to_owned());
+/// A quiet line for an event; who did it follows separately.
+fn event_text(t: &Tr, names: &Names, kind: &EventKind) -> Option<String> {
     Some(match kind {
         EventKind::StatusChanged { from, to } => t.args(
             "ev-status",
-            &[who, ("from", t.status(*from)), ("to", t.status(*to))],
+            &[("from", t.status(*from)), ("to", t.status(*to))],
         ),
         EventKind::PriorityChanged { from, to } => t.args(
             "ev-priority",
-            &[who, ("from", t.priority(*from)), ("to", t.priority(*to))],
+            &[("from", t.priority(*from)), ("to", t.priority(*to))],
         ),
         EventKind::AssigneeChanged { to, .. } => {
-            t.args("ev-assignee", &[who, ("to", names.agent(t, *to))])
+            t.args("ev-assignee", &[("to", names.agent(t, *to))])
         }
-        EventKind::TeamChanged { to, .. } => t.args("ev-team", &[who, ("to", names.team(t, *to))]),
+        EventKind::TeamChanged { to, .. } => t.args("ev-team", &[("to", names.team(t, *to))]),
         EventKind::TagsChanged { added, removed } => t.args(
             "ev-tags",
             &[
-                who,
                 (
                     "added",
                     if added.is_empty() {
@@ -294,13 +293,12 @@ fn event_text(t: &Tr, names: &Names, actor: &str, kind: &EventKind) -> Option<St
         ),
         EventKind::CaseReopened { .. } => t.s("ev-reopened"),
         EventKind::FollowUpOpened { reference, .. } => t.a("ev-follow-up", "reference", reference),
-        EventKind::SubjectChanged { to, .. } => t.args("ev-subject", &[who, ("to", to.clone())]),
-        EventKind::CaseCustomerChanged { .. } => t.args("ev-customer", &[who]),
+        EventKind::SubjectChanged { to, .. } => t.a("ev-subject", "to", to),
+        EventKind::CaseCustomerChanged { .. } => t.s("ev-customer"),
         EventKind::MailDeliveryFailed { error, .. } => t.a("ev-mail-failed", "error", error),
         EventKind::FieldsChanged { changes } => t.args(
             "ev-fields",
             &[
-                who,
                 (
                     "fields",
                     changes.keys().cloned().collect::<Vec<_>>().join(", "),
@@ -397,17 +395,19 @@ async fn case_page(
         if before.is_some() && limit_after.is_some_and(|l| e.at > l) {
             continue;
         }
-        let actor = match &e.actor {
-            Actor::Agent { id } => names.agent(&t, Some(*id)),
-            Actor::Customer { .. } => customer_name.clone(),
-            _ => "Anliegen".to_owned(),
+        // Only an agent's own doing names them; rules and the customer's first contact stay
+        // impersonal.
+        let by = match &e.actor {
+            Actor::Agent { id } => Some(t.a("ev-by", "who", names.agent(&t, Some(*id)))),
+            _ => None,
         };
-        if let Some(text) = event_text(&t, &names, &actor, &e.kind) {
+        if let Some(text) = event_text(&t, &names, &e.kind) {
             entries.push((
                 e.at,
                 i64::MAX,
                 Entry::Event {
                     text,
+                    by: by.unwrap_or_default(),
                     time: t.time(e.at, now, &tz),
                 },
             ));

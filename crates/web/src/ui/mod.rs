@@ -390,11 +390,18 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
 /// Whether `agent` may see `case`: supervisors and admins see every case; an agent in teams
 /// sees their teams' cases, cases without a team and cases assigned to them; an agent in no
 /// team sees every case.
-pub(crate) fn can_see(agent: &anliegen_core::Agent, case: &anliegen_core::Case) -> bool {
+pub fn can_see(agent: &anliegen_core::Agent, case: &anliegen_core::Case) -> bool {
     agent.role != anliegen_core::Role::Agent
         || agent.teams.is_empty()
         || case.assignee_id == Some(agent.id)
         || case.team_id.is_none_or(|t| agent.teams.contains(&t))
+}
+
+/// The queue restriction of an agent's role (see [`can_see`]).
+pub fn visibility(
+    agent: &anliegen_core::Agent,
+) -> Option<(anliegen_core::AgentId, Vec<anliegen_core::TeamId>)> {
+    queue::visibility(agent)
 }
 
 /// A local path to go to after sign-in (never another site).

@@ -1,0 +1,612 @@
+//! The agent workspace over plain HTTP, as a browser without JavaScript speaks it: sessions,
+//! CSRF, roles, escaping, bad input, drafts, collisions, queues and live events.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// A browser-like client: one session cookie, no redirects followed.
+struct Agent {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse("input[name=csrf]").unwrap();
+        doc.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr("value"))
+            .expect("a csrf field")
+            .to_owned()
+    }
+
+    fn select(&self, css: &str) -> Vec<String> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(css).unwrap();
+        doc.select(&sel)
+            .map(|e| e.text().collect::<String>())
+            .collect()
+    }
+
+    fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(css).unwrap();
+        doc.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr(attr).map(str::to_owned))
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Agent {
+    async fn login(app: &TestApp, email: &str, password: &str) -> Self {
+        let mut a = Self {
+            client: client(),
+            base: app.url.clone(),
+            cookie: String::new(),
+        };
+        let p = a
+            .post("/login", &[("email", email), ("password", password), ("next", "/cases")])
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let set = p.headers.get("set-cookie").unwrap().to_str().unwrap();
+        a.cookie = set.split(';').next().unwrap().to_owned();
+        a
+    }
+
+    async fn admin(app: &TestApp) -> Self {
+        let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
+        Self::login(app, &first.email, &first.password).await
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(path, form, &[("origin", &self.base.clone())]).await
+    }
+
+    async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).unwrap());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap_or_default(),
+        }
+    }
+}
+
+async fn open_case(app: &TestApp, body: Value) -> Value {
+    let (s, v) = app.post("/api/v1/cases", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+/// The API's view of a case (`case`, `customer`, `contacts`, `events`).
+async fn detail(app: &TestApp, r: &str) -> Value {
+    let (s, v) = app.get(&format!("/api/v1/cases/{r}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn team(app: &TestApp, name: &str) -> String {
+    let (s, t) = app
+        .post("/api/v1/teams", json!({"name": name, "description": ""}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    t["id"].as_str().unwrap().to_owned()
+}
+
+async fn agent_in(app: &TestApp, email: &str, role: &str, teams: &[&str]) {
+    let (s, a) = app
+        .post(
+            "/api/v1/agents",
+            json!({"email": email, "name": "Anna Agentin", "role": role, "password": "ein-gutes-passwort", "teams": teams}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+}
+
+/// Item 1: the session cookie is HttpOnly and SameSite (Secure behind TLS); sign-out ends it;
+/// repeated failures lock the address out.
+#[tokio::test]
+async fn session_cookie_logout_and_lockout() {
+    let app = TestApp::spawn().await;
+    let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
+    let c = client();
+    let res = c
+        .post(format!("{}/login", app.url))
+        .header("x-forwarded-proto", "https")
+        .form(&[("email", first.email.as_str()), ("password", first.password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    let a = Agent::admin(&app).await;
+    let page = a.get("/cases").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let out = a.post("/logout", &[("csrf", &page.csrf())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let after = a.get("/cases").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert!(after.location().starts_with("/login?next="), "{}", after.location());
+
+    // Lockout: five failures are free, then 429 with a clear message and Retry-After.
+    let mut last = StatusCode::OK;
+    let mut body = String::new();
+    for _ in 0..7 {
+        let res = c
+            .post(format!("{}/login", app.url))
+            .form(&[("email", first.email.as_str()), ("password", "falsch")])
+            .send()
+            .await
+            .unwrap();
+        last = res.status();
+        let retry = res.headers().get("retry-after").is_some();
+        body = res.text().await.unwrap();
+        if last == StatusCode::TOO_MANY_REQUESTS {
+            assert!(retry);
+            break;
+        }
+        assert_eq!(last, StatusCode::UNAUTHORIZED);
+        assert!(body.contains("falsch"), "{body}");
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert!(body.contains("Zu viele Fehlversuche"), "{body}");
+}
+
+/// Item 1: password change checks the current password and the repetition.
+#[tokio::test]
+async fn password_change() {
+    let app = TestApp::spawn().await;
+    agent_in(&app, "anna@shop.example", "agent", &[]).await;
+    let a = Agent::login(&app, "anna@shop.example", "ein-gutes-passwort").await;
+    let page = a.get("/settings/password").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let wrong = a
+        .post("/settings/password", &[("csrf", &csrf), ("current", "nope"), ("new", "ein-neues-passwort"), ("repeat", "ein-neues-passwort")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("aktuelle Passwort ist falsch"));
+    let mismatch = a
+        .post("/settings/password", &[("csrf", &csrf), ("current", "ein-gutes-passwort"), ("new", "ein-neues-passwort"), ("repeat", "ein-anderes-passwort")])
+        .await;
+    assert!(mismatch.body.contains("stimmen nicht überein"));
+    let short = a
+        .post("/settings/password", &[("csrf", &csrf), ("current", "ein-gutes-passwort"), ("new", "kurz"), ("repeat", "kurz")])
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = a
+        .post("/settings/password", &[("csrf", &csrf), ("current", "ein-gutes-passwort"), ("new", "ein-neues-passwort"), ("repeat", "ein-neues-passwort")])
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert!(ok.body.contains("wurde geändert"));
+    let old = client()
+        .post(format!("{}/login", app.url))
+        .form(&[("email", "anna@shop.example"), ("password", "ein-gutes-passwort")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    Agent::login(&app, "anna@shop.example", "ein-neues-passwort").await;
+}
+
+/// Bad input: forged cross-site requests and a wrong CSRF token are refused; nothing changes.
+#[tokio::test]
+async fn forged_requests_are_refused() {
+    let app = TestApp::spawn().await;
+    let case = open_case(&app, json!({"customer": {"email": "kunde@example.de"}, "subject": "Rechnung", "contact": {"text": "Hallo"}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let csrf = page.csrf();
+    let path = format!("/cases/{r}/update");
+    let form = [("csrf", csrf.as_str()), ("priority", "urgent")];
+    let evil = a.post_with(&path, &form, &[("origin", "https://evil.example")]).await;
+    assert_eq!(evil.status, StatusCode::FORBIDDEN);
+    assert!(evil.body.contains("nicht aus Anliegen selbst"), "{}", evil.body);
+    let cross = a.post_with(&path, &form, &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let null = a.post_with(&path, &form, &[("origin", "null")]).await;
+    assert_eq!(null.status, StatusCode::FORBIDDEN);
+    let token = a.post(&path, &[("csrf", "0123456789abcdef"), ("priority", "urgent")]).await;
+    assert_eq!(token.status, StatusCode::FORBIDDEN);
+    let missing = a.post(&path, &[("priority", "urgent")]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let now = detail(&app, &r).await["case"].clone();
+    assert_eq!(now["priority"], "normal", "nothing changed");
+    // The real form works.
+    let ok = a.post(&path, &form).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let now = detail(&app, &r).await["case"].clone();
+    assert_eq!(now["priority"], "urgent");
+}
+
+/// Item 1 and bad input: an agent restricted to a team gets "not found" for another team's
+/// case on every page and action; supervisors see it.
+#[tokio::test]
+async fn roles_limit_what_an_agent_sees() {
+    let app = TestApp::spawn().await;
+    let versand = team(&app, "Versand").await;
+    let vendor = team(&app, "Händlerservice").await;
+    agent_in(&app, "vera@shop.example", "agent", &[&vendor]).await;
+    agent_in(&app, "sven@shop.example", "supervisor", &[&vendor]).await;
+    let other = open_case(&app, json!({"customer": {"email": "k1@example.de"}, "subject": "Paket weg", "team_id": versand, "contact": {"text": "Wo ist mein Paket?"}})).await;
+    let mine = open_case(&app, json!({"customer": {"email": "k2@example.de"}, "subject": "Katalogdaten", "team_id": vendor, "contact": {"text": "ISBN falsch"}})).await;
+    let (or, mr) = (other["reference"].as_str().unwrap(), mine["reference"].as_str().unwrap());
+    let vera = Agent::login(&app, "vera@shop.example", "ein-gutes-passwort").await;
+    let page = vera.get(&format!("/cases/{mr}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let denied = vera.get(&format!("/cases/{or}")).await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND);
+    assert!(denied.body.contains("keinen Zugriff"));
+    let upd = vera.post(&format!("/cases/{or}/update"), &[("csrf", &csrf), ("priority", "low")]).await;
+    assert_eq!(upd.status, StatusCode::NOT_FOUND);
+    let reply = vera.post(&format!("/cases/{or}/contacts"), &[("csrf", &csrf), ("kind", "note"), ("body", "x")]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(vera.get(&format!("/live?case={or}")).await.status, StatusCode::NOT_FOUND);
+    let contacts = detail(&app, &or).await["contacts"].clone();
+    let cid = contacts[0]["id"].as_str().unwrap();
+    assert_eq!(vera.get(&format!("/contacts/{cid}/mail")).await.status, StatusCode::NOT_FOUND);
+    let queue = vera.get("/cases?view=open").await;
+    assert!(queue.body.contains(mr) && !queue.body.contains(or), "the queue hides other teams' cases");
+    // The API applies the same rule to the same agent's token.
+    let res = client()
+        .post(format!("{}/api/v1/auth/login", app.url))
+        .json(&json!({"email": "vera@shop.example", "password": "ein-gutes-passwort"}))
+        .send()
+        .await
+        .unwrap();
+    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let (s, _, _) = app.req_as(&token, Method::GET, &format!("/api/v1/cases/{or}"), None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = app.req_as(&token, Method::GET, &format!("/api/v1/contacts/{cid}/html"), None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, list) = app.req_as(&token, Method::GET, "/api/v1/cases", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let listed: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+    assert_eq!(listed, vec![mr]);
+    let sven = Agent::login(&app, "sven@shop.example", "ein-gutes-passwort").await;
+    assert_eq!(sven.get(&format!("/cases/{or}")).await.status, StatusCode::OK);
+    let c = detail(&app, &or).await["case"].clone();
+    assert_eq!(c["priority"], "normal");
+}
+
+/// Bad input: HTML in names and subjects is shown as text.
+#[tokio::test]
+async fn html_in_names_and_subjects_is_escaped() {
+    let app = TestApp::spawn().await;
+    let case = open_case(&app, json!({
+        "customer": {"email": "x@example.de", "name": "<img src=x onerror=alert(1)>Eve"},
+        "subject": "<script>alert('s')</script> Betreff",
+        "contact": {"text": "<b>fett</b> und <script>alert(2)</script>"}
+    })).await;
+    let r = case["reference"].as_str().unwrap();
+    let a = Agent::admin(&app).await;
+    for path in ["/cases?view=open".to_owned(), format!("/cases/{r}")] {
+        let p = a.get(&path).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(!p.body.contains("<script>alert"), "{path}");
+        assert!(!p.body.contains("<img src=x"), "{path}");
+        assert!(p.body.contains("&lt;script&gt;") || p.body.contains("&#60;script&#62;"), "{path}");
+    }
+    let p = a.get(&format!("/cases/{r}")).await;
+    assert!(p.select("h1").join(" ").contains("<script>alert('s')</script> Betreff"));
+}
+
+/// Item 3: a long case shows the newest 30 contacts and the way to older ones; reply, note,
+/// status, priority, tags and assignment work as forms.
+#[tokio::test]
+async fn case_view_window_and_actions() {
+    let app = TestApp::spawn().await;
+    let case = open_case(&app, json!({"customer": {"email": "lang@example.de", "name": "Lena Lang"}, "subject": "Lange Geschichte", "contact": {"text": "Kontakt 0"}})).await;
+    let r = case["reference"].as_str().unwrap().to_owned();
+    for i in 1..45 {
+        let (s, _) = app
+            .post(&format!("/api/v1/cases/{r}/contacts"), json!({"kind": "customer", "text": format!("Kontakt {i}")}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let shown = page.select("li.contact");
+    assert_eq!(shown.len(), 30);
+    assert!(shown.last().unwrap().contains("Kontakt 44"));
+    assert!(shown.first().unwrap().contains("Kontakt 15"));
+    let older = page.attr("#load-older", "href").expect("a link to older contacts");
+    let earlier = a.get(&older).await;
+    let shown = earlier.select("li.contact");
+    assert_eq!(shown.len(), 15);
+    assert!(shown.first().unwrap().contains("Kontakt 0"));
+    assert!(earlier.attr("#load-older", "href").is_none());
+    assert!(page.select(".customer .cname").join("").contains("Lena Lang"));
+    assert!(page.select(".identities dd").join(" ").contains("lang@example.de"));
+
+    let csrf = page.csrf();
+    let seen = page.attr("input[name=seen]", "value").unwrap();
+    let note = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "note"), ("body", "Intern: Kunde ist VIP"), ("seen", &seen)]).await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.body);
+    let page = a.get(&format!("/cases/{r}")).await;
+    assert!(page.select("li.contact.note").join(" ").contains("Kunde ist VIP"));
+    let seen = page.attr("input[name=seen]", "value").unwrap();
+    let reply = a
+        .post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Wir kümmern uns."), ("status_after", "waiting_on_customer"), ("seen", &seen)])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let upd = a
+        .post(&format!("/cases/{r}/update"), &[("csrf", &csrf), ("priority", "high"), ("tags", "rückruf, vip"), ("assignee", "me")])
+        .await;
+    assert_eq!(upd.status, StatusCode::SEE_OTHER);
+    let c = detail(&app, &r).await["case"].clone();
+    assert_eq!(c["status"], "waiting_on_customer");
+    assert_eq!(c["priority"], "high");
+    assert_eq!(c["tags"], json!(["rückruf", "vip"]));
+    assert!(c["assignee_id"].is_string());
+    let page = a.get(&format!("/cases/{r}")).await;
+    let events = page.select("li.event").join("\n");
+    assert!(events.contains("Priorität"), "{events}");
+    assert!(events.contains("Zugewiesen an"), "{events}");
+    // Empty and oversized texts are refused with the text kept.
+    let empty = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "   ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("zuerst einen Text"));
+    let huge = "Ä".repeat(150_000);
+    let big = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", &huge)]).await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let contacts = detail(&app, &r).await["contacts"].clone();
+    assert_eq!(contacts.as_array().unwrap().len(), 47, "nothing half-stored");
+}
+
+/// Item 3 (collision): replying over a contact that arrived after the page was loaded warns
+/// first and keeps the text; confirming sends it.
+#[tokio::test]
+async fn sending_over_a_newer_contact_warns_first() {
+    let app = TestApp::spawn().await;
+    let case = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Frage", "contact": {"text": "Erste Frage"}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let (csrf, seen) = (page.csrf(), page.attr("input[name=seen]", "value").unwrap());
+    let (s, _) = app.post(&format!("/api/v1/cases/{r}/contacts"), json!({"kind": "customer", "text": "Nachtrag: hat sich erledigt"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let warned = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Meine Antwort"), ("seen", &seen)]).await;
+    assert_eq!(warned.status, StatusCode::CONFLICT);
+    assert!(warned.body.contains("neuer Kontakt eingegangen"));
+    assert!(warned.body.contains("Nachtrag: hat sich erledigt"));
+    assert_eq!(warned.select("#body").join(""), "Meine Antwort", "the text is kept");
+    let contacts = detail(&app, &r).await["contacts"].clone();
+    assert_eq!(contacts.as_array().unwrap().len(), 2);
+    let seen2 = warned.attr("input[name=seen]", "value").unwrap();
+    let sent = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Meine Antwort"), ("seen", &seen2), ("confirm", "1")]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let contacts = detail(&app, &r).await["contacts"].clone();
+    assert_eq!(contacts.as_array().unwrap().len(), 3);
+}
+
+/// Bad input: the session expires mid-reply; the text survives sign-in as a draft.
+#[tokio::test]
+async fn expired_session_mid_reply_keeps_the_draft() {
+    let app = TestApp::spawn().await;
+    let case = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Frage", "contact": {"text": "Hallo"}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let mut a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let csrf = page.csrf();
+    a.cookie = "anliegen_session=anl_expired".into();
+    let lost = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Langer Text, der nicht verloren gehen darf")]).await;
+    assert_eq!(lost.status, StatusCode::UNAUTHORIZED);
+    assert!(lost.body.contains("nicht verloren"));
+    let kept = lost.attr("input[name=draft_body]", "value").unwrap();
+    assert_eq!(kept, "Langer Text, der nicht verloren gehen darf");
+    let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
+    let res = client()
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("email", first.email.as_str()),
+            ("password", first.password.as_str()),
+            ("next", lost.attr("input[name=next]", "value").unwrap().as_str()),
+            ("draft_case", r),
+            ("draft_kind", "reply"),
+            ("draft_body", kept.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/cases/{r}").as_str());
+    a.cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let back = a.get(&format!("/cases/{r}")).await;
+    assert_eq!(back.select("#body").join(""), "Langer Text, der nicht verloren gehen darf");
+    assert!(back.body.contains("Entwurf wurde wiederhergestellt"));
+}
+
+/// Item 2: queues sorted by what is due, filters, counts, pages that do not repeat, saved views.
+#[tokio::test]
+async fn queues_filters_pages_and_saved_views() {
+    let app = TestApp::spawn().await;
+    let mut refs = Vec::new();
+    for i in 0..55 {
+        let prio = if i == 40 { "urgent" } else { "normal" };
+        let c = open_case(&app, json!({"customer": {"email": format!("k{i}@example.de")}, "subject": format!("Anliegen {i}"), "priority": prio, "tags": if i % 5 == 0 { vec!["rückruf"] } else { vec![] }, "contact": {"channel": "email", "text": "Hallo"}})).await;
+        refs.push(c["reference"].as_str().unwrap().to_owned());
+    }
+    let a = Agent::admin(&app).await;
+    let p1 = a.get("/cases?view=unassigned").await;
+    let rows: Vec<String> = p1.select("table.queue tbody tr a.ref");
+    assert_eq!(rows.len(), 50);
+    assert_eq!(rows[0], refs[40], "urgent first");
+    assert_eq!(rows[1], refs[0], "then the oldest unanswered");
+    let nav = p1.select("nav.queues a[data-queue=unassigned] .count").join("");
+    assert_eq!(nav, "55");
+    let next = p1.attr("a[rel=next]", "href").unwrap();
+    let p2 = a.get(&next).await;
+    let rows2 = p2.select("table.queue tbody tr a.ref");
+    assert_eq!(rows2.len(), 5);
+    assert!(rows2.iter().all(|r| !rows.contains(r)), "no repeats");
+    let tagged = a.get("/cases?tag=r%C3%BCckruf&status=unsolved").await;
+    assert_eq!(tagged.select("table.queue tbody tr").len(), 11);
+    let urgent = a.get("/cases?priority=urgent").await;
+    assert_eq!(urgent.select("table.queue tbody tr").len(), 1);
+    let bad = a.get("/cases?status=kaputt").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let csrf = p1.csrf();
+    let saved = a.post("/views", &[("csrf", &csrf), ("name", "Rückrufe"), ("query", "tag=r%C3%BCckruf&status=unsolved&after=x")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert!(!saved.location().contains("after"), "no page position is saved");
+    let page = a.get(saved.location()).await;
+    assert!(page.select("nav.queues").join("").contains("Rückrufe"));
+    let del = page.attr("form[action^='/views/']", "action").unwrap();
+    assert_eq!(a.post(&del, &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert!(!a.get("/cases").await.select("nav.queues").join("").contains("Rückrufe"));
+    let noname = a.post("/views", &[("csrf", &csrf), ("name", ""), ("query", "view=open")]).await;
+    assert_eq!(noname.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Item 3: attachments download with nosniff; only raster images preview inline, never SVG;
+/// mail HTML lives in a sandboxed frame with its own policy.
+#[tokio::test]
+async fn attachments_and_mail_frames_are_safe() {
+    let app = TestApp::spawn().await;
+    let png = base64::engine::general_purpose::STANDARD.encode([0x89, b'P', b'N', b'G', 13, 10, 26, 10]);
+    let svg = base64::engine::general_purpose::STANDARD.encode(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>");
+    let case = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Foto", "contact": {
+        "text": "Siehe Anhang", "html": "<p>Siehe <b>Anhang</b><script>alert(1)</script></p>",
+        "attachments": [{"filename": "schaden.png", "content_type": "image/png", "data_base64": png},
+                        {"filename": "böse.svg", "content_type": "image/svg+xml", "data_base64": svg}]}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let imgs: Vec<String> = {
+        let doc = scraper::Html::parse_document(&page.body);
+        let sel = scraper::Selector::parse("img.thumb").unwrap();
+        doc.select(&sel).map(|e| e.value().attr("src").unwrap().to_owned()).collect()
+    };
+    assert_eq!(imgs.len(), 1, "only the PNG previews");
+    let inline = a.get(&imgs[0]).await;
+    assert_eq!(inline.headers["content-disposition"], "inline");
+    assert_eq!(inline.headers["x-content-type-options"], "nosniff");
+    let svg_link = page.attr("a[href$='/files/1']", "href").unwrap();
+    let svg_inline = a.get(&format!("{svg_link}?inline=1")).await;
+    assert!(svg_inline.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(svg_inline.headers["x-content-type-options"], "nosniff");
+    let frame = page.attr("iframe", "src").unwrap();
+    assert_eq!(page.attr("iframe", "sandbox").unwrap(), "allow-popups allow-popups-to-escape-sandbox");
+    let doc = a.get(&frame).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let csp = doc.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("sandbox") && csp.contains("frame-ancestors 'self'") && !csp.contains("script-src"), "{csp}");
+    assert_eq!(doc.headers["x-frame-options"], "SAMEORIGIN");
+    assert!(!doc.body.contains("<script"));
+}
+
+/// Item 4: the live stream tells a queue page that something changed.
+#[tokio::test]
+async fn live_stream_reports_new_cases() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let mut res = a
+        .client
+        .get(format!("{}/live", app.url))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    open_case(&app, json!({"customer": {"email": "neu@example.de"}, "subject": "Neu", "contact": {"text": "Hallo"}})).await;
+    let mut got = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !got.contains("case_opened") {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk()).await.expect("an event in time").unwrap().unwrap();
+        got.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(got.contains("event: queue"), "{got}");
+    // Without a session there is no stream.
+    let anon = client().get(format!("{}/live", app.url)).send().await.unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Item 8: German or English by the browser, with a switch.
+#[tokio::test]
+async fn language_by_browser_and_switch() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let en = a.get_with("/cases", &[("accept-language", "en-US,en;q=0.9")]).await;
+    assert!(en.body.contains("My cases") && en.body.contains("lang=\"en\""));
+    let de = a.get_with("/cases", &[("accept-language", "de-DE")]).await;
+    assert!(de.body.contains("Meine Fälle"));
+    let switch = a.post("/lang", &[("lang", "en"), ("next", "/cases")]).await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    let cookie = switch.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("lang=en"));
+    let mut b = Agent { client: client(), base: a.base.clone(), cookie: format!("{}; lang=en", a.cookie) };
+    let page = b.get_with("/cases", &[("accept-language", "de-DE")]).await;
+    assert!(page.body.contains("My cases"), "the switch wins over the browser");
+    b.cookie.clear();
+    let login = b.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+}

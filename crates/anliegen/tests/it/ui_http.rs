@@ -74,7 +74,10 @@ impl Agent {
             cookie: String::new(),
         };
         let p = a
-            .post("/login", &[("email", email), ("password", password), ("next", "/cases")])
+            .post(
+                "/login",
+                &[("email", email), ("password", password), ("next", "/cases")],
+            )
             .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         let set = p.headers.get("set-cookie").unwrap().to_str().unwrap();
@@ -108,7 +111,8 @@ impl Agent {
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.post_with(path, form, &[("origin", &self.base.clone())]).await
+        self.post_with(path, form, &[("origin", &self.base.clone())])
+            .await
     }
 
     async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
@@ -171,7 +175,10 @@ async fn session_cookie_logout_and_lockout() {
     let res = c
         .post(format!("{}/login", app.url))
         .header("x-forwarded-proto", "https")
-        .form(&[("email", first.email.as_str()), ("password", first.password.as_str())])
+        .form(&[
+            ("email", first.email.as_str()),
+            ("password", first.password.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -184,13 +191,25 @@ async fn session_cookie_logout_and_lockout() {
     let page = a.get("/cases").await;
     assert_eq!(page.status, StatusCode::OK);
     let csp = page.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let out = a.post("/logout", &[("csrf", &page.csrf())]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let after = a.get("/cases").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
-    assert!(after.location().starts_with("/login?next="), "{}", after.location());
+    assert!(
+        after.location().starts_with("/login?next="),
+        "{}",
+        after.location()
+    );
 
     // Lockout: five failures are free, then 429 with a clear message and Retry-After.
     let mut last = StatusCode::OK;
@@ -226,26 +245,61 @@ async fn password_change() {
     assert_eq!(page.status, StatusCode::OK);
     let csrf = page.csrf();
     let wrong = a
-        .post("/settings/password", &[("csrf", &csrf), ("current", "nope"), ("new", "ein-neues-passwort"), ("repeat", "ein-neues-passwort")])
+        .post(
+            "/settings/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "nope"),
+                ("new", "ein-neues-passwort"),
+                ("repeat", "ein-neues-passwort"),
+            ],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("aktuelle Passwort ist falsch"));
     let mismatch = a
-        .post("/settings/password", &[("csrf", &csrf), ("current", "ein-gutes-passwort"), ("new", "ein-neues-passwort"), ("repeat", "ein-anderes-passwort")])
+        .post(
+            "/settings/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "ein-gutes-passwort"),
+                ("new", "ein-neues-passwort"),
+                ("repeat", "ein-anderes-passwort"),
+            ],
+        )
         .await;
     assert!(mismatch.body.contains("stimmen nicht überein"));
     let short = a
-        .post("/settings/password", &[("csrf", &csrf), ("current", "ein-gutes-passwort"), ("new", "kurz"), ("repeat", "kurz")])
+        .post(
+            "/settings/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "ein-gutes-passwort"),
+                ("new", "kurz"),
+                ("repeat", "kurz"),
+            ],
+        )
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     let ok = a
-        .post("/settings/password", &[("csrf", &csrf), ("current", "ein-gutes-passwort"), ("new", "ein-neues-passwort"), ("repeat", "ein-neues-passwort")])
+        .post(
+            "/settings/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "ein-gutes-passwort"),
+                ("new", "ein-neues-passwort"),
+                ("repeat", "ein-neues-passwort"),
+            ],
+        )
         .await;
     assert_eq!(ok.status, StatusCode::OK);
     assert!(ok.body.contains("wurde geändert"));
     let old = client()
         .post(format!("{}/login", app.url))
-        .form(&[("email", "anna@shop.example"), ("password", "ein-gutes-passwort")])
+        .form(&[
+            ("email", "anna@shop.example"),
+            ("password", "ein-gutes-passwort"),
+        ])
         .send()
         .await
         .unwrap();
@@ -264,14 +318,27 @@ async fn forged_requests_are_refused() {
     let csrf = page.csrf();
     let path = format!("/cases/{r}/update");
     let form = [("csrf", csrf.as_str()), ("priority", "urgent")];
-    let evil = a.post_with(&path, &form, &[("origin", "https://evil.example")]).await;
+    let evil = a
+        .post_with(&path, &form, &[("origin", "https://evil.example")])
+        .await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
-    assert!(evil.body.contains("nicht aus Anliegen selbst"), "{}", evil.body);
-    let cross = a.post_with(&path, &form, &[("sec-fetch-site", "cross-site")]).await;
+    assert!(
+        evil.body.contains("nicht aus Anliegen selbst"),
+        "{}",
+        evil.body
+    );
+    let cross = a
+        .post_with(&path, &form, &[("sec-fetch-site", "cross-site")])
+        .await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
     let null = a.post_with(&path, &form, &[("origin", "null")]).await;
     assert_eq!(null.status, StatusCode::FORBIDDEN);
-    let token = a.post(&path, &[("csrf", "0123456789abcdef"), ("priority", "urgent")]).await;
+    let token = a
+        .post(
+            &path,
+            &[("csrf", "0123456789abcdef"), ("priority", "urgent")],
+        )
+        .await;
     assert_eq!(token.status, StatusCode::FORBIDDEN);
     let missing = a.post(&path, &[("priority", "urgent")]).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
@@ -295,7 +362,10 @@ async fn roles_limit_what_an_agent_sees() {
     agent_in(&app, "sven@shop.example", "supervisor", &[&vendor]).await;
     let other = open_case(&app, json!({"customer": {"email": "k1@example.de"}, "subject": "Paket weg", "team_id": versand, "contact": {"text": "Wo ist mein Paket?"}})).await;
     let mine = open_case(&app, json!({"customer": {"email": "k2@example.de"}, "subject": "Katalogdaten", "team_id": vendor, "contact": {"text": "ISBN falsch"}})).await;
-    let (or, mr) = (other["reference"].as_str().unwrap(), mine["reference"].as_str().unwrap());
+    let (or, mr) = (
+        other["reference"].as_str().unwrap(),
+        mine["reference"].as_str().unwrap(),
+    );
     let vera = Agent::login(&app, "vera@shop.example", "ein-gutes-passwort").await;
     let page = vera.get(&format!("/cases/{mr}")).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -303,16 +373,35 @@ async fn roles_limit_what_an_agent_sees() {
     let denied = vera.get(&format!("/cases/{or}")).await;
     assert_eq!(denied.status, StatusCode::NOT_FOUND);
     assert!(denied.body.contains("keinen Zugriff"));
-    let upd = vera.post(&format!("/cases/{or}/update"), &[("csrf", &csrf), ("priority", "low")]).await;
+    let upd = vera
+        .post(
+            &format!("/cases/{or}/update"),
+            &[("csrf", &csrf), ("priority", "low")],
+        )
+        .await;
     assert_eq!(upd.status, StatusCode::NOT_FOUND);
-    let reply = vera.post(&format!("/cases/{or}/contacts"), &[("csrf", &csrf), ("kind", "note"), ("body", "x")]).await;
+    let reply = vera
+        .post(
+            &format!("/cases/{or}/contacts"),
+            &[("csrf", &csrf), ("kind", "note"), ("body", "x")],
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    assert_eq!(vera.get(&format!("/live?case={or}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        vera.get(&format!("/live?case={or}")).await.status,
+        StatusCode::NOT_FOUND
+    );
     let contacts = detail(&app, &or).await["contacts"].clone();
     let cid = contacts[0]["id"].as_str().unwrap();
-    assert_eq!(vera.get(&format!("/contacts/{cid}/mail")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        vera.get(&format!("/contacts/{cid}/mail")).await.status,
+        StatusCode::NOT_FOUND
+    );
     let queue = vera.get("/cases?view=open").await;
-    assert!(queue.body.contains(mr) && !queue.body.contains(or), "the queue hides other teams' cases");
+    assert!(
+        queue.body.contains(mr) && !queue.body.contains(or),
+        "the queue hides other teams' cases"
+    );
     // The API applies the same rule to the same agent's token.
     let res = client()
         .post(format!("{}/api/v1/auth/login", app.url))
@@ -320,17 +409,46 @@ async fn roles_limit_what_an_agent_sees() {
         .send()
         .await
         .unwrap();
-    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let (s, _, _) = app.req_as(&token, Method::GET, &format!("/api/v1/cases/{or}"), None, None).await;
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _, _) = app
+        .req_as(
+            &token,
+            Method::GET,
+            &format!("/api/v1/cases/{or}"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, _) = app.req_as(&token, Method::GET, &format!("/api/v1/contacts/{cid}/html"), None, None).await;
+    let (s, _, _) = app
+        .req_as(
+            &token,
+            Method::GET,
+            &format!("/api/v1/contacts/{cid}/html"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, list) = app.req_as(&token, Method::GET, "/api/v1/cases", None, None).await;
+    let (s, _, list) = app
+        .req_as(&token, Method::GET, "/api/v1/cases", None, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let listed: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reference"].as_str().unwrap())
+        .collect();
     assert_eq!(listed, vec![mr]);
     let sven = Agent::login(&app, "sven@shop.example", "ein-gutes-passwort").await;
-    assert_eq!(sven.get(&format!("/cases/{or}")).await.status, StatusCode::OK);
+    assert_eq!(
+        sven.get(&format!("/cases/{or}")).await.status,
+        StatusCode::OK
+    );
     let c = detail(&app, &or).await["case"].clone();
     assert_eq!(c["priority"], "normal");
 }
@@ -339,11 +457,15 @@ async fn roles_limit_what_an_agent_sees() {
 #[tokio::test]
 async fn html_in_names_and_subjects_is_escaped() {
     let app = TestApp::spawn().await;
-    let case = open_case(&app, json!({
-        "customer": {"email": "x@example.de", "name": "<img src=x onerror=alert(1)>Eve"},
-        "subject": "<script>alert('s')</script> Betreff",
-        "contact": {"text": "<b>fett</b> und <script>alert(2)</script>"}
-    })).await;
+    let case = open_case(
+        &app,
+        json!({
+            "customer": {"email": "x@example.de", "name": "<img src=x onerror=alert(1)>Eve"},
+            "subject": "<script>alert('s')</script> Betreff",
+            "contact": {"text": "<b>fett</b> und <script>alert(2)</script>"}
+        }),
+    )
+    .await;
     let r = case["reference"].as_str().unwrap();
     let a = Agent::admin(&app).await;
     for path in ["/cases?view=open".to_owned(), format!("/cases/{r}")] {
@@ -351,10 +473,17 @@ async fn html_in_names_and_subjects_is_escaped() {
         assert_eq!(p.status, StatusCode::OK);
         assert!(!p.body.contains("<script>alert"), "{path}");
         assert!(!p.body.contains("<img src=x"), "{path}");
-        assert!(p.body.contains("&lt;script&gt;") || p.body.contains("&#60;script&#62;"), "{path}");
+        assert!(
+            p.body.contains("&lt;script&gt;") || p.body.contains("&#60;script&#62;"),
+            "{path}"
+        );
     }
     let p = a.get(&format!("/cases/{r}")).await;
-    assert!(p.select("h1").join(" ").contains("<script>alert('s')</script> Betreff"));
+    assert!(
+        p.select("h1")
+            .join(" ")
+            .contains("<script>alert('s')</script> Betreff")
+    );
 }
 
 /// Item 3: a long case shows the newest 30 contacts and the way to older ones; reply, note,
@@ -366,7 +495,10 @@ async fn case_view_window_and_actions() {
     let r = case["reference"].as_str().unwrap().to_owned();
     for i in 1..45 {
         let (s, _) = app
-            .post(&format!("/api/v1/cases/{r}/contacts"), json!({"kind": "customer", "text": format!("Kontakt {i}")}))
+            .post(
+                &format!("/api/v1/cases/{r}/contacts"),
+                json!({"kind": "customer", "text": format!("Kontakt {i}")}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED);
     }
@@ -376,28 +508,69 @@ async fn case_view_window_and_actions() {
     assert_eq!(shown.len(), 30);
     assert!(shown.last().unwrap().contains("Kontakt 44"));
     assert!(shown.first().unwrap().contains("Kontakt 15"));
-    let older = page.attr("#load-older", "href").expect("a link to older contacts");
+    let older = page
+        .attr("#load-older", "href")
+        .expect("a link to older contacts");
     let earlier = a.get(&older).await;
     let shown = earlier.select("li.contact");
     assert_eq!(shown.len(), 15);
     assert!(shown.first().unwrap().contains("Kontakt 0"));
     assert!(earlier.attr("#load-older", "href").is_none());
-    assert!(page.select(".customer .cname").join("").contains("Lena Lang"));
-    assert!(page.select(".identities dd").join(" ").contains("lang@example.de"));
+    assert!(
+        page.select(".customer .cname")
+            .join("")
+            .contains("Lena Lang")
+    );
+    assert!(
+        page.select(".identities dd")
+            .join(" ")
+            .contains("lang@example.de")
+    );
 
     let csrf = page.csrf();
     let seen = page.attr("input[name=seen]", "value").unwrap();
-    let note = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "note"), ("body", "Intern: Kunde ist VIP"), ("seen", &seen)]).await;
+    let note = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "note"),
+                ("body", "Intern: Kunde ist VIP"),
+                ("seen", &seen),
+            ],
+        )
+        .await;
     assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.body);
     let page = a.get(&format!("/cases/{r}")).await;
-    assert!(page.select("li.contact.note").join(" ").contains("Kunde ist VIP"));
+    assert!(
+        page.select("li.contact.note")
+            .join(" ")
+            .contains("Kunde ist VIP")
+    );
     let seen = page.attr("input[name=seen]", "value").unwrap();
     let reply = a
-        .post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Wir kümmern uns."), ("status_after", "waiting_on_customer"), ("seen", &seen)])
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "reply"),
+                ("body", "Wir kümmern uns."),
+                ("status_after", "waiting_on_customer"),
+                ("seen", &seen),
+            ],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let upd = a
-        .post(&format!("/cases/{r}/update"), &[("csrf", &csrf), ("priority", "high"), ("tags", "rückruf, vip"), ("assignee", "me")])
+        .post(
+            &format!("/cases/{r}/update"),
+            &[
+                ("csrf", &csrf),
+                ("priority", "high"),
+                ("tags", "rückruf, vip"),
+                ("assignee", "me"),
+            ],
+        )
         .await;
     assert_eq!(upd.status, StatusCode::SEE_OTHER);
     let c = detail(&app, &r).await["case"].clone();
@@ -410,14 +583,28 @@ async fn case_view_window_and_actions() {
     assert!(events.contains("Priorität"), "{events}");
     assert!(events.contains("Zugewiesen an"), "{events}");
     // Empty and oversized texts are refused with the text kept.
-    let empty = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "   ")]).await;
+    let empty = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[("csrf", &csrf), ("kind", "reply"), ("body", "   ")],
+        )
+        .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(empty.body.contains("zuerst einen Text"));
     let huge = "Ä".repeat(150_000);
-    let big = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", &huge)]).await;
+    let big = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[("csrf", &csrf), ("kind", "reply"), ("body", &huge)],
+        )
+        .await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
     let contacts = detail(&app, &r).await["contacts"].clone();
-    assert_eq!(contacts.as_array().unwrap().len(), 47, "nothing half-stored");
+    assert_eq!(
+        contacts.as_array().unwrap().len(),
+        47,
+        "nothing half-stored"
+    );
 }
 
 /// Item 3 (collision): replying over a contact that arrived after the page was loaded warns
@@ -430,17 +617,47 @@ async fn sending_over_a_newer_contact_warns_first() {
     let a = Agent::admin(&app).await;
     let page = a.get(&format!("/cases/{r}")).await;
     let (csrf, seen) = (page.csrf(), page.attr("input[name=seen]", "value").unwrap());
-    let (s, _) = app.post(&format!("/api/v1/cases/{r}/contacts"), json!({"kind": "customer", "text": "Nachtrag: hat sich erledigt"})).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/cases/{r}/contacts"),
+            json!({"kind": "customer", "text": "Nachtrag: hat sich erledigt"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let warned = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Meine Antwort"), ("seen", &seen)]).await;
+    let warned = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "reply"),
+                ("body", "Meine Antwort"),
+                ("seen", &seen),
+            ],
+        )
+        .await;
     assert_eq!(warned.status, StatusCode::CONFLICT);
     assert!(warned.body.contains("neuer Kontakt eingegangen"));
     assert!(warned.body.contains("Nachtrag: hat sich erledigt"));
-    assert_eq!(warned.select("#body").join(""), "Meine Antwort", "the text is kept");
+    assert_eq!(
+        warned.select("#body").join(""),
+        "Meine Antwort",
+        "the text is kept"
+    );
     let contacts = detail(&app, &r).await["contacts"].clone();
     assert_eq!(contacts.as_array().unwrap().len(), 2);
     let seen2 = warned.attr("input[name=seen]", "value").unwrap();
-    let sent = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Meine Antwort"), ("seen", &seen2), ("confirm", "1")]).await;
+    let sent = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "reply"),
+                ("body", "Meine Antwort"),
+                ("seen", &seen2),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
     let contacts = detail(&app, &r).await["contacts"].clone();
     assert_eq!(contacts.as_array().unwrap().len(), 3);
@@ -456,7 +673,16 @@ async fn expired_session_mid_reply_keeps_the_draft() {
     let page = a.get(&format!("/cases/{r}")).await;
     let csrf = page.csrf();
     a.cookie = "anliegen_session=anl_expired".into();
-    let lost = a.post(&format!("/cases/{r}/contacts"), &[("csrf", &csrf), ("kind", "reply"), ("body", "Langer Text, der nicht verloren gehen darf")]).await;
+    let lost = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "reply"),
+                ("body", "Langer Text, der nicht verloren gehen darf"),
+            ],
+        )
+        .await;
     assert_eq!(lost.status, StatusCode::UNAUTHORIZED);
     assert!(lost.body.contains("nicht verloren"));
     let kept = lost.attr("input[name=draft_body]", "value").unwrap();
@@ -467,7 +693,10 @@ async fn expired_session_mid_reply_keeps_the_draft() {
         .form(&[
             ("email", first.email.as_str()),
             ("password", first.password.as_str()),
-            ("next", lost.attr("input[name=next]", "value").unwrap().as_str()),
+            (
+                "next",
+                lost.attr("input[name=next]", "value").unwrap().as_str(),
+            ),
             ("draft_case", r),
             ("draft_kind", "reply"),
             ("draft_body", kept.as_str()),
@@ -477,9 +706,18 @@ async fn expired_session_mid_reply_keeps_the_draft() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("/cases/{r}").as_str());
-    a.cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    a.cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let back = a.get(&format!("/cases/{r}")).await;
-    assert_eq!(back.select("#body").join(""), "Langer Text, der nicht verloren gehen darf");
+    assert_eq!(
+        back.select("#body").join(""),
+        "Langer Text, der nicht verloren gehen darf"
+    );
     assert!(back.body.contains("Entwurf wurde wiederhergestellt"));
 }
 
@@ -499,7 +737,9 @@ async fn queues_filters_pages_and_saved_views() {
     assert_eq!(rows.len(), 50);
     assert_eq!(rows[0], refs[40], "urgent first");
     assert_eq!(rows[1], refs[0], "then the oldest unanswered");
-    let nav = p1.select("nav.queues a[data-queue=unassigned] .count").join("");
+    let nav = p1
+        .select("nav.queues a[data-queue=unassigned] .count")
+        .join("");
     assert_eq!(nav, "55");
     let next = p1.attr("a[rel=next]", "href").unwrap();
     let p2 = a.get(&next).await;
@@ -513,15 +753,41 @@ async fn queues_filters_pages_and_saved_views() {
     let bad = a.get("/cases?status=kaputt").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let csrf = p1.csrf();
-    let saved = a.post("/views", &[("csrf", &csrf), ("name", "Rückrufe"), ("query", "tag=r%C3%BCckruf&status=unsolved&after=x")]).await;
+    let saved = a
+        .post(
+            "/views",
+            &[
+                ("csrf", &csrf),
+                ("name", "Rückrufe"),
+                ("query", "tag=r%C3%BCckruf&status=unsolved&after=x"),
+            ],
+        )
+        .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
-    assert!(!saved.location().contains("after"), "no page position is saved");
+    assert!(
+        !saved.location().contains("after"),
+        "no page position is saved"
+    );
     let page = a.get(saved.location()).await;
     assert!(page.select("nav.queues").join("").contains("Rückrufe"));
     let del = page.attr("form[action^='/views/']", "action").unwrap();
-    assert_eq!(a.post(&del, &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
-    assert!(!a.get("/cases").await.select("nav.queues").join("").contains("Rückrufe"));
-    let noname = a.post("/views", &[("csrf", &csrf), ("name", ""), ("query", "view=open")]).await;
+    assert_eq!(
+        a.post(&del, &[("csrf", &csrf)]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        !a.get("/cases")
+            .await
+            .select("nav.queues")
+            .join("")
+            .contains("Rückrufe")
+    );
+    let noname = a
+        .post(
+            "/views",
+            &[("csrf", &csrf), ("name", ""), ("query", "view=open")],
+        )
+        .await;
     assert_eq!(noname.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -530,8 +796,10 @@ async fn queues_filters_pages_and_saved_views() {
 #[tokio::test]
 async fn attachments_and_mail_frames_are_safe() {
     let app = TestApp::spawn().await;
-    let png = base64::engine::general_purpose::STANDARD.encode([0x89, b'P', b'N', b'G', 13, 10, 26, 10]);
-    let svg = base64::engine::general_purpose::STANDARD.encode(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>");
+    let png =
+        base64::engine::general_purpose::STANDARD.encode([0x89, b'P', b'N', b'G', 13, 10, 26, 10]);
+    let svg = base64::engine::general_purpose::STANDARD
+        .encode(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>");
     let case = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Foto", "contact": {
         "text": "Siehe Anhang", "html": "<p>Siehe <b>Anhang</b><script>alert(1)</script></p>",
         "attachments": [{"filename": "schaden.png", "content_type": "image/png", "data_base64": png},
@@ -542,7 +810,9 @@ async fn attachments_and_mail_frames_are_safe() {
     let imgs: Vec<String> = {
         let doc = scraper::Html::parse_document(&page.body);
         let sel = scraper::Selector::parse("img.thumb").unwrap();
-        doc.select(&sel).map(|e| e.value().attr("src").unwrap().to_owned()).collect()
+        doc.select(&sel)
+            .map(|e| e.value().attr("src").unwrap().to_owned())
+            .collect()
     };
     assert_eq!(imgs.len(), 1, "only the PNG previews");
     let inline = a.get(&imgs[0]).await;
@@ -550,14 +820,27 @@ async fn attachments_and_mail_frames_are_safe() {
     assert_eq!(inline.headers["x-content-type-options"], "nosniff");
     let svg_link = page.attr("a[href$='/files/1']", "href").unwrap();
     let svg_inline = a.get(&format!("{svg_link}?inline=1")).await;
-    assert!(svg_inline.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        svg_inline.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert_eq!(svg_inline.headers["x-content-type-options"], "nosniff");
     let frame = page.attr("iframe", "src").unwrap();
-    assert_eq!(page.attr("iframe", "sandbox").unwrap(), "allow-popups allow-popups-to-escape-sandbox");
+    assert_eq!(
+        page.attr("iframe", "sandbox").unwrap(),
+        "allow-popups allow-popups-to-escape-sandbox"
+    );
     let doc = a.get(&frame).await;
     assert_eq!(doc.status, StatusCode::OK);
     let csp = doc.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("sandbox") && csp.contains("frame-ancestors 'self'") && !csp.contains("script-src"), "{csp}");
+    assert!(
+        csp.contains("sandbox")
+            && csp.contains("frame-ancestors 'self'")
+            && !csp.contains("script-src"),
+        "{csp}"
+    );
     assert_eq!(doc.headers["x-frame-options"], "SAMEORIGIN");
     assert!(!doc.body.contains("<script"));
 }
@@ -581,12 +864,20 @@ async fn live_stream_reports_new_cases() {
     let mut got = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !got.contains("case_opened") {
-        let chunk = tokio::time::timeout_at(deadline, res.chunk()).await.expect("an event in time").unwrap().unwrap();
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .unwrap();
         got.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(got.contains("event: queue"), "{got}");
     // Without a session there is no stream.
-    let anon = client().get(format!("{}/live", app.url)).send().await.unwrap();
+    let anon = client()
+        .get(format!("{}/live", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -595,7 +886,9 @@ async fn live_stream_reports_new_cases() {
 async fn language_by_browser_and_switch() {
     let app = TestApp::spawn().await;
     let a = Agent::admin(&app).await;
-    let en = a.get_with("/cases", &[("accept-language", "en-US,en;q=0.9")]).await;
+    let en = a
+        .get_with("/cases", &[("accept-language", "en-US,en;q=0.9")])
+        .await;
     assert!(en.body.contains("My cases") && en.body.contains("lang=\"en\""));
     let de = a.get_with("/cases", &[("accept-language", "de-DE")]).await;
     assert!(de.body.contains("Meine Fälle"));
@@ -603,9 +896,16 @@ async fn language_by_browser_and_switch() {
     assert_eq!(switch.status, StatusCode::SEE_OTHER);
     let cookie = switch.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("lang=en"));
-    let mut b = Agent { client: client(), base: a.base.clone(), cookie: format!("{}; lang=en", a.cookie) };
+    let mut b = Agent {
+        client: client(),
+        base: a.base.clone(),
+        cookie: format!("{}; lang=en", a.cookie),
+    };
     let page = b.get_with("/cases", &[("accept-language", "de-DE")]).await;
-    assert!(page.body.contains("My cases"), "the switch wins over the browser");
+    assert!(
+        page.body.contains("My cases"),
+        "the switch wins over the browser"
+    );
     b.cookie.clear();
     let login = b.get("/login").await;
     assert_eq!(login.status, StatusCode::OK);

@@ -13,6 +13,7 @@ mod idempotency;
 mod jobs;
 mod projections;
 mod reads;
+mod workspace;
 
 /// `conformance!(a, b)` turns each `async fn a(store: Store, env: Env) -> anyhow::Result<()>` of
 /// the calling module into `mod a { sqlite, postgres }`.

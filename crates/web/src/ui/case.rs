@@ -69,7 +69,11 @@ pub(crate) struct ContactView {
 /// One line of the timeline: a contact or a quiet event.
 pub(crate) enum Entry {
     Contact(Box<ContactView>),
-    Event { text: String, by: String, time: String },
+    Event {
+        text: String,
+        by: String,
+        time: String,
+    },
 }
 
 pub(crate) struct CustomerPanel {
@@ -298,12 +302,10 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind) -> Option<String> {
         EventKind::MailDeliveryFailed { error, .. } => t.a("ev-mail-failed", "error", error),
         EventKind::FieldsChanged { changes } => t.args(
             "ev-fields",
-            &[
-                (
-                    "fields",
-                    changes.keys().cloned().collect::<Vec<_>>().join(", "),
-                ),
-            ],
+            &[(
+                "fields",
+                changes.keys().cloned().collect::<Vec<_>>().join(", "),
+            )],
         ),
         _ => return None,
     })

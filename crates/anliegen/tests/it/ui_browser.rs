@@ -530,3 +530,133 @@ async fn without_javascript_read_a_case_and_reply() {
     assert!(b.text("#entries").await.contains(&text));
     b.close().await;
 }
+
+/// Classic stored-XSS vectors in a mail's HTML, subject and sender name.
+const PAYLOAD_HTML: &str = r#"<p>Hallo, hier ist meine Reklamation.</p>
+<script>top.__xss=1;window.__xss=1</script>
+<img src=x onerror="top.__xss=2;window.__xss=2">
+<a href="javascript:top.__xss=3">klick</a>
+<svg onload="top.__xss=4"><script>top.__xss=5</script></svg>
+<div style="background:url(javascript:top.__xss=6);width:expression(top.__xss=7)">css</div>
+<iframe srcdoc="<script>top.__xss=8</script>"></iframe>
+<object data="javascript:top.__xss=9"></object>
+<embed src="javascript:top.__xss=10">
+<form action="javascript:top.__xss=11"><button>senden</button></form>
+<math><mtext><table><mglyph><style><img src=x onerror="top.__xss=12;window.__xss=12">
+<meta http-equiv="refresh" content="0;url=javascript:top.__xss=13">
+<base href="javascript:top.__xss=14//">
+<details open ontoggle="top.__xss=15;window.__xss=15">d</details>
+<a href="data:text/html,<script>top.__xss=17</script>">daten</a>
+<noscript><p title="</noscript><img src=x onerror=window.__xss=18>"></noscript>
+<style>@import 'javascript:top.__xss=19';</style>"#;
+
+fn payload_mail() -> String {
+    let svg = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>top.__xss=30</script></svg>",
+    );
+    format!(
+        "From: \"<script>top.__xss=21</script>\" <angreifer@example.net>\r\nTo: service@shop.example\r\nSubject: <img src=x onerror=top.__xss=20> Reklamation\r\nMessage-ID: <xss-1@example.net>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{PAYLOAD_HTML}\r\n--b1\r\nContent-Type: image/svg+xml; name=bild.svg\r\nContent-Disposition: inline; filename=bild.svg\r\nContent-Transfer-Encoding: base64\r\n\r\n{svg}\r\n--b1--\r\n"
+    )
+}
+
+fn html_corpus() -> Vec<PathBuf> {
+    let root = std::env::var("ANLIEGEN_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    let mut out = Vec::new();
+    let mut stack = vec![root.join("mail")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .map(|b| String::from_utf8_lossy(&b).to_ascii_lowercase().contains("text/html"))
+                .unwrap_or(false)
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Stored XSS: the HTML parts of the shared mail corpus and classic vectors are rendered in the
+/// case view (mail frames opened) and nothing executes — neither in the page nor in a frame.
+#[tokio::test]
+async fn stored_xss_nothing_executes() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn_with(|s| s.mail_acknowledge = false).await;
+    let (s, mb) = app
+        .post("/api/v1/mailboxes", json!({"address": "service@shop.example", "display_name": "Shop"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{mb}");
+    let intake = app.running.as_ref().unwrap().intake.clone();
+    let mut cases = std::collections::BTreeSet::new();
+    let mut raws = vec![payload_mail().into_bytes()];
+    let corpus = html_corpus();
+    if corpus.is_empty() {
+        eprintln!("the shared mail corpus is missing: only the classic vectors are checked");
+    }
+    for p in &corpus {
+        raws.push(std::fs::read(p).unwrap());
+    }
+    for raw in raws {
+        match intake
+            .deliver(raw, &anliegen_mail::intake::Envelope::default())
+            .await
+            .expect("stored")
+        {
+            anliegen_mail::intake::Outcome::Stored { case_id, .. }
+            | anliegen_mail::intake::Outcome::Duplicate { case_id, .. } => {
+                cases.insert(case_id.to_string());
+            }
+        }
+    }
+    let driver = Driver::start().await;
+    let b = driver.browser(true).await;
+    let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
+    b.login(&app.url, &first.email, &first.password).await;
+    let mut frames_checked = 0;
+    for id in &cases {
+        let (_, d) = app.get(&format!("/api/v1/cases/{id}")).await;
+        let reference = d["case"]["reference"].as_str().unwrap().to_owned();
+        b.goto(&format!("{}/cases/{reference}", app.url)).await;
+        b.wait_for("#entries").await;
+        // Open every fold and load every mail frame now.
+        let n = b
+            .js("document.querySelectorAll('details').forEach(d => d.open = true); \
+                 const fs = document.querySelectorAll('iframe'); \
+                 fs.forEach(f => { f.loading = 'eager'; f.src = f.src; }); return fs.length;")
+            .await
+            .as_u64()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(b.js("return typeof window.__xss").await, json!("undefined"), "{reference}: script ran in the page");
+        let page = b.source().await;
+        assert!(!page.contains("<script>top.__xss"), "{reference}: unescaped script in the page");
+        for i in 0..n {
+            b.c.enter_frame(i as u16).await.expect("frame");
+            let dom = b
+                .js("return { scripts: document.querySelectorAll('script').length, \
+                      handlers: Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length, \
+                      js_urls: Array.from(document.querySelectorAll('[href],[src],[action],[data]')).filter(e => /^\\s*(javascript|data:text)/i.test(e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action') || e.getAttribute('data') || '')).length, \
+                      flag: typeof window.__xss }")
+                .await;
+            assert_eq!(dom["scripts"], json!(0), "{reference} frame {i}: {dom}");
+            assert_eq!(dom["handlers"], json!(0), "{reference} frame {i}: {dom}");
+            assert_eq!(dom["js_urls"], json!(0), "{reference} frame {i}: {dom}");
+            assert_eq!(dom["flag"], json!("undefined"), "{reference} frame {i}: {dom}");
+            b.c.enter_parent_frame().await.expect("back to the page");
+            frames_checked += 1;
+        }
+        assert_eq!(b.js("return typeof window.__xss").await, json!("undefined"), "{reference}");
+    }
+    assert!(frames_checked >= 1 + corpus.len() / 2, "{frames_checked} frames checked");
+    b.close().await;
+}

@@ -88,6 +88,8 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<Cursor>,
         limit: i64,
     ) -> Result<Page<Case>>;
+    /// Display labels of customers: the name, or else their first identity (for lists).
+    async fn customer_labels(&self, ids: &[CustomerId]) -> Result<HashMap<CustomerId, String>>;
     /// How many cases match `filter`, counting at most `cap` (cheap at any size).
     async fn count_cases(&self, filter: &CaseFilter, cap: i64) -> Result<i64>;
     /// The newest `limit` contacts of a case older than `before`, oldest first; `next` points

@@ -11,6 +11,8 @@ UPDATE cases SET
         + COALESCE(waiting_since, 50000000000000000 + created_at);
 CREATE INDEX cases_queue ON cases (unsolved, queue_due, id);
 CREATE INDEX cases_queue_assignee ON cases (assignee_id, unsolved, queue_due, id);
+-- "Unassigned": PostgreSQL does not order by the columns after an IS NULL condition.
+CREATE INDEX cases_queue_unassigned ON cases (unsolved, queue_due, id) WHERE assignee_id IS NULL;
 CREATE INDEX cases_queue_team ON cases (team_id, unsolved, queue_due, id);
 CREATE INDEX cases_queue_status ON cases (status, queue_due, id);
 CREATE INDEX cases_status_updated ON cases (status, updated_at, id);

@@ -2132,6 +2132,28 @@ impl crate::Backend for Backend {
         }))
     }
 
+    async fn customer_labels(&self, ids: &[CustomerId]) -> Result<HashMap<CustomerId, String>> {
+        let mut out = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "SELECT c.id, c.name, (SELECT i.value FROM identities i WHERE i.customer_id = c.id ORDER BY i.created_at LIMIT 1) \
+             FROM customers c WHERE c.id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(id.to_string());
+        }
+        qb.push(")");
+        let rows: Vec<(String, Option<String>, Option<String>)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        for (id, name, first) in rows {
+            let label = name.filter(|n| !n.trim().is_empty()).or(first).unwrap_or_default();
+            out.insert(parse_id(&id)?, label);
+        }
+        Ok(out)
+    }
+
     async fn count_cases(&self, f: &CaseFilter, cap: i64) -> Result<i64> {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM cases c WHERE 1=1");
         push_case_filter(&mut qb, f);

@@ -259,28 +259,12 @@ pub(crate) async fn queue(
         agents.iter().map(|a| (a.id, a.name.clone())).collect();
     let now = state.store().now();
     let tz = s.tz();
-    let mut customers = HashMap::new();
+    let mut ids: Vec<_> = page.items.iter().map(|c| c.customer_id).collect();
+    ids.sort();
+    ids.dedup();
+    let customers = state.store().customer_labels(&ids).await?;
     let mut rows = Vec::with_capacity(page.items.len());
     for c in &page.items {
-        if !customers.contains_key(&c.customer_id) {
-            let name = state
-                .store()
-                .customer(c.customer_id)
-                .await?
-                .map(|cu| {
-                    cu.name
-                        .clone()
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| {
-                            cu.identities
-                                .first()
-                                .map(|i| i.value.clone())
-                                .unwrap_or_default()
-                        })
-                })
-                .unwrap_or_default();
-            customers.insert(c.customer_id, name);
-        }
         rows.push(Row {
             reference: c.reference.to_string(),
             subject: c.subject.clone(),

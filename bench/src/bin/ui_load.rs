@@ -48,7 +48,12 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted.get(i).copied().unwrap_or(0.0)
 }
 
-async fn measure(client: &reqwest::Client, url: &str, cookie: &str, n: usize) -> anyhow::Result<serde_json::Value> {
+async fn measure(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    n: usize,
+) -> anyhow::Result<serde_json::Value> {
     let mut ms = Vec::with_capacity(n);
     let mut size = 0;
     for _ in 0..n {
@@ -60,7 +65,9 @@ async fn measure(client: &reqwest::Client, url: &str, cookie: &str, n: usize) ->
         size = body.len();
     }
     ms.sort_by(|a, b| a.total_cmp(b));
-    Ok(json!({"p50_ms": pct(&ms, 0.5), "p95_ms": pct(&ms, 0.95), "p99_ms": pct(&ms, 0.99), "bytes": size}))
+    Ok(
+        json!({"p50_ms": pct(&ms, 0.5), "p95_ms": pct(&ms, 0.95), "p99_ms": pct(&ms, 0.99), "bytes": size}),
+    )
 }
 
 #[tokio::main]
@@ -88,7 +95,8 @@ async fn seed(a: &Args, client: &reqwest::Client) -> anyhow::Result<(String, f64
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..a.clients {
-        let (client, url, token, next) = (client.clone(), a.url.clone(), a.token.clone(), next.clone());
+        let (client, url, token, next) =
+            (client.clone(), a.url.clone(), a.token.clone(), next.clone());
         let total = a.cases;
         tasks.push(tokio::spawn(async move {
             loop {
@@ -129,7 +137,10 @@ async fn seed(a: &Args, client: &reqwest::Client) -> anyhow::Result<(String, f64
     let reference = res["reference"].as_str().unwrap_or_default().to_owned();
     for i in 1..a.contacts {
         let kind = if i % 2 == 0 { "customer" } else { "note" };
-        let text = format!("Kontakt {i}: {}", "Ich warte noch immer auf die zweite Hälfte meines Sofas. ".repeat(4));
+        let text = format!(
+            "Kontakt {i}: {}",
+            "Ich warte noch immer auf die zweite Hälfte meines Sofas. ".repeat(4)
+        );
         let res = client
             .post(format!("{}/api/v1/cases/{reference}/contacts", a.url))
             .bearer_auth(&a.token)
@@ -150,7 +161,10 @@ async fn measure_pages(
     // Sign in like a browser.
     let res = client
         .post(format!("{}/login", a.url))
-        .form(&[("email", a.email.as_str()), ("password", a.password.as_str())])
+        .form(&[
+            ("email", a.email.as_str()),
+            ("password", a.password.as_str()),
+        ])
         .send()
         .await?;
     let cookie = res
@@ -167,10 +181,28 @@ async fn measure_pages(
     measure(client, &queue_url, &cookie, 20).await?;
     measure(client, &case_url, &cookie, 20).await?;
     let queue = measure(client, &queue_url, &cookie, a.requests).await?;
-    let unassigned = measure(client, &format!("{}/cases?view=unassigned", a.url), &cookie, a.requests).await?;
+    let unassigned = measure(
+        client,
+        &format!("{}/cases?view=unassigned", a.url),
+        &cookie,
+        a.requests,
+    )
+    .await?;
     let case = measure(client, &case_url, &cookie, a.requests).await?;
-    let css = client.get(format!("{}/assets/app.css", a.url)).send().await?.bytes().await?.len();
-    let js = client.get(format!("{}/assets/app.js", a.url)).send().await?.bytes().await?.len();
+    let css = client
+        .get(format!("{}/assets/app.css", a.url))
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .len();
+    let js = client
+        .get(format!("{}/assets/app.js", a.url))
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .len();
     println!(
         "{}",
         json!({

@@ -125,6 +125,77 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// The mail settings for the admin pages: what is configured, never a secret's value.
+    pub fn mail_summary(&self) -> Vec<(String, String)> {
+        let set = |v: bool| if v { "gesetzt / set" } else { "–" }.to_owned();
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+        vec![
+            (
+                "smtp_listen".into(),
+                or_dash(self.smtp_listen.map(|a| a.to_string())),
+            ),
+            ("smtp_lmtp".into(), self.smtp_lmtp.to_string()),
+            ("smtp_hostname".into(), self.smtp_hostname.clone()),
+            (
+                "smtp_max_message".into(),
+                format!("{} MB", self.smtp_max_message / (1024 * 1024)),
+            ),
+            (
+                "smtp_tls".into(),
+                set(self.smtp_tls_cert.is_some() && self.smtp_tls_key.is_some()),
+            ),
+            (
+                "relay_host".into(),
+                or_dash(
+                    self.relay_host
+                        .clone()
+                        .map(|h| format!("{h}:{}", self.relay_port)),
+                ),
+            ),
+            ("relay_security".into(), self.relay_security.clone()),
+            (
+                "relay_username".into(),
+                or_dash(self.relay_username.clone()),
+            ),
+            ("relay_password".into(), set(self.relay_password.is_some())),
+            (
+                "mail_routes".into(),
+                or_dash(
+                    Some(
+                        self.mail_routes
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                    .filter(|s| !s.is_empty()),
+                ),
+            ),
+            (
+                "mail_imap_passwords".into(),
+                or_dash(
+                    Some(
+                        self.mail_imap_passwords
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                    .filter(|s| !s.is_empty()),
+                ),
+            ),
+            (
+                "mail_imap_poll_seconds".into(),
+                self.mail_imap_poll_seconds.to_string(),
+            ),
+            (
+                "mail_dkim_selector".into(),
+                or_dash(self.mail_dkim_selector.clone()),
+            ),
+            ("mail_acknowledge".into(), self.mail_acknowledge.to_string()),
+        ]
+    }
+
     /// Loads settings from all sources; `file` is the TOML file, if any.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));

@@ -155,6 +155,7 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         WebConfig {
             body_limit: settings.body_limit,
             secure_cookies: settings.secure_cookies,
+            mail_settings: settings.mail_summary(),
         },
     );
     let app = anliegen_web::app(state.clone());

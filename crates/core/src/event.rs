@@ -214,6 +214,35 @@ pub enum EventKind {
         /// Why.
         error: String,
     },
+    /// A macro was created.
+    MacroCreated {
+        /// Which.
+        macro_id: crate::MacroId,
+        /// Its name.
+        name: String,
+    },
+    /// A macro was changed.
+    MacroUpdated {
+        /// Which.
+        macro_id: crate::MacroId,
+    },
+    /// An agent applied a macro to a case.
+    MacroApplied {
+        /// Which.
+        macro_id: crate::MacroId,
+        /// Its name then.
+        name: String,
+    },
+    /// A tag was added to the catalogue (or its description changed).
+    TagDefined {
+        /// The tag.
+        name: String,
+    },
+    /// A tag was removed from the catalogue (cases keep it).
+    TagRemoved {
+        /// The tag.
+        name: String,
+    },
     /// An automatic mail (acknowledgement) was sent for a case.
     AutoReplySent {
         /// The outbound contact that records it.
@@ -252,6 +281,11 @@ impl EventKind {
             Self::MailSent { .. } => "mail_sent",
             Self::MailDeliveryFailed { .. } => "mail_delivery_failed",
             Self::AutoReplySent { .. } => "auto_reply_sent",
+            Self::MacroCreated { .. } => "macro_created",
+            Self::MacroUpdated { .. } => "macro_updated",
+            Self::MacroApplied { .. } => "macro_applied",
+            Self::TagDefined { .. } => "tag_defined",
+            Self::TagRemoved { .. } => "tag_removed",
         }
     }
 }

@@ -68,3 +68,7 @@ id_type!(
     /// Identifies a [`crate::Mailbox`].
     MailboxId
 );
+id_type!(
+    /// Identifies a [`crate::Macro`].
+    MacroId
+);

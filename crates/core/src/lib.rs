@@ -17,6 +17,7 @@ pub mod email;
 pub mod event;
 pub mod ids;
 pub mod language;
+pub mod macros;
 pub mod mail;
 pub mod money;
 pub mod phone;
@@ -29,8 +30,9 @@ pub use contact::{AttachmentRef, Author, Channel, Contact, Direction, SanitisedH
 pub use customer::{Customer, Identity, IdentityKind, Organisation, Tier};
 pub use email::EmailAddress;
 pub use event::{Actor, Event, EventKind};
-pub use ids::{AgentId, CaseId, ContactId, CustomerId, MailboxId, OrganisationId, TeamId};
+pub use ids::{AgentId, CaseId, ContactId, CustomerId, MacroId, MailboxId, OrganisationId, TeamId};
 pub use language::{Language, TimeZoneName};
+pub use macros::{Macro, MacroActions};
 pub use mail::{AuthVerdict, Delivery, MailDetails, MailFlag, Mailbox, ThreadMatch};
 pub use money::{Currency, Money};
 pub use phone::PhoneNumber;

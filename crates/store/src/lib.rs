@@ -88,6 +88,13 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<Cursor>,
         limit: i64,
     ) -> Result<Page<Case>>;
+    /// Every macro, by name.
+    async fn macros(&self) -> Result<Vec<anliegen_core::Macro>>;
+    /// One macro.
+    async fn macro_by_id(&self, id: anliegen_core::MacroId)
+    -> Result<Option<anliegen_core::Macro>>;
+    /// The tag catalogue with each tag's description and how many cases carry it.
+    async fn tag_catalog(&self) -> Result<Vec<(String, String, i64)>>;
     /// Display labels of customers: the name, or else their first identity (for lists).
     async fn customer_labels(&self, ids: &[CustomerId]) -> Result<HashMap<CustomerId, String>>;
     /// How many cases match `filter`, counting at most `cap` (cheap at any size).

@@ -158,6 +158,34 @@ pub enum Command {
     /// (or a new case), and its Message-ID for later threading. A mail whose intake key was
     /// stored before changes nothing and yields [`Output::MailDuplicate`].
     IntakeMail(Box<IntakeMail>),
+    /// Create a macro.
+    CreateMacro(NewMacro),
+    /// Change a macro (every field given).
+    UpdateMacro {
+        /// Which.
+        id: anliegen_core::MacroId,
+        /// Its new content.
+        m: NewMacro,
+    },
+    /// Apply a macro's case changes to a case (its text goes to the agent's composer).
+    ApplyMacro {
+        /// The case.
+        case_id: CaseId,
+        /// The macro.
+        macro_id: anliegen_core::MacroId,
+    },
+    /// Add a tag to the catalogue or change its description.
+    DefineTag {
+        /// The tag.
+        name: Tag,
+        /// What it is for.
+        description: String,
+    },
+    /// Remove a tag from the catalogue (cases keep it).
+    RemoveTag {
+        /// The tag.
+        name: Tag,
+    },
     /// Record the delivery state of an outbound mail (and an event when it was sent or failed).
     SetDelivery {
         /// The outbound contact.
@@ -165,6 +193,21 @@ pub enum Command {
         /// Its new state.
         delivery: Delivery,
     },
+}
+
+/// A macro's content.
+#[derive(Debug, Clone, Default)]
+pub struct NewMacro {
+    /// Unique name.
+    pub name: String,
+    /// German text (placeholders checked).
+    pub body_de: String,
+    /// English text.
+    pub body_en: String,
+    /// Case changes.
+    pub actions: anliegen_core::MacroActions,
+    /// Offered to agents.
+    pub active: bool,
 }
 
 /// An inbound mail, parsed and threaded, ready to store.
@@ -509,6 +552,8 @@ pub enum Output {
     Token(TokenInfo),
     /// A mailbox.
     Mailbox(Box<anliegen_core::Mailbox>),
+    /// A macro.
+    Macro(Box<anliegen_core::Macro>),
     /// The mail was stored before: nothing changed.
     MailDuplicate {
         /// Its case.

@@ -43,6 +43,8 @@ pub struct WebConfig {
     /// Workspace cookies get `Secure` (set when served over TLS; a proxy's
     /// `X-Forwarded-Proto: https` sets it per request as well).
     pub secure_cookies: bool,
+    /// The mail settings from the configuration, for the admin pages (no secrets).
+    pub mail_settings: Vec<(String, String)>,
 }
 
 impl Default for WebConfig {
@@ -50,6 +52,7 @@ impl Default for WebConfig {
         Self {
             body_limit: 40 * 1024 * 1024,
             secure_cookies: false,
+            mail_settings: Vec::new(),
         }
     }
 }

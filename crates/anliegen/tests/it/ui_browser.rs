@@ -563,7 +563,9 @@ fn payload_mail() -> String {
 fn html_corpus() -> Vec<PathBuf> {
     let root = std::env::var("ANLIEGEN_CORPORA")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora")
+        });
     let mut out = Vec::new();
     let mut stack = vec![root.join("mail")];
     while let Some(dir) = stack.pop() {
@@ -572,7 +574,11 @@ fn html_corpus() -> Vec<PathBuf> {
             if p.is_dir() {
                 stack.push(p);
             } else if std::fs::read(&p)
-                .map(|b| String::from_utf8_lossy(&b).to_ascii_lowercase().contains("text/html"))
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .to_ascii_lowercase()
+                        .contains("text/html")
+                })
                 .unwrap_or(false)
             {
                 out.push(p);
@@ -593,7 +599,10 @@ async fn stored_xss_nothing_executes() {
     let _one = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn_with(|s| s.mail_acknowledge = false).await;
     let (s, mb) = app
-        .post("/api/v1/mailboxes", json!({"address": "service@shop.example", "display_name": "Shop"}))
+        .post(
+            "/api/v1/mailboxes",
+            json!({"address": "service@shop.example", "display_name": "Shop"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{mb}");
     let intake = app.running.as_ref().unwrap().intake.clone();
@@ -630,16 +639,25 @@ async fn stored_xss_nothing_executes() {
         b.wait_for("#entries").await;
         // Open every fold and load every mail frame now.
         let n = b
-            .js("document.querySelectorAll('details').forEach(d => d.open = true); \
+            .js(
+                "document.querySelectorAll('details').forEach(d => d.open = true); \
                  const fs = document.querySelectorAll('iframe'); \
-                 fs.forEach(f => { f.loading = 'eager'; f.src = f.src; }); return fs.length;")
+                 fs.forEach(f => { f.loading = 'eager'; f.src = f.src; }); return fs.length;",
+            )
             .await
             .as_u64()
             .unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(b.js("return typeof window.__xss").await, json!("undefined"), "{reference}: script ran in the page");
+        assert_eq!(
+            b.js("return typeof window.__xss").await,
+            json!("undefined"),
+            "{reference}: script ran in the page"
+        );
         let page = b.source().await;
-        assert!(!page.contains("<script>top.__xss"), "{reference}: unescaped script in the page");
+        assert!(
+            !page.contains("<script>top.__xss"),
+            "{reference}: unescaped script in the page"
+        );
         for i in 0..n {
             b.c.enter_frame(i as u16).await.expect("frame");
             let dom = b
@@ -651,12 +669,30 @@ async fn stored_xss_nothing_executes() {
             assert_eq!(dom["scripts"], json!(0), "{reference} frame {i}: {dom}");
             assert_eq!(dom["handlers"], json!(0), "{reference} frame {i}: {dom}");
             assert_eq!(dom["js_urls"], json!(0), "{reference} frame {i}: {dom}");
-            assert_eq!(dom["flag"], json!("undefined"), "{reference} frame {i}: {dom}");
+            assert_eq!(
+                dom["flag"],
+                json!("undefined"),
+                "{reference} frame {i}: {dom}"
+            );
             b.c.enter_parent_frame().await.expect("back to the page");
             frames_checked += 1;
         }
-        assert_eq!(b.js("return typeof window.__xss").await, json!("undefined"), "{reference}");
+        assert_eq!(
+            b.js("return typeof window.__xss").await,
+            json!("undefined"),
+            "{reference}"
+        );
     }
-    assert!(frames_checked >= 1 + corpus.len() / 2, "{frames_checked} frames checked");
+    assert!(
+        frames_checked >= 1 + corpus.len() / 2,
+        "{frames_checked} frames checked"
+    );
+    // The admin pages, for the reviewer's screenshots.
+    b.goto(&format!("{}/admin/mailboxes", app.url)).await;
+    b.wait_for("#mb-form-title").await;
+    b.screenshot("admin").await;
+    b.goto(&format!("{}/admin/agents", app.url)).await;
+    b.wait_for("#agent-form-title").await;
+    b.screenshot("admin-agents").await;
     b.close().await;
 }

@@ -85,6 +85,27 @@ impl Agent {
         a
     }
 
+    /// A sign-in that may fail.
+    async fn try_login(app: &TestApp, email: &str, password: &str) -> Option<Self> {
+        let res = client()
+            .post(format!("{}/login", app.url))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        (res.status() == StatusCode::SEE_OTHER).then(|| Self {
+            client: client(),
+            base: app.url.clone(),
+            cookie: res.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned(),
+        })
+    }
+
     async fn admin(app: &TestApp) -> Self {
         let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
         Self::login(app, &first.email, &first.password).await
@@ -909,4 +930,321 @@ async fn language_by_browser_and_switch() {
     b.cookie.clear();
     let login = b.get("/login").await;
     assert_eq!(login.status, StatusCode::OK);
+}
+
+/// Item 7: administration is for admins only; forms refuse bad input with a clear message and
+/// keep what was entered.
+#[tokio::test]
+async fn admin_pages_and_their_forms() {
+    let app = TestApp::spawn().await;
+    agent_in(&app, "anna@shop.example", "agent", &[]).await;
+    agent_in(&app, "sven@shop.example", "supervisor", &[]).await;
+    for who in ["anna@shop.example", "sven@shop.example"] {
+        let a = Agent::login(&app, who, "ein-gutes-passwort").await;
+        for path in [
+            "/admin/agents",
+            "/admin/teams",
+            "/admin/tags",
+            "/admin/macros",
+            "/admin/mailboxes",
+        ] {
+            let p = a.get(path).await;
+            assert_eq!(p.status, StatusCode::FORBIDDEN, "{who} {path}");
+        }
+        let csrf = a.get("/cases").await.csrf();
+        let p = a
+            .post("/admin/teams", &[("csrf", &csrf), ("name", "Heimlich")])
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        assert!(
+            !a.get("/cases").await.body.contains("/admin\""),
+            "no admin link for {who}"
+        );
+    }
+    let a = Agent::admin(&app).await;
+    let csrf = a.get("/admin/teams").await.csrf();
+    // Teams.
+    assert_eq!(
+        a.post(
+            "/admin/teams",
+            &[
+                ("csrf", &csrf),
+                ("name", "Versand"),
+                ("description", "Pakete")
+            ]
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let dup = a
+        .post(
+            "/admin/teams",
+            &[("csrf", &csrf), ("name", "versand"), ("description", "x")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        dup.select("#form-error")
+            .join("")
+            .contains("exists already"),
+        "{}",
+        dup.body
+    );
+    assert_eq!(
+        dup.attr("#t-name", "value").as_deref(),
+        Some("versand"),
+        "the entry is kept"
+    );
+    let teams = a.get("/admin/teams").await;
+    assert!(teams.select("table.list").join("").contains("Pakete"));
+    // Agents.
+    let (_, list) = app.get("/api/v1/teams").await;
+    let team_id = list.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad = a
+        .post(
+            "/admin/agents",
+            &[
+                ("csrf", &csrf),
+                ("name", "Olaf"),
+                ("email", "kein-at"),
+                ("role", "agent"),
+                ("password", "ein-gutes-passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.select("#form-error").join("").is_empty());
+    assert_eq!(bad.attr("#a-name", "value").as_deref(), Some("Olaf"));
+    let nopw = a
+        .post(
+            "/admin/agents",
+            &[
+                ("csrf", &csrf),
+                ("name", "Olaf"),
+                ("email", "olaf@shop.example"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert!(nopw.body.contains("erstes Passwort"));
+    let ok = a
+        .post(
+            "/admin/agents",
+            &[
+                ("csrf", &csrf),
+                ("name", "Olaf Ost"),
+                ("email", "olaf@shop.example"),
+                ("role", "supervisor"),
+                ("teams", &team_id),
+                ("password", "ein-gutes-passwort"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let olaf = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["email"] == "olaf@shop.example")
+        .unwrap()
+        .clone();
+    assert_eq!(olaf["role"], "supervisor");
+    assert_eq!(olaf["teams"], json!([team_id]));
+    let edit = format!("/admin/agents/{}", olaf["id"].as_str().unwrap());
+    assert_eq!(
+        a.get(&edit).await.attr("#a-name", "value").as_deref(),
+        Some("Olaf Ost")
+    );
+    let changed = a
+        .post(
+            &edit,
+            &[("csrf", &csrf), ("name", "Olaf Ost"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let olaf = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["email"] == "olaf@shop.example")
+        .unwrap()
+        .clone();
+    assert_eq!(olaf["role"], "agent");
+    assert_eq!(olaf["active"], false, "unchecked means deactivated");
+    assert!(
+        Agent::try_login(&app, "olaf@shop.example", "ein-gutes-passwort")
+            .await
+            .is_none()
+    );
+    // Tags.
+    assert_eq!(
+        a.post(
+            "/admin/tags",
+            &[
+                ("csrf", &csrf),
+                ("name", "Rückruf"),
+                ("description", "Kunde will angerufen werden")
+            ]
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let badtag = a
+        .post(
+            "/admin/tags",
+            &[
+                ("csrf", &csrf),
+                ("name", "zwei wörter?"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(badtag.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let tags = a.get("/admin/tags").await;
+    assert!(tags.select("table.list").join("").contains("rückruf"));
+    // Macros: an unknown placeholder is refused.
+    let badm = a
+        .post(
+            "/admin/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Gruß"),
+                ("body_de", "Hallo {{kunde.name}}"),
+                ("body_en", ""),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(badm.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        badm.select("#form-error")
+            .join("")
+            .contains("{{kunde.name}}"),
+        "{}",
+        badm.body
+    );
+    assert_eq!(badm.select("#m-de").join(""), "Hallo {{kunde.name}}");
+    // Mailboxes.
+    let badmb = a
+        .post(
+            "/admin/mailboxes",
+            &[
+                ("csrf", &csrf),
+                ("address", "service@shop.example"),
+                ("display_name", "Shop"),
+                ("imap_host", "imap.shop.example"),
+                ("imap_port", "99999"),
+                ("imap_username", "service"),
+            ],
+        )
+        .await;
+    assert_eq!(badmb.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(badmb.body.contains("Port"));
+    let okmb = a
+        .post(
+            "/admin/mailboxes",
+            &[
+                ("csrf", &csrf),
+                ("address", "service@shop.example"),
+                ("display_name", "Shop-Service"),
+                ("team", &team_id),
+                ("language", "de"),
+                ("imap_host", "imap.shop.example"),
+                ("imap_port", "993"),
+                ("imap_security", "tls"),
+                ("imap_username", "service"),
+                ("imap_folder", "INBOX"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(okmb.status, StatusCode::SEE_OTHER, "{}", okmb.body);
+    let mbs = a.get("/admin/mailboxes").await;
+    assert!(
+        mbs.select("table.list")
+            .join("")
+            .contains("service@imap.shop.example:993")
+    );
+    assert!(mbs.select("#mail-settings-title").len() == 1 && mbs.body.contains("relay_host"));
+    let dupmb = a
+        .post(
+            "/admin/mailboxes",
+            &[
+                ("csrf", &csrf),
+                ("address", "service@shop.example"),
+                ("display_name", "Noch einmal"),
+            ],
+        )
+        .await;
+    assert_eq!(dupmb.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Item 6: a macro fills the composer in the customer's language with placeholders replaced and
+/// changes the case; both are recorded.
+#[tokio::test]
+async fn macros_with_placeholders_in_both_languages() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let csrf = a.get("/admin/macros").await.csrf();
+    let made = a
+        .post(
+            "/admin/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Rücksendung"),
+                ("body_de", "Hallo {{customer.first_name}},\nzu Ihrem Anliegen {{case.ref}} schicke ich Ihnen ein Rücksendeetikett.\nViele Grüße\n{{agent.name}}"),
+                ("body_en", "Hello {{customer.name}},\nfor your case {{case.ref}} I am sending a return label.\n{{agent.first_name}}"),
+                ("status", "waiting_on_customer"),
+                ("tags", "retoure"),
+                ("assign_to_me", "1"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let de = open_case(&app, json!({"customer": {"email": "petra@example.de", "name": "Petra Hoffmann", "language": "de"}, "subject": "Jacke zu klein", "contact": {"text": "Ich möchte die Jacke zurückschicken."}})).await;
+    let en = open_case(&app, json!({"customer": {"email": "james@example.co.uk", "name": "James O'Neill", "language": "en"}, "subject": "Jacket too small", "contact": {"text": "I would like to return the jacket."}})).await;
+    for (case, want) in [
+        (&de, "Hallo Petra,\nzu Ihrem Anliegen"),
+        (&en, "Hello James O'Neill,\nfor your case"),
+    ] {
+        let r = case["reference"].as_str().unwrap();
+        let page = a.get(&format!("/cases/{r}")).await;
+        let id = page
+            .attr("#macro option", "value")
+            .expect("the macro is offered");
+        let applied = a
+            .post(
+                &format!("/cases/{r}/macro"),
+                &[("csrf", &page.csrf()), ("macro_id", &id)],
+            )
+            .await;
+        assert_eq!(applied.status, StatusCode::SEE_OTHER);
+        let after = a.get(&format!("/cases/{r}")).await;
+        let body = after.select("#body").join("");
+        assert!(body.starts_with(want), "{body}");
+        assert!(body.contains(r), "{body}");
+        assert!(!body.contains("{{"), "{body}");
+        let c = detail(&app, r).await;
+        assert_eq!(c["case"]["status"], "waiting_on_customer");
+        assert_eq!(c["case"]["tags"], json!(["retoure"]));
+        assert!(c["case"]["assignee_id"].is_string());
+        assert!(
+            c["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["type"] == "macro_applied"),
+            "{}",
+            c["events"]
+        );
+    }
 }

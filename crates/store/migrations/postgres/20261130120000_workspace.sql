@@ -38,3 +38,23 @@ CREATE TABLE saved_views (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX saved_views_agent ON saved_views (agent_id, name);
+
+-- Macros: reply templates (de/en) with case changes, managed by admins.
+CREATE TABLE macros (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    body_de TEXT NOT NULL,
+    body_en TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    active BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX macros_name ON macros (lower(name));
+
+-- The tag catalogue: tags admins offer (cases may carry others).
+CREATE TABLE tag_catalog (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -561,7 +561,147 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
         Command::UpdateMailbox { id, patch } => update_mailbox(conn, ctx, actor, *id, patch).await,
         Command::IntakeMail(m) => intake_mail(conn, ctx, actor, m).await,
         Command::SetDelivery { contact_id, delivery } => set_delivery(conn, ctx, actor, *contact_id, delivery).await,
+        Command::CreateMacro(m) => save_macro(conn, ctx, actor, None, m).await,
+        Command::UpdateMacro { id, m } => save_macro(conn, ctx, actor, Some(*id), m).await,
+        Command::ApplyMacro { case_id, macro_id } => apply_macro(conn, ctx, actor, *case_id, *macro_id).await,
+        Command::DefineTag { name, description } => {
+            let description = description.trim();
+            if description.chars().count() > 500 || description.chars().any(|c| c.is_control() && c != '\n') {
+                return Err(StoreError::Invalid { field: "description".into(), message: "a description has at most 500 characters".into() });
+            }
+            sqlx::query(
+                "INSERT INTO tag_catalog (name, description, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET description = excluded.description",
+            )
+            .bind(name.as_str())
+            .bind(description)
+            .bind(us(ctx.now))
+            .execute(&mut *conn)
+            .await?;
+            ctx.event(actor, None, None, EventKind::TagDefined { name: name.as_str().to_owned() });
+            Ok(Output::Unit)
+        }
+        Command::RemoveTag { name } => {
+            let done = sqlx::query("DELETE FROM tag_catalog WHERE name = $1").bind(name.as_str()).execute(&mut *conn).await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found("tag", name.as_str()));
+            }
+            ctx.event(actor, None, None, EventKind::TagRemoved { name: name.as_str().to_owned() });
+            Ok(Output::Unit)
+        }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Macros.
+
+type MacroRow = (String, String, String, String, String, i64, i64, i64);
+const MACRO_COLS: &str = "id, name, body_de, body_en, actions, active, created_at, updated_at";
+
+fn macro_of(r: MacroRow) -> Result<anliegen_core::Macro> {
+    let (id, name, body_de, body_en, actions, active, created, updated) = r;
+    Ok(anliegen_core::Macro {
+        id: parse_id(&id)?,
+        name,
+        body_de,
+        body_en,
+        actions: serde_json::from_str(&actions).map_err(|e| StoreError::Corrupt(format!("macro actions: {e}")))?,
+        active: active != 0,
+        created_at: ts(created)?,
+        updated_at: ts(updated)?,
+    })
+}
+
+async fn save_macro(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    id: Option<anliegen_core::MacroId>,
+    m: &NewMacro,
+) -> Result<Output> {
+    let name = anliegen_core::team::parse_name("name", &m.name)?;
+    anliegen_core::macros::check_template("body_de", &m.body_de)?;
+    anliegen_core::macros::check_template("body_en", &m.body_en)?;
+    require_team(conn, m.actions.team_id).await?;
+    let taken: Option<String> = sqlx::query_scalar("SELECT id FROM macros WHERE lower(name) = lower($1)")
+        .bind(&name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some_and(|t| Some(t.as_str()) != id.map(|i| i.to_string()).as_deref()) {
+        return Err(StoreError::Conflict { field: Some("name".into()), message: format!("a macro named '{name}' exists already") });
+    }
+    let (id, created_at) = match id {
+        Some(id) => {
+            let created: Option<i64> = sqlx::query_scalar("SELECT created_at FROM macros WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+            (id, ts(created.ok_or_else(|| StoreError::not_found("macro", id))?)?)
+        }
+        None => (anliegen_core::MacroId::new(), ctx.now),
+    };
+    let mac = anliegen_core::Macro {
+        id,
+        name,
+        body_de: m.body_de.clone(),
+        body_en: m.body_en.clone(),
+        actions: m.actions.clone(),
+        active: m.active,
+        created_at,
+        updated_at: ctx.now,
+    };
+    sqlx::query(
+        "INSERT INTO macros (id, name, body_de, body_en, actions, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, body_de = excluded.body_de, body_en = excluded.body_en, \
+         actions = excluded.actions, active = excluded.active, updated_at = excluded.updated_at",
+    )
+    .bind(mac.id.to_string())
+    .bind(&mac.name)
+    .bind(&mac.body_de)
+    .bind(&mac.body_en)
+    .bind(to_json(&mac.actions))
+    .bind(i64::from(mac.active))
+    .bind(us(mac.created_at))
+    .bind(us(mac.updated_at))
+    .execute(&mut *conn)
+    .await?;
+    let kind = if created_at == ctx.now {
+        EventKind::MacroCreated { macro_id: mac.id, name: mac.name.clone() }
+    } else {
+        EventKind::MacroUpdated { macro_id: mac.id }
+    };
+    ctx.event(actor, None, None, kind);
+    Ok(Output::Macro(Box::new(mac)))
+}
+
+async fn apply_macro(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    case_id: CaseId,
+    macro_id: anliegen_core::MacroId,
+) -> Result<Output> {
+    let sql = format!("SELECT {MACRO_COLS} FROM macros WHERE id = $1");
+    let row: Option<MacroRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(macro_id.to_string()).fetch_optional(&mut *conn).await?;
+    let mac = macro_of(row.ok_or_else(|| StoreError::not_found("macro", macro_id))?)?;
+    if !mac.active {
+        return Err(StoreError::Invalid { field: "macro_id".into(), message: "this macro is switched off".into() });
+    }
+    let a = &mac.actions;
+    let patch = CasePatch {
+        status: a.status,
+        priority: a.priority,
+        team_id: a.team_id.map(Some),
+        assignee_id: match (a.assign_to_me, actor) {
+            (true, Actor::Agent { id }) => Some(Some(*id)),
+            _ => None,
+        },
+        add_tags: a.add_tags.clone(),
+        ..Default::default()
+    };
+    let out = update_case(conn, ctx, actor, case_id, &patch).await?;
+    ctx.event(actor, Some(case_id), None, EventKind::MacroApplied { macro_id: mac.id, name: mac.name.clone() });
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2130,6 +2270,26 @@ impl crate::Backend for Backend {
             },
             id: c.id.0,
         }))
+    }
+
+    async fn macros(&self) -> Result<Vec<anliegen_core::Macro>> {
+        let sql = format!("SELECT {MACRO_COLS} FROM macros ORDER BY lower(name)");
+        let rows: Vec<MacroRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        rows.into_iter().map(macro_of).collect()
+    }
+
+    async fn macro_by_id(&self, id: anliegen_core::MacroId) -> Result<Option<anliegen_core::Macro>> {
+        let sql = format!("SELECT {MACRO_COLS} FROM macros WHERE id = $1");
+        let row: Option<MacroRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.map(macro_of).transpose()
+    }
+
+    async fn tag_catalog(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT t.name, t.description, (SELECT COUNT(*) FROM case_tags ct WHERE ct.tag = t.name) FROM tag_catalog t ORDER BY t.name",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn customer_labels(&self, ids: &[CustomerId]) -> Result<HashMap<CustomerId, String>> {

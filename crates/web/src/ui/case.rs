@@ -99,6 +99,8 @@ struct CasePage {
     teams: Vec<Choice>,
     assignees: Vec<Choice>,
     tags: String,
+    macros: Vec<Choice>,
+    tag_suggestions: Vec<String>,
 }
 
 /// The case's header facts.
@@ -560,6 +562,23 @@ async fn case_page(
             .map(Tag::as_str)
             .collect::<Vec<_>>()
             .join(", "),
+        macros: store
+            .macros()
+            .await?
+            .into_iter()
+            .filter(|m| m.active)
+            .map(|m| Choice {
+                value: m.id.to_string(),
+                label: m.name,
+                selected: false,
+            })
+            .collect(),
+        tag_suggestions: store
+            .tag_catalog()
+            .await?
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .collect(),
     });
     *res.status_mut() = status;
     Ok(res)
@@ -945,4 +964,96 @@ pub(crate) async fn raw_mail(
         "message/rfc822",
         &format!("{}.eml", contact.id.0.simple()),
     ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct MacroForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    macro_id: String,
+}
+
+/// Applies a macro: its case changes at once (one event each, and `macro_applied`), its text —
+/// in the customer's language, placeholders filled — into the agent's composer as a draft.
+pub(crate) async fn apply_macro(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<MacroForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let id = uuid::Uuid::parse_str(&form.macro_id)
+        .map(anliegen_core::MacroId)
+        .map_err(|_| {
+            UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid").with_detail("macro_id")
+        })?;
+    let mac = state
+        .store()
+        .macro_by_id(id)
+        .await?
+        .filter(|m| m.active)
+        .ok_or_else(UiError::not_found)?;
+    state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::ApplyMacro {
+                case_id: case.id,
+                macro_id: mac.id,
+            },
+        )
+        .await?;
+    let customer = state.store().customer(case.customer_id).await?;
+    let lang = case
+        .language
+        .or_else(|| customer.as_ref().and_then(|c| c.language))
+        .unwrap_or(anliegen_core::Language::De);
+    let name = customer
+        .as_ref()
+        .and_then(|c| c.name.clone())
+        .unwrap_or_default();
+    let email = customer
+        .as_ref()
+        .and_then(|c| {
+            c.identities
+                .iter()
+                .find(|i| i.kind == anliegen_core::IdentityKind::Email)
+                .map(|i| i.value.clone())
+        })
+        .unwrap_or_default();
+    let agent = &s.auth.agent;
+    let text = anliegen_core::macros::render(mac.body(lang), |p| {
+        Some(match p {
+            "customer.name" => name.clone(),
+            "customer.first_name" => anliegen_core::macros::first_name(&name),
+            "customer.email" => email.clone(),
+            "case.ref" => case.reference.to_string(),
+            "case.subject" => case.subject.clone(),
+            "agent.name" => agent.name.clone(),
+            "agent.first_name" => anliegen_core::macros::first_name(&agent.name),
+            _ => return None,
+        })
+    });
+    if !text.trim().is_empty() {
+        let existing = state.store().draft(agent.id, case.id).await?;
+        let body = match existing {
+            Some(d) if !d.body.trim().is_empty() => format!("{}\n\n{text}", d.body.trim_end()),
+            _ => text,
+        };
+        state
+            .store()
+            .save_draft(
+                agent.id,
+                case.id,
+                &Draft {
+                    kind: "reply".into(),
+                    body,
+                    updated_at: state.store().now(),
+                },
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&format!("/cases/{}#composer", case.reference)).into_response())
 }

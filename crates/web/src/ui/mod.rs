@@ -8,6 +8,7 @@
 //! session secret, and every state-changing request must come from our own origin
 //! (`Sec-Fetch-Site` / `Origin`).
 
+mod admin;
 mod assets;
 mod case;
 pub mod i18n;
@@ -59,7 +60,30 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{id}/mail", get(case::mail_frame))
         .route("/contacts/{id}/files/{index}", get(case::file))
         .route("/contacts/{id}/raw", get(case::raw_mail))
+        .route("/cases/{case}/macro", post(case::apply_macro))
         .route("/live", get(live::stream))
+        .route("/admin", get(|| async { Redirect::to("/admin/agents") }))
+        .route("/admin/agents", get(admin::agents).post(admin::save_agent))
+        .route(
+            "/admin/agents/{id}",
+            get(admin::agent).post(admin::save_agent),
+        )
+        .route("/admin/teams", get(admin::teams).post(admin::create_team))
+        .route("/admin/tags", get(admin::tags).post(admin::define_tag))
+        .route("/admin/tags/{name}/delete", post(admin::remove_tag))
+        .route("/admin/macros", get(admin::macros).post(admin::save_macro))
+        .route(
+            "/admin/macros/{id}",
+            get(admin::macro_edit).post(admin::save_macro),
+        )
+        .route(
+            "/admin/mailboxes",
+            get(admin::mailboxes).post(admin::save_mailbox),
+        )
+        .route(
+            "/admin/mailboxes/{id}",
+            get(admin::mailbox).post(admin::save_mailbox),
+        )
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(same_origin_writes))
 }
@@ -329,6 +353,7 @@ pub(crate) struct ViewLink {
 pub(crate) struct Frame {
     pub t: Tr,
     pub agent_name: String,
+    pub is_admin: bool,
     pub csrf: String,
     pub nav: Vec<NavItem>,
     pub views: Vec<ViewLink>,
@@ -380,6 +405,7 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
     Ok(Frame {
         t,
         agent_name: s.auth.agent.name.clone(),
+        is_admin: s.auth.agent.role == anliegen_core::Role::Admin,
         csrf: s.csrf.clone(),
         nav,
         views,

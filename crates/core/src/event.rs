@@ -243,6 +243,59 @@ pub enum EventKind {
         /// The tag.
         name: String,
     },
+    /// A case was merged into another: its contacts moved there, it was closed. Recorded on
+    /// both cases.
+    CaseMerged {
+        /// The case merged away.
+        source: CaseId,
+        /// The surviving case.
+        target: CaseId,
+        /// Their references, for people.
+        source_ref: crate::CaseRef,
+        /// The surviving case's reference.
+        target_ref: crate::CaseRef,
+        /// The contacts that moved.
+        contacts: Vec<ContactId>,
+    },
+    /// A supervisor undid a merge: the contacts went back. Recorded on both cases.
+    CaseUnmerged {
+        /// The case restored.
+        source: CaseId,
+        /// The case they had been merged into.
+        target: CaseId,
+        /// References.
+        source_ref: crate::CaseRef,
+        /// References.
+        target_ref: crate::CaseRef,
+        /// The contacts that moved back.
+        contacts: Vec<ContactId>,
+    },
+    /// A contact was split off into a new case of its own. Recorded on both cases.
+    ContactSplit {
+        /// The contact.
+        contact_id: ContactId,
+        /// The case it left.
+        from: CaseId,
+        /// The new case.
+        to: CaseId,
+        /// References.
+        from_ref: crate::CaseRef,
+        /// References.
+        to_ref: crate::CaseRef,
+    },
+    /// A supervisor undid a split: the contact went back, the split-off case was closed.
+    SplitUndone {
+        /// The contact.
+        contact_id: ContactId,
+        /// The case it returned to.
+        from: CaseId,
+        /// The case it had been split into.
+        to: CaseId,
+        /// References.
+        from_ref: crate::CaseRef,
+        /// References.
+        to_ref: crate::CaseRef,
+    },
     /// An automatic mail (acknowledgement) was sent for a case.
     AutoReplySent {
         /// The outbound contact that records it.
@@ -286,6 +339,10 @@ impl EventKind {
             Self::MacroApplied { .. } => "macro_applied",
             Self::TagDefined { .. } => "tag_defined",
             Self::TagRemoved { .. } => "tag_removed",
+            Self::CaseMerged { .. } => "case_merged",
+            Self::CaseUnmerged { .. } => "case_unmerged",
+            Self::ContactSplit { .. } => "contact_split",
+            Self::SplitUndone { .. } => "split_undone",
         }
     }
 }

@@ -88,6 +88,10 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<Cursor>,
         limit: i64,
     ) -> Result<Page<Case>>;
+    /// The case `id` was merged into, while the merge stands.
+    async fn merged_into(&self, id: CaseId) -> Result<Option<CaseId>>;
+    /// Cases merged into `id` (undoable), and the case `id` was split off from, if any.
+    async fn merge_links(&self, id: CaseId) -> Result<(Vec<CaseId>, Option<CaseId>)>;
     /// Every macro, by name.
     async fn macros(&self) -> Result<Vec<anliegen_core::Macro>>;
     /// One macro.

@@ -186,6 +186,28 @@ pub enum Command {
         /// The tag.
         name: Tag,
     },
+    /// Merge `source` into `target`: every contact moves, `source` is closed and redirects.
+    MergeCases {
+        /// Merged away.
+        source: CaseId,
+        /// Survives.
+        target: CaseId,
+    },
+    /// Undo the merge of `source` (supervisors).
+    UnmergeCase {
+        /// The merged-away case.
+        source: CaseId,
+    },
+    /// Move one contact into a new case of its own (same customer).
+    SplitContact {
+        /// The contact.
+        contact_id: ContactId,
+    },
+    /// Undo the split that made `case_id` (supervisors).
+    UndoSplit {
+        /// The split-off case.
+        case_id: CaseId,
+    },
     /// Record the delivery state of an outbound mail (and an event when it was sent or failed).
     SetDelivery {
         /// The outbound contact.

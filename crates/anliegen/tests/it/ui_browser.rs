@@ -696,3 +696,104 @@ async fn stored_xss_nothing_executes() {
     b.screenshot("admin-agents").await;
     b.close().await;
 }
+
+/// Merge a repeat case into the first, see the redirect, undo it; split a contact into a new
+/// case and undo that (as a supervisor).
+#[tokio::test]
+async fn merge_and_split_with_undo() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn().await;
+    let open = |subject: &str, text: &str| json!({"customer": {"email": "verlag@example.de", "name": "Petra Hoffmann"}, "subject": subject, "contact": {"channel": "email", "text": text}});
+    let (_, a) = app
+        .post(
+            "/api/v1/cases",
+            open("Preis falsch", "Erste Meldung: der Preis stimmt nicht"),
+        )
+        .await;
+    let (_, b) = app
+        .post(
+            "/api/v1/cases",
+            open("Preis immer noch falsch", "Zweite Meldung zum selben Preis"),
+        )
+        .await;
+    let (ar, br) = (
+        a["reference"].as_str().unwrap().to_owned(),
+        b["reference"].as_str().unwrap().to_owned(),
+    );
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/cases/{br}/contacts"),
+            json!({"kind": "customer", "text": "Und übrigens: meine Rechnung fehlt"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let driver = Driver::start().await;
+    let b_ = driver.browser(true).await;
+    let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
+    b_.login(&app.url, &first.email, &first.password).await;
+
+    // Merge B into A.
+    b_.goto(&format!("{}/cases/{br}", app.url)).await;
+    b_.fill("#merge-target", &ar).await;
+    b_.click("#merge-form button[type=submit]").await;
+    b_.until(
+        &format!("location.pathname === '/cases/{ar}'"),
+        "the surviving case",
+    )
+    .await;
+    let timeline = b_.text("#entries").await;
+    assert!(
+        timeline.contains("Zweite Meldung") && timeline.contains("Erste Meldung"),
+        "{timeline}"
+    );
+    assert!(
+        b_.source()
+            .await
+            .contains(&format!("{br} wurde in diesen Fall zusammengeführt"))
+    );
+    b_.goto(&format!("{}/cases/{br}", app.url)).await;
+    assert!(
+        b_.path().await.starts_with(&format!("/cases/{ar}")),
+        "the merged case redirects"
+    );
+
+    // Undo it.
+    b_.click(&format!("button[data-unmerge='{br}']")).await;
+    b_.until(
+        &format!("location.pathname === '/cases/{br}'"),
+        "back on the restored case",
+    )
+    .await;
+    let restored = b_.text("#entries").await;
+    assert!(
+        restored.contains("Zweite Meldung") && !restored.contains("Erste Meldung"),
+        "{restored}"
+    );
+
+    // Split the invoice question off.
+    let id = b_
+        .js("return Array.from(document.querySelectorAll('li.contact')).find(li => li.innerText.includes('Rechnung fehlt')).dataset.contact")
+        .await;
+    b_.click(&format!("button[data-split='{}']", id.as_str().unwrap()))
+        .await;
+    b_.until(
+        &format!("location.pathname !== '/cases/{br}'"),
+        "the new case",
+    )
+    .await;
+    let new_ref = b_.text("h1 .ref").await;
+    assert_ne!(new_ref, br);
+    assert!(b_.text("#entries").await.contains("Rechnung fehlt"));
+    b_.screenshot("case-split").await;
+    b_.click("#undo-split").await;
+    b_.until(
+        &format!("location.pathname === '/cases/{br}'"),
+        "back after undoing the split",
+    )
+    .await;
+    assert!(b_.text("#entries").await.contains("Rechnung fehlt"));
+    b_.close().await;
+}

@@ -1248,3 +1248,65 @@ async fn macros_with_placeholders_in_both_languages() {
         );
     }
 }
+
+/// Item 3: merging needs a case the agent can see; only supervisors undo.
+#[tokio::test]
+async fn merge_rules_and_undo_is_for_supervisors() {
+    let app = TestApp::spawn().await;
+    agent_in(&app, "anna@shop.example", "agent", &[]).await;
+    let a = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Eins", "contact": {"text": "eins"}})).await;
+    let b = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Zwei", "contact": {"text": "zwei"}})).await;
+    let (ar, br) = (
+        a["reference"].as_str().unwrap(),
+        b["reference"].as_str().unwrap(),
+    );
+    let anna = Agent::login(&app, "anna@shop.example", "ein-gutes-passwort").await;
+    let page = anna.get(&format!("/cases/{br}")).await;
+    let csrf = page.csrf();
+    let nowhere = anna
+        .post(
+            &format!("/cases/{br}/merge"),
+            &[("csrf", &csrf), ("target", "A-99999")],
+        )
+        .await;
+    assert_eq!(nowhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(nowhere.body.contains("A-99999"));
+    let itself = anna
+        .post(
+            &format!("/cases/{br}/merge"),
+            &[("csrf", &csrf), ("target", br)],
+        )
+        .await;
+    assert_eq!(itself.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = anna
+        .post(
+            &format!("/cases/{br}/merge"),
+            &[("csrf", &csrf), ("target", ar)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let target = anna.get(&format!("/cases/{ar}")).await;
+    assert!(
+        target.select("button[data-unmerge]").is_empty(),
+        "agents see no undo"
+    );
+    let undo = anna
+        .post(
+            &format!("/cases/{ar}/unmerge"),
+            &[("csrf", &csrf), ("source", br)],
+        )
+        .await;
+    assert_eq!(undo.status, StatusCode::FORBIDDEN);
+    assert_eq!(detail(&app, br).await["case"]["status"], "closed");
+    let admin = Agent::admin(&app).await;
+    let page = admin.get(&format!("/cases/{ar}")).await;
+    assert_eq!(page.select("button[data-unmerge]").len(), 1);
+    let undone = admin
+        .post(
+            &format!("/cases/{ar}/unmerge"),
+            &[("csrf", &page.csrf()), ("source", br)],
+        )
+        .await;
+    assert_eq!(undone.status, StatusCode::SEE_OTHER);
+    assert_eq!(detail(&app, br).await["case"]["status"], "new");
+}

@@ -58,3 +58,23 @@ CREATE TABLE tag_catalog (
     description TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- A case merged into another: which contacts moved and what the case was, so a supervisor can
+-- undo it. The merged case redirects to the surviving one while the row exists.
+CREATE TABLE case_merges (
+    source TEXT PRIMARY KEY REFERENCES cases(id),
+    target TEXT NOT NULL REFERENCES cases(id),
+    contacts TEXT NOT NULL,
+    status_before TEXT NOT NULL,
+    merged_at BIGINT NOT NULL
+);
+CREATE INDEX case_merges_target ON case_merges (target);
+
+-- A contact split off into a case of its own, so a supervisor can undo it.
+CREATE TABLE case_splits (
+    new_case TEXT PRIMARY KEY REFERENCES cases(id),
+    source TEXT NOT NULL REFERENCES cases(id),
+    contact_id TEXT NOT NULL REFERENCES contacts(id),
+    split_at BIGINT NOT NULL
+);
+CREATE INDEX case_splits_source ON case_splits (source);

@@ -561,6 +561,10 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
         Command::UpdateMailbox { id, patch } => update_mailbox(conn, ctx, actor, *id, patch).await,
         Command::IntakeMail(m) => intake_mail(conn, ctx, actor, m).await,
         Command::SetDelivery { contact_id, delivery } => set_delivery(conn, ctx, actor, *contact_id, delivery).await,
+        Command::MergeCases { source, target } => merge_cases(conn, ctx, actor, *source, *target).await,
+        Command::UnmergeCase { source } => unmerge_case(conn, ctx, actor, *source).await,
+        Command::SplitContact { contact_id } => split_contact(conn, ctx, actor, *contact_id).await,
+        Command::UndoSplit { case_id } => undo_split(conn, ctx, actor, *case_id).await,
         Command::CreateMacro(m) => save_macro(conn, ctx, actor, None, m).await,
         Command::UpdateMacro { id, m } => save_macro(conn, ctx, actor, Some(*id), m).await,
         Command::ApplyMacro { case_id, macro_id } => apply_macro(conn, ctx, actor, *case_id, *macro_id).await,
@@ -590,6 +594,230 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
             Ok(Output::Unit)
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge and split.
+
+/// Moves contacts (and their Message-IDs, so replies keep threading) to another case.
+async fn move_contacts(conn: &mut Conn, ids: &[ContactId], to: CaseId) -> Result<()> {
+    for id in ids {
+        sqlx::query("UPDATE contacts SET case_id = $1 WHERE id = $2").bind(to.to_string()).bind(id.to_string()).execute(&mut *conn).await?;
+        sqlx::query("UPDATE mail_messages SET case_id = $1 WHERE contact_id = $2")
+            .bind(to.to_string())
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Recounts a case's contacts and its oldest unanswered customer contact after contacts moved.
+async fn recount(conn: &mut Conn, case: &mut Case, now: Timestamp) -> Result<()> {
+    let id = case.id.to_string();
+    case.contact_count = sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE case_id = $1").bind(&id).fetch_one(&mut *conn).await?;
+    let waiting: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM contacts WHERE case_id = $1 AND direction = 'inbound' AND created_at > \
+         COALESCE((SELECT MAX(created_at) FROM contacts WHERE case_id = $1 AND direction = 'outbound' AND visibility = 'public'), 0)",
+    )
+    .bind(&id)
+    .fetch_one(&mut *conn)
+    .await?;
+    case.waiting_since = match case.status {
+        CaseStatus::New | CaseStatus::Open => waiting.map(ts).transpose()?,
+        _ => None,
+    };
+    case.updated_at = now;
+    Ok(())
+}
+
+async fn case_or_404(conn: &mut Conn, id: CaseId) -> Result<Case> {
+    load_case(conn, id).await?.ok_or_else(|| StoreError::not_found("case", id))
+}
+
+async fn merge_cases(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, source: CaseId, target: CaseId) -> Result<Output> {
+    if source == target {
+        return Err(StoreError::Invalid { field: "target".into(), message: "a case cannot be merged into itself".into() });
+    }
+    let mut from = case_or_404(conn, source).await?;
+    let mut into = case_or_404(conn, target).await?;
+    let merged: Option<String> = sqlx::query_scalar("SELECT target FROM case_merges WHERE source = $1 OR source = $2")
+        .bind(source.to_string())
+        .bind(target.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if merged.is_some() {
+        return Err(StoreError::Conflict { field: Some("target".into()), message: "one of the cases is already merged into another".into() });
+    }
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM contacts WHERE case_id = $1 ORDER BY created_at, id")
+        .bind(source.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let contacts = ids.iter().map(|i| parse_id(i)).collect::<Result<Vec<ContactId>>>()?;
+    move_contacts(conn, &contacts, target).await?;
+    sqlx::query("INSERT INTO case_merges (source, target, contacts, status_before, merged_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(source.to_string())
+        .bind(target.to_string())
+        .bind(to_json(&contacts))
+        .bind(from.status.as_str())
+        .bind(us(ctx.now))
+        .execute(&mut *conn)
+        .await?;
+    // The surviving case takes the customer's open concern: a solved or closed one reopens.
+    if matches!(into.status, CaseStatus::Solved | CaseStatus::Closed) && matches!(from.status, CaseStatus::New | CaseStatus::Open) {
+        ctx.event(actor, Some(into.id), Some(into.customer_id), EventKind::StatusChanged { from: into.status, to: CaseStatus::Open });
+        into.status = CaseStatus::Open;
+    }
+    let status_from = from.status;
+    from.status = CaseStatus::Closed;
+    recount(conn, &mut from, ctx.now).await?;
+    recount(conn, &mut into, ctx.now).await?;
+    save_case(conn, &from).await?;
+    save_case(conn, &into).await?;
+    if status_from != CaseStatus::Closed {
+        ctx.event(actor, Some(from.id), Some(from.customer_id), EventKind::StatusChanged { from: status_from, to: CaseStatus::Closed });
+    }
+    let kind = EventKind::CaseMerged { source, target, source_ref: from.reference, target_ref: into.reference, contacts };
+    ctx.event(actor, Some(from.id), Some(from.customer_id), kind.clone());
+    ctx.event(actor, Some(into.id), Some(into.customer_id), kind);
+    Ok(Output::Case(Box::new(into)))
+}
+
+async fn unmerge_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, source: CaseId) -> Result<Output> {
+    let row: Option<(String, String, String)> = sqlx::query_as("SELECT target, contacts, status_before FROM case_merges WHERE source = $1")
+        .bind(source.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (target, contacts, status_before) = row.ok_or_else(|| StoreError::not_found("merge of case", source))?;
+    let target: CaseId = parse_id(&target)?;
+    let contacts: Vec<ContactId> = serde_json::from_str(&contacts).map_err(|e| StoreError::Corrupt(format!("merge contacts: {e}")))?;
+    let mut from = case_or_404(conn, source).await?;
+    let mut into = case_or_404(conn, target).await?;
+    // Only contacts still on the surviving case go back (one split off meanwhile stays where it is).
+    let mut back = Vec::new();
+    for c in &contacts {
+        let on: Option<String> = sqlx::query_scalar("SELECT case_id FROM contacts WHERE id = $1").bind(c.to_string()).fetch_optional(&mut *conn).await?;
+        if on.as_deref() == Some(target.to_string().as_str()) {
+            back.push(*c);
+        }
+    }
+    move_contacts(conn, &back, source).await?;
+    sqlx::query("DELETE FROM case_merges WHERE source = $1").bind(source.to_string()).execute(&mut *conn).await?;
+    let restored = CaseStatus::parse(&status_before).map_err(corrupt)?;
+    if restored != from.status {
+        ctx.event(actor, Some(from.id), Some(from.customer_id), EventKind::StatusChanged { from: from.status, to: restored });
+        from.status = restored;
+    }
+    recount(conn, &mut from, ctx.now).await?;
+    recount(conn, &mut into, ctx.now).await?;
+    save_case(conn, &from).await?;
+    save_case(conn, &into).await?;
+    let kind = EventKind::CaseUnmerged { source, target, source_ref: from.reference, target_ref: into.reference, contacts: back };
+    ctx.event(actor, Some(from.id), Some(from.customer_id), kind.clone());
+    ctx.event(actor, Some(into.id), Some(into.customer_id), kind);
+    Ok(Output::Case(Box::new(from)))
+}
+
+async fn split_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, contact_id: ContactId) -> Result<Output> {
+    let sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1");
+    let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(contact_id.to_string()).fetch_optional(&mut *conn).await?;
+    let contact = row.ok_or_else(|| StoreError::not_found("contact", contact_id))?.into_contact()?;
+    let mut from = case_or_404(conn, contact.case_id).await?;
+    if from.contact_count <= 1 {
+        return Err(StoreError::Invalid { field: "contact_id".into(), message: "the only contact of a case cannot be split off".into() });
+    }
+    let number = next_case_number(conn, ctx).await?;
+    let subject = contact
+        .subject
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| from.subject.clone());
+    let mut case = Case {
+        id: CaseId::new(),
+        reference: CaseRef::from_number(u64::try_from(number).map_err(|_| StoreError::Corrupt("case number".into()))?),
+        subject,
+        customer_id: from.customer_id,
+        status: CaseStatus::Open,
+        priority: from.priority,
+        team_id: from.team_id,
+        assignee_id: from.assignee_id,
+        tags: Vec::new(),
+        fields: Default::default(),
+        channel: contact.channel,
+        language: from.language,
+        follow_up_of: None,
+        contact_count: 0,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        waiting_since: None,
+    };
+    insert_case(ctx, &case);
+    flush(conn, ctx).await?;
+    move_contacts(conn, &[contact_id], case.id).await?;
+    sqlx::query("INSERT INTO case_splits (new_case, source, contact_id, split_at) VALUES ($1, $2, $3, $4)")
+        .bind(case.id.to_string())
+        .bind(from.id.to_string())
+        .bind(contact_id.to_string())
+        .bind(us(ctx.now))
+        .execute(&mut *conn)
+        .await?;
+    recount(conn, &mut case, ctx.now).await?;
+    recount(conn, &mut from, ctx.now).await?;
+    save_case(conn, &case).await?;
+    save_case(conn, &from).await?;
+    ctx.event(
+        actor,
+        Some(case.id),
+        Some(case.customer_id),
+        EventKind::CaseOpened {
+            reference: case.reference,
+            subject: case.subject.clone(),
+            channel: case.channel,
+            priority: case.priority,
+            team_id: case.team_id,
+            follow_up_of: None,
+        },
+    );
+    let kind = EventKind::ContactSplit { contact_id, from: from.id, to: case.id, from_ref: from.reference, to_ref: case.reference };
+    ctx.event(actor, Some(from.id), Some(from.customer_id), kind.clone());
+    ctx.event(actor, Some(case.id), Some(case.customer_id), kind);
+    Ok(Output::Case(Box::new(case)))
+}
+
+async fn undo_split(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, case_id: CaseId) -> Result<Output> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT source, contact_id FROM case_splits WHERE new_case = $1")
+        .bind(case_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (source, contact) = row.ok_or_else(|| StoreError::not_found("split of case", case_id))?;
+    let (source, contact): (CaseId, ContactId) = (parse_id(&source)?, parse_id(&contact)?);
+    let mut split = case_or_404(conn, case_id).await?;
+    let mut from = case_or_404(conn, source).await?;
+    let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE case_id = $1 AND id <> $2")
+        .bind(case_id.to_string())
+        .bind(contact.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    if others > 0 {
+        return Err(StoreError::Conflict {
+            field: Some("case_id".into()),
+            message: "the split-off case has contacts of its own now; merge it instead".into(),
+        });
+    }
+    move_contacts(conn, &[contact], source).await?;
+    sqlx::query("DELETE FROM case_splits WHERE new_case = $1").bind(case_id.to_string()).execute(&mut *conn).await?;
+    if split.status != CaseStatus::Closed {
+        ctx.event(actor, Some(split.id), Some(split.customer_id), EventKind::StatusChanged { from: split.status, to: CaseStatus::Closed });
+        split.status = CaseStatus::Closed;
+    }
+    recount(conn, &mut split, ctx.now).await?;
+    recount(conn, &mut from, ctx.now).await?;
+    save_case(conn, &split).await?;
+    save_case(conn, &from).await?;
+    let kind = EventKind::SplitUndone { contact_id: contact, from: from.id, to: split.id, from_ref: from.reference, to_ref: split.reference };
+    ctx.event(actor, Some(from.id), Some(from.customer_id), kind.clone());
+    ctx.event(actor, Some(split.id), Some(split.customer_id), kind);
+    Ok(Output::Case(Box::new(from)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2270,6 +2498,26 @@ impl crate::Backend for Backend {
             },
             id: c.id.0,
         }))
+    }
+
+    async fn merged_into(&self, id: CaseId) -> Result<Option<CaseId>> {
+        let t: Option<String> = sqlx::query_scalar("SELECT target FROM case_merges WHERE source = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        t.map(|t| parse_id(&t)).transpose()
+    }
+
+    async fn merge_links(&self, id: CaseId) -> Result<(Vec<CaseId>, Option<CaseId>)> {
+        let merged: Vec<String> = sqlx::query_scalar("SELECT source FROM case_merges WHERE target = $1 ORDER BY merged_at")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let split: Option<String> = sqlx::query_scalar("SELECT source FROM case_splits WHERE new_case = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok((merged.iter().map(|m| parse_id(m)).collect::<Result<_>>()?, split.map(|s| parse_id(&s)).transpose()?))
     }
 
     async fn macros(&self) -> Result<Vec<anliegen_core::Macro>> {

@@ -11,6 +11,7 @@ mod event_order;
 mod group_commit;
 mod idempotency;
 mod jobs;
+mod merge;
 mod projections;
 mod reads;
 mod workspace;

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use anliegen_core::{
-    Actor, AgentId, Author, Case, CaseRef, CaseStatus, Contact, ContactId, Direction, EventKind,
-    MailFlag, Priority, Tag, TeamId, Visibility,
+    Actor, AgentId, Author, Case, CaseId, CaseRef, CaseStatus, Contact, ContactId, Direction,
+    EventKind, MailFlag, Priority, Tag, TeamId, Visibility,
 };
 use anliegen_store::{CaseFilter, CasePatch, Command, Cursor, Draft, Output, Write};
 use askama::Template;
@@ -99,6 +99,10 @@ struct CasePage {
     teams: Vec<Choice>,
     assignees: Vec<Choice>,
     tags: String,
+    merged_in: Vec<String>,
+    split_from: Option<String>,
+    can_undo: bool,
+    can_split: bool,
     macros: Vec<Choice>,
     tag_suggestions: Vec<String>,
 }
@@ -262,7 +266,7 @@ fn contact_view(
 }
 
 /// A quiet line for an event; who did it follows separately.
-fn event_text(t: &Tr, names: &Names, kind: &EventKind) -> Option<String> {
+fn event_text(t: &Tr, names: &Names, kind: &EventKind, here: Option<CaseId>) -> Option<String> {
     Some(match kind {
         EventKind::StatusChanged { from, to } => t.args(
             "ev-status",
@@ -302,6 +306,62 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind) -> Option<String> {
         EventKind::SubjectChanged { to, .. } => t.a("ev-subject", "to", to),
         EventKind::CaseCustomerChanged { .. } => t.s("ev-customer"),
         EventKind::MailDeliveryFailed { error, .. } => t.a("ev-mail-failed", "error", error),
+        EventKind::CaseMerged {
+            source,
+            source_ref,
+            target_ref,
+            contacts,
+            ..
+        } => {
+            if Some(*source) == here {
+                t.a("ev-merged-away", "reference", target_ref)
+            } else {
+                t.args(
+                    "ev-merged-in",
+                    &[
+                        ("reference", source_ref.to_string()),
+                        ("count", contacts.len().to_string()),
+                    ],
+                )
+            }
+        }
+        EventKind::CaseUnmerged {
+            source,
+            source_ref,
+            target_ref,
+            ..
+        } => {
+            if Some(*source) == here {
+                t.a("ev-unmerged-back", "reference", target_ref)
+            } else {
+                t.a("ev-unmerged-out", "reference", source_ref)
+            }
+        }
+        EventKind::ContactSplit {
+            from,
+            from_ref,
+            to_ref,
+            ..
+        } => {
+            if Some(*from) == here {
+                t.a("ev-split-out", "reference", to_ref)
+            } else {
+                t.a("ev-split-from", "reference", from_ref)
+            }
+        }
+        EventKind::SplitUndone {
+            from,
+            from_ref,
+            to_ref,
+            ..
+        } => {
+            if Some(*from) == here {
+                t.a("ev-split-undone-back", "reference", to_ref)
+            } else {
+                t.a("ev-split-undone-out", "reference", from_ref)
+            }
+        }
+        EventKind::MacroApplied { name, .. } => t.a("ev-macro", "name", name),
         EventKind::FieldsChanged { changes } => t.args(
             "ev-fields",
             &[(
@@ -316,6 +376,7 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind) -> Option<String> {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ViewQuery {
     before: Option<String>,
+    merged_from: Option<String>,
 }
 
 /// The case page.
@@ -326,11 +387,26 @@ pub(crate) async fn view(
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, UiError> {
     let case = visible_case(&state, &s, &raw).await?;
+    // A merged case lives on in the surviving one.
+    if let Some(target) = state.store().merged_into(case.id).await?
+        && let Some(t) = state.store().case(target).await?
+    {
+        return Ok(Redirect::to(&format!(
+            "/cases/{}?merged_from={}",
+            t.reference, case.reference
+        ))
+        .into_response());
+    }
     let before = q.before.as_deref().and_then(Cursor::decode);
     let draft = state.store().draft(s.auth.agent.id, case.id).await?;
+    let merged_notice = q
+        .merged_from
+        .as_deref()
+        .and_then(|r| CaseRef::parse(r).ok())
+        .map(|r| s.tr().a("merge-notice", "reference", r));
     let composer = Composer {
         kind: draft.as_ref().map_or("reply".into(), |d| d.kind.clone()),
-        notice: draft.as_ref().map(|_| s.tr().s("draft-restored")),
+        notice: merged_notice.or_else(|| draft.as_ref().map(|_| s.tr().s("draft-restored"))),
         body: draft.map(|d| d.body).unwrap_or_default(),
         seen: String::new(),
         warning: None,
@@ -405,7 +481,7 @@ async fn case_page(
             Actor::Agent { id } => Some(t.a("ev-by", "who", names.agent(&t, Some(*id)))),
             _ => None,
         };
-        if let Some(text) = event_text(&t, &names, &e.kind) {
+        if let Some(text) = event_text(&t, &names, &e.kind, e.case_id) {
             entries.push((
                 e.at,
                 i64::MAX,
@@ -544,8 +620,23 @@ async fn case_page(
             None => None,
         },
     };
+    let (merged, split) = store.merge_links(case.id).await?;
+    let mut merged_in = Vec::new();
+    for id in merged {
+        if let Some(c) = store.case(id).await? {
+            merged_in.push(c.reference.to_string());
+        }
+    }
+    let split_from = match split {
+        Some(id) => store.case(id).await?.map(|c| c.reference.to_string()),
+        None => None,
+    };
     let f = frame(state, s, "").await?;
     let mut res = render(&CasePage {
+        merged_in,
+        split_from,
+        can_undo: s.auth.agent.role.includes(anliegen_core::Role::Supervisor),
+        can_split: case.contact_count > 1,
         f,
         c: head,
         customer: customer_panel,
@@ -1056,4 +1147,167 @@ pub(crate) async fn apply_macro(
             .await?;
     }
     Ok(Redirect::to(&format!("/cases/{}#composer", case.reference)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    target: String,
+}
+
+/// Merges this case into another (`target`, a reference); goes to the surviving case.
+pub(crate) async fn merge(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<MergeForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let target = match visible_case(&state, &s, form.target.trim()).await {
+        Ok(t) => t,
+        Err(_) => {
+            let composer = empty_composer(None);
+            let mut c = composer;
+            c.error = Some(s.tr().a("merge-no-target", "reference", form.target.trim()));
+            return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let out = state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::MergeCases {
+                source: case.id,
+                target: target.id,
+            },
+        )
+        .await;
+    match out {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/cases/{}?merged_from={}",
+            target.reference, case.reference
+        ))
+        .into_response()),
+        Err(e) => {
+            let ui = UiError::from(e);
+            if ui.status.is_server_error() {
+                return Err(ui);
+            }
+            let mut c = empty_composer(None);
+            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
+            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+fn empty_composer(notice: Option<String>) -> Composer {
+    Composer {
+        kind: "reply".into(),
+        body: String::new(),
+        seen: String::new(),
+        warning: None,
+        error: None,
+        notice,
+        reply_channel: String::new(),
+    }
+}
+
+fn supervisor_only(s: &Session) -> Result<(), UiError> {
+    if s.auth.agent.role.includes(anliegen_core::Role::Supervisor) {
+        Ok(())
+    } else {
+        Err(UiError::new(StatusCode::FORBIDDEN, "error-forbidden"))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UnmergeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    source: String,
+}
+
+/// Undoes the merge of `source` into this case (supervisors).
+pub(crate) async fn unmerge(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<UnmergeForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    supervisor_only(&s)?;
+    visible_case(&state, &s, &raw).await?;
+    let r = CaseRef::parse(form.source.trim()).map_err(|_| UiError::not_found())?;
+    let source = state
+        .store()
+        .case_by_ref(r)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    state
+        .store()
+        .exec(s.auth.actor(), Command::UnmergeCase { source: source.id })
+        .await?;
+    Ok(Redirect::to(&format!("/cases/{}", source.reference)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SplitForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    contact: String,
+}
+
+/// Moves one contact of this case into a new case; goes there.
+pub(crate) async fn split(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<SplitForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let contact = visible_contact(&state, &s, &form.contact).await?;
+    if contact.case_id != case.id {
+        return Err(UiError::not_found());
+    }
+    match state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::SplitContact {
+                contact_id: contact.id,
+            },
+        )
+        .await?
+    {
+        Output::Case(new) => Ok(Redirect::to(&format!("/cases/{}", new.reference)).into_response()),
+        _ => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
+    }
+}
+
+/// Undoes the split that made this case (supervisors).
+pub(crate) async fn undo_split(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<super::session::CsrfFormPub>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    supervisor_only(&s)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    match state
+        .store()
+        .exec(s.auth.actor(), Command::UndoSplit { case_id: case.id })
+        .await?
+    {
+        Output::Case(back) => {
+            Ok(Redirect::to(&format!("/cases/{}", back.reference)).into_response())
+        }
+        _ => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
+    }
 }

@@ -26,6 +26,9 @@ pub struct Settings {
     pub job_concurrency: usize,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// The address agents reach Anliegen at (links in notification mails); default
+    /// `http://` + `listen`.
+    pub public_url: Option<String>,
     /// Workspace cookies only over HTTPS (`Secure`); set it when users reach Anliegen over TLS.
     /// Behind a proxy that sends `X-Forwarded-Proto: https` cookies get `Secure` anyway.
     pub secure_cookies: bool,
@@ -84,6 +87,7 @@ impl Default for Settings {
             job_concurrency: 4,
             log_format: "text".into(),
             secure_cookies: false,
+            public_url: None,
             smtp_listen: None,
             smtp_lmtp: false,
             smtp_hostname: "anliegen.local".into(),
@@ -213,6 +217,7 @@ impl Settings {
             "job_concurrency",
             "log_format",
             "secure_cookies",
+            "public_url",
             "smtp_listen",
             "smtp_lmtp",
             "smtp_hostname",

@@ -96,7 +96,19 @@ pub fn register(
         (None, None) => {}
         _ => anyhow::bail!("mail_dkim_selector and mail_dkim_key go together"),
     }
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.listen));
     Ok(runner
+        .handle(
+            anliegen_store::projection::Notifications::MAIL_JOB,
+            Arc::new(NotifyHandler {
+                outbound: outbound.clone(),
+                public_url,
+                hostname: settings.smtp_hostname.clone(),
+            }),
+        )
         .handle(
             anliegen_mail::outbound::SEND_JOB,
             Arc::new(SendHandler(outbound.clone())),
@@ -105,6 +117,58 @@ pub fn register(
             anliegen_mail::intake::ACK_JOB,
             Arc::new(AckHandler(outbound)),
         ))
+}
+
+/// Sends an agent's notification mail (job `notify.mail`), in the agent's language, from the
+/// first active mailbox (or `anliegen@` the SMTP host name).
+struct NotifyHandler {
+    outbound: Outbound,
+    public_url: String,
+    hostname: String,
+}
+
+#[async_trait::async_trait]
+impl anliegen_store::jobs::JobHandler for NotifyHandler {
+    async fn run(
+        &self,
+        store: &anliegen_store::Store,
+        job: &anliegen_store::Job,
+    ) -> Result<(), String> {
+        let id = job.payload["notification"]
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .ok_or("the job names no notification")?;
+        let Some(n) = store.notification(id).await.map_err(|e| e.to_string())? else {
+            return Ok(()); // rebuilt away meanwhile
+        };
+        let Some(agent) = store.agent(n.agent_id).await.map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        if !agent.active {
+            return Ok(());
+        }
+        let case = match n.case_id {
+            Some(c) => store.case(c).await.map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let (subject, body) = anliegen_web::ui::notify::mail_text(
+            agent.ui_language.code(),
+            &n,
+            case.as_ref(),
+            &self.public_url,
+        );
+        let from = store
+            .mailboxes()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|m| m.active)
+            .map(|m| format!("Anliegen <{}>", m.address))
+            .unwrap_or_else(|| format!("Anliegen <anliegen@{}>", self.hostname));
+        self.outbound
+            .send_notice(&from, agent.email.as_str(), &subject, &body)
+            .await
+    }
 }
 
 /// What an import did.

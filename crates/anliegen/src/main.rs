@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anliegen::config::{Overrides, Settings};
 use anliegen::server::StartOptions;
 use anliegen_core::{Actor, EmailAddress, Language, Role, SystemClock, TimeZoneName};
-use anliegen_store::projection::{self, Projection, Stats};
+use anliegen_store::projection::{self, Notifications, Projection, Stats};
 use anliegen_store::{Command, NewAgent, NewToken, Output, Store};
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -414,7 +414,7 @@ async fn main() -> anyhow::Result<()> {
             let s = settings(cli.config.as_ref(), &store, None)?;
             init_logging(false);
             let st = open(&s).await?;
-            let all: Vec<Arc<dyn Projection>> = vec![Arc::new(Stats)];
+            let all: Vec<Arc<dyn Projection>> = vec![Arc::new(Stats), Arc::new(Notifications)];
             let chosen: Vec<_> = all
                 .into_iter()
                 .filter(|p| name.as_deref().is_none_or(|n| n == p.name()))

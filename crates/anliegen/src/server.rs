@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anliegen_core::{Actor, Clock, EmailAddress, Language, OffsetClock, Role, TimeZoneName};
 use anliegen_store::jobs::{JobRunner, RunnerConfig};
-use anliegen_store::projection::{self, Stats};
+use anliegen_store::projection::{self, Notifications, Stats};
 use anliegen_store::{Command, NewAgent, Store};
 use anliegen_web::{AppState, WebConfig};
 use anyhow::Context as _;
@@ -169,6 +169,12 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     workers.push(tokio::spawn(projection::follow(
         store.clone(),
         Arc::new(Stats),
+        opts.poll,
+        rx.clone(),
+    )));
+    workers.push(tokio::spawn(projection::follow(
+        store.clone(),
+        Arc::new(Notifications),
         opts.poll,
         rx.clone(),
     )));

@@ -121,6 +121,34 @@ impl Outbound {
     }
 }
 
+impl Outbound {
+    /// Sends a plain-text notice (agents' notification mails) by the default route.
+    pub async fn send_notice(
+        &self,
+        from: &str,
+        to: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<(), String> {
+        let route = self
+            .routes
+            .get("default")
+            .ok_or_else(|| "no default relay is configured (relay_host)".to_owned())?;
+        let from: lettre::message::Mailbox =
+            from.parse().map_err(|e| format!("from {from}: {e}"))?;
+        let to: lettre::message::Mailbox = to.parse().map_err(|e| format!("to {to}: {e}"))?;
+        let msg = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(text.to_owned())
+            .map_err(|e| e.to_string())?;
+        route.send(msg).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
 /// Why a reply cannot go out by mail.
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {

@@ -92,6 +92,35 @@ pub trait Backend: Send + Sync + 'static {
     async fn merged_into(&self, id: CaseId) -> Result<Option<CaseId>>;
     /// Cases merged into `id` (undoable), and the case `id` was split off from, if any.
     async fn merge_links(&self, id: CaseId) -> Result<(Vec<CaseId>, Option<CaseId>)>;
+    /// Stores notifications and their mail jobs with the projection's checkpoint, once.
+    async fn apply_notifications(
+        &self,
+        name: &str,
+        rows: &[Notification],
+        jobs: &[NewJob],
+        first: i64,
+        upto: i64,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Forgets every notification (rebuild).
+    async fn reset_notifications(&self, name: &str, now: Timestamp) -> Result<()>;
+    /// An agent's newest notifications.
+    async fn notifications(&self, agent: AgentId, limit: i64) -> Result<Vec<Notification>>;
+    /// One notification.
+    async fn notification(&self, id: uuid::Uuid) -> Result<Option<Notification>>;
+    /// How many an agent has not read (at most `cap`).
+    async fn unread_notifications(&self, agent: AgentId, cap: i64) -> Result<i64>;
+    /// Marks one (or, with `None`, all) of an agent's notifications read.
+    async fn mark_read(&self, agent: AgentId, id: Option<uuid::Uuid>, now: Timestamp)
+    -> Result<()>;
+    /// An agent's notification choices (defaults when never saved).
+    async fn notification_settings(&self, agent: AgentId) -> Result<NotificationSettings>;
+    /// Saves an agent's notification choices.
+    async fn save_notification_settings(
+        &self,
+        agent: AgentId,
+        s: &NotificationSettings,
+    ) -> Result<()>;
     /// Every macro, by name.
     async fn macros(&self) -> Result<Vec<anliegen_core::Macro>>;
     /// One macro.

@@ -816,3 +816,54 @@ pub struct AgentCredentials {
     /// argon2id PHC string.
     pub password_hash: Option<String>,
 }
+
+/// An agent's notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// For whom.
+    pub agent_id: AgentId,
+    /// `assigned`, `mentioned`, `customer_replied`, `escalated`, `reminder`.
+    pub kind: String,
+    /// About which case.
+    pub case_id: Option<CaseId>,
+    /// Who caused it (a name).
+    pub actor: String,
+    /// A short excerpt (a mention's or reply's text).
+    pub excerpt: String,
+    /// The event it came from.
+    pub seq: i64,
+    /// When.
+    pub created_at: Timestamp,
+    /// When the agent read it.
+    pub read_at: Option<Timestamp>,
+}
+
+/// The kinds of notifications, in the order settings show them. `escalated` and `reminder`
+/// come from the escalation and promise features.
+pub const NOTIFICATION_KINDS: [&str; 5] = [
+    "assigned",
+    "mentioned",
+    "customer_replied",
+    "escalated",
+    "reminder",
+];
+
+/// An agent's notification choices per kind: in the app, by mail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NotificationSettings {
+    /// Kinds shown in the app.
+    pub in_app: Vec<String>,
+    /// Kinds also sent by mail.
+    pub email: Vec<String>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            in_app: NOTIFICATION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+            email: Vec::new(),
+        }
+    }
+}

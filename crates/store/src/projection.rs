@@ -149,3 +149,213 @@ pub async fn follow(
         }
     }
 }
+
+/// Agents' notifications from the log: assigned to you (by someone else), mentioned in an
+/// internal note (`@jana` — the address's local part or a unique first name), a customer replied
+/// on your case. Each agent's settings choose the app and/or mail (a `notify.mail` job, enqueued
+/// with the rows and the checkpoint in one transaction).
+pub struct Notifications;
+
+impl Notifications {
+    /// Checkpoint name.
+    pub const NAME: &'static str = "notifications";
+    /// Job kind of notification mails (payload `{"notification": id}`).
+    pub const MAIL_JOB: &'static str = "notify.mail";
+}
+
+/// The `@names` in a text, lowercased.
+pub fn mentions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices('@') {
+        // An address (`x@y`) is not a mention: the `@` must start a word.
+        let before = text.get(..i).and_then(|b| b.chars().last());
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '_') {
+            continue;
+        }
+        let name: String = text
+            .get(i + 1..)
+            .unwrap_or("")
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '.' || *c == '_' || *c == '-')
+            .collect();
+        let name = name.trim_end_matches(['.', '-', '_']).to_lowercase();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Projection for Notifications {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn apply(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
+        use anliegen_core::{Actor, Direction, Visibility};
+        let mut rows: Vec<crate::Notification> = Vec::new();
+        let agents = store.agents().await?;
+        let name_of = |actor: &Actor| match actor {
+            Actor::Agent { id } => agents
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            Actor::Customer { .. } => "customer".to_owned(),
+            _ => "Anliegen".to_owned(),
+        };
+        let mut push = |agent: anliegen_core::AgentId, kind: &str, e: &Event, excerpt: String| {
+            if !rows.iter().any(|r| {
+                r.agent_id == agent && r.kind == kind && r.case_id == e.case_id && r.seq == e.seq
+            }) {
+                rows.push(crate::Notification {
+                    id: uuid::Uuid::now_v7(),
+                    agent_id: agent,
+                    kind: kind.to_owned(),
+                    case_id: e.case_id,
+                    actor: name_of(&e.actor),
+                    excerpt,
+                    seq: e.seq,
+                    created_at: e.at,
+                    read_at: None,
+                });
+            }
+        };
+        for e in events {
+            match &e.kind {
+                EventKind::AssigneeChanged { to: Some(to), .. } => {
+                    if e.actor != (Actor::Agent { id: *to }) {
+                        push(*to, "assigned", e, String::new());
+                    }
+                }
+                EventKind::ContactAdded {
+                    contact_id,
+                    direction,
+                    visibility,
+                    ..
+                } => {
+                    let Some(case_id) = e.case_id else { continue };
+                    if *direction == Direction::Inbound && *visibility == Visibility::Public {
+                        if let Some(case) = store.case(case_id).await?
+                            && let Some(a) = case.assignee_id
+                        {
+                            let text = store
+                                .contact(*contact_id)
+                                .await?
+                                .map(|c| excerpt(&c.text))
+                                .unwrap_or_default();
+                            push(a, "customer_replied", e, text);
+                        }
+                    } else if *visibility == Visibility::Internal
+                        && let Some(c) = store.contact(*contact_id).await?
+                    {
+                        for m in mentions(&c.text) {
+                            let by_local: Vec<_> = agents
+                                .iter()
+                                .filter(|a| {
+                                    a.active
+                                        && a.email
+                                            .as_str()
+                                            .split('@')
+                                            .next()
+                                            .is_some_and(|l| l.eq_ignore_ascii_case(&m))
+                                })
+                                .collect();
+                            let by_first: Vec<_> = agents
+                                .iter()
+                                .filter(|a| {
+                                    a.active
+                                        && a.name
+                                            .split_whitespace()
+                                            .next()
+                                            .is_some_and(|f| f.to_lowercase() == m)
+                                })
+                                .collect();
+                            let who = if by_local.len() == 1 {
+                                by_local.first().map(|a| a.id)
+                            } else if by_first.len() == 1 {
+                                by_first.first().map(|a| a.id)
+                            } else {
+                                None
+                            };
+                            if let Some(id) = who
+                                && e.actor != (Actor::Agent { id })
+                            {
+                                push(id, "mentioned", e, excerpt(&c.text));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Each agent's choices: rows for the app, jobs for mail.
+        let mut kept = Vec::new();
+        let mut jobs = Vec::new();
+        let mut settings: HashMap<anliegen_core::AgentId, crate::NotificationSettings> =
+            HashMap::new();
+        for r in rows {
+            if !settings.contains_key(&r.agent_id) {
+                settings.insert(r.agent_id, store.notification_settings(r.agent_id).await?);
+            }
+            let Some(s) = settings.get(&r.agent_id) else {
+                continue;
+            };
+            if s.email.contains(&r.kind) {
+                let mut job =
+                    crate::NewJob::new(Self::MAIL_JOB, serde_json::json!({ "notification": r.id }));
+                job.dedupe_key = Some(format!("notify:{}", r.id));
+                jobs.push(job);
+            }
+            // A mail needs the row to render from; without in-app it is stored read.
+            if s.in_app.contains(&r.kind) {
+                kept.push(r);
+            } else if s.email.contains(&r.kind) {
+                kept.push(crate::Notification {
+                    read_at: Some(r.created_at),
+                    ..r
+                });
+            }
+        }
+        store
+            .apply_notifications(
+                Self::NAME,
+                &kept,
+                &jobs,
+                events.first().map(|e| e.seq).unwrap_or(upto),
+                upto,
+                store.now(),
+            )
+            .await
+    }
+
+    async fn reset(&self, store: &Store) -> Result<()> {
+        store.reset_notifications(Self::NAME, store.now()).await
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = one_line.chars().take(160).collect();
+    if one_line.chars().count() > 160 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn mentions_are_words_after_an_at() {
+        assert_eq!(
+            mentions("@jana bitte prüfen, cc @Mehmet."),
+            vec!["jana", "mehmet"]
+        );
+        assert_eq!(mentions("Mail an kunde@example.de"), Vec::<String>::new());
+        assert_eq!(mentions("@jana.becker: schau mal"), vec!["jana.becker"]);
+        assert_eq!(mentions("@ allein"), Vec::<String>::new());
+    }
+}

@@ -1310,3 +1310,148 @@ async fn merge_rules_and_undo_is_for_supervisors() {
     assert_eq!(undone.status, StatusCode::SEE_OTHER);
     assert_eq!(detail(&app, br).await["case"]["status"], "new");
 }
+
+/// Item 5: assignments, mentions and customer replies notify the agent in the app, and by mail
+/// when the agent chose so.
+#[tokio::test]
+async fn notifications_in_the_app_and_by_mail() {
+    if crate::mail::skip() {
+        return;
+    }
+    let sink = crate::mail::Sink::start();
+    let port = sink.port;
+    let app = TestApp::spawn_with(|s| {
+        s.relay_host = Some("127.0.0.1".into());
+        s.relay_port = port;
+        s.relay_security = "none".into();
+        s.public_url = Some("https://support.shop.example".into());
+    })
+    .await;
+    agent_in(&app, "anna@shop.example", "agent", &[]).await;
+    let case = open_case(&app, json!({"customer": {"email": "k@example.de", "name": "Karl Kunde"}, "subject": "Sofa halb geliefert", "contact": {"text": "Es fehlt ein Paket."}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let anna = Agent::login(&app, "anna@shop.example", "ein-gutes-passwort").await;
+    // Anna wants mentions by mail as well.
+    let page = anna.get("/settings/notifications").await;
+    let csrf = page.csrf();
+    let saved = anna
+        .post(
+            "/settings/notifications",
+            &[
+                ("csrf", &csrf),
+                ("in_app", "assigned"),
+                ("in_app", "mentioned"),
+                ("in_app", "customer_replied"),
+                ("email", "mentioned"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert!(saved.body.contains("gespeichert"));
+
+    let admin = Agent::admin(&app).await;
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let anna_id = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "anna@shop.example")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let acsrf = admin.get(&format!("/cases/{r}")).await.csrf();
+    assert_eq!(
+        admin
+            .post(
+                &format!("/cases/{r}/update"),
+                &[("csrf", &acsrf), ("assignee", &anna_id)]
+            )
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        admin
+            .post(
+                &format!("/cases/{r}/contacts"),
+                &[
+                    ("csrf", &acsrf),
+                    ("kind", "note"),
+                    ("body", "@anna bitte die Spedition anrufen"),
+                    ("confirm", "1")
+                ]
+            )
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/cases/{r}/contacts"),
+            json!({"kind": "customer", "text": "Wann kommt das zweite Paket?"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let mut list = anna.get("/notifications").await;
+    for _ in 0..100 {
+        if list.select("#notification-list li").len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        list = anna.get("/notifications").await;
+    }
+    let items = list.select("#notification-list li").join("\n");
+    assert!(
+        items.contains(&format!("hat Ihnen {r} zugewiesen")),
+        "{items}"
+    );
+    assert!(
+        items.contains(&format!("hat Sie in {r} erwähnt")) && items.contains("Spedition anrufen"),
+        "{items}"
+    );
+    assert!(
+        items.contains(&format!("Neue Kundenantwort in {r}")) && items.contains("zweite Paket"),
+        "{items}"
+    );
+    assert_eq!(
+        list.select("nav.queues a[data-queue=notifications] .count")
+            .join(""),
+        "3"
+    );
+    // Nobody is notified of their own doing.
+    let admin_list = admin.get("/notifications").await;
+    assert!(admin_list.select("#notification-list li").is_empty());
+    // Opening one marks it read and leads to the case.
+    let first = list.attr("#notification-list form", "action").unwrap();
+    let opened = anna.post(&first, &[("csrf", &csrf)]).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.location(), format!("/cases/{r}"));
+    let after = anna.get("/notifications").await;
+    assert_eq!(
+        after
+            .select("nav.queues a[data-queue=notifications] .count")
+            .join(""),
+        "2"
+    );
+    assert_eq!(
+        anna.post("/notifications/read", &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        anna.get("/notifications")
+            .await
+            .select("nav.queues a[data-queue=notifications] .count")
+            .is_empty()
+    );
+    // The mention also went out by mail, in German, with a link.
+    let mail = sink.wait_for(1).await;
+    assert!(mail.contains("anna@shop.example"), "{mail}");
+    assert!(
+        mail.contains("https://support.shop.example/cases/"),
+        "{mail}"
+    );
+}

@@ -78,3 +78,24 @@ CREATE TABLE case_splits (
     split_at INTEGER NOT NULL
 );
 CREATE INDEX case_splits_source ON case_splits (source);
+
+-- Agents' notifications, a projection of the event log (rebuildable).
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    kind TEXT NOT NULL,
+    case_id TEXT REFERENCES cases(id),
+    actor TEXT NOT NULL,
+    excerpt TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    read_at INTEGER
+);
+CREATE INDEX notifications_agent ON notifications (agent_id, created_at);
+CREATE INDEX notifications_unread ON notifications (agent_id, read_at);
+
+-- What each agent wants to hear about, in the app and by mail.
+CREATE TABLE notification_settings (
+    agent_id TEXT PRIMARY KEY REFERENCES agents(id),
+    settings TEXT NOT NULL
+);

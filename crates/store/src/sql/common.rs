@@ -597,6 +597,26 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
 }
 
 // ---------------------------------------------------------------------------------------------
+// Notifications.
+
+type NotificationRow = (String, String, String, Option<String>, String, String, i64, i64, Option<i64>);
+
+fn notification_of(r: NotificationRow) -> Result<Notification> {
+    let (id, agent, kind, case, actor, excerpt, seq, created, read) = r;
+    Ok(Notification {
+        id: parse_id(&id)?,
+        agent_id: parse_id(&agent)?,
+        kind,
+        case_id: case.map(|c| parse_id(&c)).transpose()?,
+        actor,
+        excerpt,
+        seq,
+        created_at: ts(created)?,
+        read_at: read.map(ts).transpose()?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Merge and split.
 
 /// Moves contacts (and their Message-IDs, so replies keep threading) to another case.
@@ -3037,6 +3057,119 @@ impl crate::Backend for Backend {
         }
         write_checkpoint(&mut tx, name, upto, now).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn apply_notifications(
+        &self,
+        name: &str,
+        rows: &[Notification],
+        jobs: &[NewJob],
+        first: i64,
+        upto: i64,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = begin_write(self.side_pool()).await?;
+        lock_checkpoint(&mut tx, name).await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if current.unwrap_or(0) >= first {
+            return Ok(());
+        }
+        for n in rows {
+            sqlx::query(
+                "INSERT INTO notifications (id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(n.id.to_string())
+            .bind(n.agent_id.to_string())
+            .bind(&n.kind)
+            .bind(n.case_id.map(|c| c.to_string()))
+            .bind(&n.actor)
+            .bind(&n.excerpt)
+            .bind(n.seq)
+            .bind(us(n.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for job in jobs {
+            insert_job(&mut tx, job, now).await?;
+        }
+        write_checkpoint(&mut tx, name, upto, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reset_notifications(&self, name: &str, now: Timestamp) -> Result<()> {
+        let mut tx = begin_write(self.side_pool()).await?;
+        lock_checkpoint(&mut tx, name).await?;
+        sqlx::query("DELETE FROM notifications").execute(&mut *tx).await?;
+        write_checkpoint(&mut tx, name, 0, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn notifications(&self, agent: AgentId, limit: i64) -> Result<Vec<Notification>> {
+        let rows: Vec<NotificationRow> = sqlx::query_as(
+            "SELECT id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at FROM notifications \
+             WHERE agent_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(agent.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(notification_of).collect()
+    }
+
+    async fn notification(&self, id: uuid::Uuid) -> Result<Option<Notification>> {
+        let row: Option<NotificationRow> = sqlx::query_as(
+            "SELECT id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at FROM notifications WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(notification_of).transpose()
+    }
+
+    async fn unread_notifications(&self, agent: AgentId, cap: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE agent_id = $1 AND read_at IS NULL LIMIT $2) capped",
+        )
+        .bind(agent.to_string())
+        .bind(cap)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn mark_read(&self, agent: AgentId, id: Option<uuid::Uuid>, now: Timestamp) -> Result<()> {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("UPDATE notifications SET read_at = ");
+        qb.push_bind(us(now)).push(" WHERE read_at IS NULL AND agent_id = ").push_bind(agent.to_string());
+        if let Some(id) = id {
+            qb.push(" AND id = ").push_bind(id.to_string());
+        }
+        qb.build().execute(self.side_pool()).await?;
+        Ok(())
+    }
+
+    async fn notification_settings(&self, agent: AgentId) -> Result<NotificationSettings> {
+        let raw: Option<String> = sqlx::query_scalar("SELECT settings FROM notification_settings WHERE agent_id = $1")
+            .bind(agent.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default())
+    }
+
+    async fn save_notification_settings(&self, agent: AgentId, s: &NotificationSettings) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO notification_settings (agent_id, settings) VALUES ($1, $2) \
+             ON CONFLICT (agent_id) DO UPDATE SET settings = excluded.settings",
+        )
+        .bind(agent.to_string())
+        .bind(to_json(s))
+        .execute(self.side_pool())
+        .await?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ mod assets;
 mod case;
 pub mod i18n;
 pub mod live;
+pub mod notify;
 mod queue;
 mod session;
 
@@ -66,6 +67,12 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case}/split", post(case::split))
         .route("/cases/{case}/undo-split", post(case::undo_split))
         .route("/live", get(live::stream))
+        .route("/notifications", get(notify::list))
+        .route("/notifications/{id}", post(notify::open))
+        .route(
+            "/settings/notifications",
+            get(notify::settings).post(notify::save_settings),
+        )
         .route("/admin", get(|| async { Redirect::to("/admin/agents") }))
         .route("/admin/agents", get(admin::agents).post(admin::save_agent))
         .route(
@@ -394,6 +401,21 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
             current: current == view.key(),
         });
     }
+    let unread = state
+        .store()
+        .unread_notifications(s.auth.agent.id, COUNT_CAP)
+        .await?;
+    nav.push(NavItem {
+        key: "notifications",
+        label: t.s("notify-title"),
+        href: "/notifications".into(),
+        count: if unread > 0 {
+            show_count(unread)
+        } else {
+            String::new()
+        },
+        current: current == "notifications",
+    });
     let views = state
         .store()
         .views(s.auth.agent.id)

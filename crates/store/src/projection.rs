@@ -224,10 +224,10 @@ impl Projection for Notifications {
         };
         for e in events {
             match &e.kind {
-                EventKind::AssigneeChanged { to: Some(to), .. } => {
-                    if e.actor != (Actor::Agent { id: *to }) {
-                        push(*to, "assigned", e, String::new());
-                    }
+                EventKind::AssigneeChanged { to: Some(to), .. }
+                    if e.actor != (Actor::Agent { id: *to }) =>
+                {
+                    push(*to, "assigned", e, String::new());
                 }
                 EventKind::ContactAdded {
                     contact_id,
@@ -296,11 +296,11 @@ impl Projection for Notifications {
         let mut settings: HashMap<anliegen_core::AgentId, crate::NotificationSettings> =
             HashMap::new();
         for r in rows {
-            if !settings.contains_key(&r.agent_id) {
-                settings.insert(r.agent_id, store.notification_settings(r.agent_id).await?);
-            }
-            let Some(s) = settings.get(&r.agent_id) else {
-                continue;
+            let s = match settings.entry(r.agent_id) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(store.notification_settings(r.agent_id).await?)
+                }
             };
             if s.email.contains(&r.kind) {
                 let mut job =

@@ -261,6 +261,37 @@ impl LoginGuard {
     }
 }
 
+/// The agent and token of a bearer secret (API header or workspace session cookie).
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Auth, ApiError> {
+    let hash = hash_token(secret);
+    let now = state.store().now();
+    if let Some(auth) = state.tokens().get(&hash)
+        && auth.token.expires_at.is_none_or(|e| e > now)
+    {
+        return Ok(auth);
+    }
+    let invalid = || ApiError::unauthorized("the token is unknown, expired or revoked");
+    let token = state
+        .store()
+        .token_by_hash(&hash)
+        .await?
+        .ok_or_else(invalid)?;
+    if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+        return Err(invalid());
+    }
+    let agent = state
+        .store()
+        .agent(token.agent_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if !agent.active {
+        return Err(ApiError::unauthorized("this agent is deactivated"));
+    }
+    let auth = Auth { agent, token };
+    state.tokens().put(hash, auth.clone());
+    Ok(auth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,35 +328,4 @@ mod tests {
         g.succeeded("a@example.de");
         assert!(g.check("a@example.de").is_ok());
     }
-}
-
-/// The agent and token of a bearer secret (API header or workspace session cookie).
-pub async fn authenticate(state: &AppState, secret: &str) -> Result<Auth, ApiError> {
-    let hash = hash_token(secret);
-    let now = state.store().now();
-    if let Some(auth) = state.tokens().get(&hash)
-        && auth.token.expires_at.is_none_or(|e| e > now)
-    {
-        return Ok(auth);
-    }
-    let invalid = || ApiError::unauthorized("the token is unknown, expired or revoked");
-    let token = state
-        .store()
-        .token_by_hash(&hash)
-        .await?
-        .ok_or_else(invalid)?;
-    if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
-        return Err(invalid());
-    }
-    let agent = state
-        .store()
-        .agent(token.agent_id)
-        .await?
-        .ok_or_else(invalid)?;
-    if !agent.active {
-        return Err(ApiError::unauthorized("this agent is deactivated"));
-    }
-    let auth = Auth { agent, token };
-    state.tokens().put(hash, auth.clone());
-    Ok(auth)
 }

@@ -684,7 +684,7 @@ async fn stored_xss_nothing_executes() {
         );
     }
     assert!(
-        frames_checked >= 1 + corpus.len() / 2,
+        frames_checked > corpus.len() / 2,
         "{frames_checked} frames checked"
     );
     // The admin pages, for the reviewer's screenshots.

@@ -363,12 +363,12 @@ async fn forged_requests_are_refused() {
     assert_eq!(token.status, StatusCode::FORBIDDEN);
     let missing = a.post(&path, &[("priority", "urgent")]).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
-    let now = detail(&app, &r).await["case"].clone();
+    let now = detail(&app, r).await["case"].clone();
     assert_eq!(now["priority"], "normal", "nothing changed");
     // The real form works.
     let ok = a.post(&path, &form).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    let now = detail(&app, &r).await["case"].clone();
+    let now = detail(&app, r).await["case"].clone();
     assert_eq!(now["priority"], "urgent");
 }
 
@@ -412,7 +412,7 @@ async fn roles_limit_what_an_agent_sees() {
         vera.get(&format!("/live?case={or}")).await.status,
         StatusCode::NOT_FOUND
     );
-    let contacts = detail(&app, &or).await["contacts"].clone();
+    let contacts = detail(&app, or).await["contacts"].clone();
     let cid = contacts[0]["id"].as_str().unwrap();
     assert_eq!(
         vera.get(&format!("/contacts/{cid}/mail")).await.status,
@@ -470,7 +470,7 @@ async fn roles_limit_what_an_agent_sees() {
         sven.get(&format!("/cases/{or}")).await.status,
         StatusCode::OK
     );
-    let c = detail(&app, &or).await["case"].clone();
+    let c = detail(&app, or).await["case"].clone();
     assert_eq!(c["priority"], "normal");
 }
 
@@ -664,7 +664,7 @@ async fn sending_over_a_newer_contact_warns_first() {
         "Meine Antwort",
         "the text is kept"
     );
-    let contacts = detail(&app, &r).await["contacts"].clone();
+    let contacts = detail(&app, r).await["contacts"].clone();
     assert_eq!(contacts.as_array().unwrap().len(), 2);
     let seen2 = warned.attr("input[name=seen]", "value").unwrap();
     let sent = a
@@ -680,7 +680,7 @@ async fn sending_over_a_newer_contact_warns_first() {
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
-    let contacts = detail(&app, &r).await["contacts"].clone();
+    let contacts = detail(&app, r).await["contacts"].clone();
     assert_eq!(contacts.as_array().unwrap().len(), 3);
 }
 

@@ -10,7 +10,7 @@ const JS: &str = include_str!("../../assets/app.js");
 
 fn etag(body: &str) -> String {
     let d = Sha256::digest(body.as_bytes());
-    format!("\"{}\"", hex::encode(&d[..8]))
+    format!("\"{}\"", hex::encode(d.get(..8).unwrap_or_default()))
 }
 
 pub(crate) async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Response {

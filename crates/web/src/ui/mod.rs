@@ -135,7 +135,7 @@ fn csrf_of(secret: &str) -> String {
         .chain_update(b"anliegen csrf v1:")
         .chain_update(secret.as_bytes())
         .finalize();
-    hex::encode(&d[..16])
+    hex::encode(d.get(..16).unwrap_or_default())
 }
 
 /// A signed-in agent on a workspace page.

@@ -460,6 +460,31 @@ async fn presence_of_another_agent_on_the_same_case() {
         "Sabine typing",
     )
     .await;
+    // A customer's new message appears in the open case view without a reload, and the
+    // draft being written stays.
+    a.fill("#body", "Mein Entwurf").await;
+    a.js("window.__still_here = true; return 1").await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/cases/{reference}/contacts"),
+            json!({"kind": "customer", "text": "Nachtrag vom Kunden: bitte dringend"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    a.until(
+        "document.getElementById('entries').innerText.includes('Nachtrag vom Kunden')",
+        "the new contact in the case view",
+    )
+    .await;
+    assert_eq!(
+        a.js("return window.__still_here === true").await,
+        Value::Bool(true),
+        "no reload"
+    );
+    assert_eq!(
+        a.js("return document.getElementById('body').value").await,
+        json!("Mein Entwurf")
+    );
     a.close().await;
     b.close().await;
 }

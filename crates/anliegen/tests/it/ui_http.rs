@@ -1455,3 +1455,61 @@ async fn notifications_in_the_app_and_by_mail() {
         "{mail}"
     );
 }
+
+/// Item 3 and bad input: files go with a reply; an oversized upload is refused with a clear
+/// message and the text kept.
+#[tokio::test]
+async fn reply_with_files_and_oversized_uploads() {
+    let app = TestApp::spawn().await;
+    let case = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Foto", "contact": {"text": "Hallo"}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let csrf = page.csrf();
+    assert_eq!(
+        page.attr("#composer", "enctype").as_deref(),
+        Some("multipart/form-data")
+    );
+    let send = |file: Vec<u8>, name: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("kind", "reply")
+            .text("body", "Anbei das Etikett.")
+            .text("confirm", "1")
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(file)
+                    .file_name(name)
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            );
+        a.client
+            .post(format!("{}/cases/{r}/contacts", app.url))
+            .header("cookie", &a.cookie)
+            .header("origin", &app.url)
+            .multipart(form)
+            .send()
+    };
+    let ok = send(b"%PDF-1.4 ein Etikett".to_vec(), "Rücksendeetikett.pdf")
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let d = detail(&app, r).await;
+    let last = d["contacts"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["attachments"][0]["filename"], "Rücksendeetikett.pdf");
+    for size in [26 * 1024 * 1024, 70 * 1024 * 1024] {
+        let res = send(vec![b'x'; size], "riesig.pdf").await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{size}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("zu groß"), "{size}");
+        assert!(
+            body.contains("Anbei das Etikett."),
+            "the text is kept ({size})"
+        );
+    }
+    assert_eq!(
+        detail(&app, r).await["contacts"].as_array().unwrap().len(),
+        2,
+        "nothing half-stored"
+    );
+}

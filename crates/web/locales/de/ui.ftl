@@ -294,3 +294,6 @@ notify-customer-replied = Neue Kundenantwort in { $reference }: { $subject }
 notify-escalated = { $reference } wurde eskaliert: { $subject }
 notify-reminder = Erinnerung zu { $reference }: { $subject }
 notify-mail-footer = Diese Benachrichtigungen stellen Sie in Anliegen unter „Benachrichtigungen einstellen“ ein.
+
+composer-files = Dateien anhängen:
+composer-file-too-big = Eine Datei ist zu groß (höchstens { $mb } MB je Datei). Ihr Text ist erhalten – bitte hängen Sie die Dateien erneut an.

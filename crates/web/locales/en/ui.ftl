@@ -294,3 +294,6 @@ notify-customer-replied = New customer reply in { $reference }: { $subject }
 notify-escalated = { $reference } was escalated: { $subject }
 notify-reminder = Reminder for { $reference }: { $subject }
 notify-mail-footer = You choose these notifications in Anliegen under “Notification settings”.
+
+composer-files = Attach files:
+composer-file-too-big = A file is too large (at most { $mb } MB per file). Your text is kept – please attach the files again.

@@ -685,6 +685,136 @@ pub(crate) async fn older(
     view(state, s, path, q).await
 }
 
+/// Largest file attached to a reply or note.
+pub(crate) const MAX_FILE: usize = 25 * 1024 * 1024;
+/// Largest reply form read (text plus files). A form with a file over [`MAX_FILE`] is still
+/// read to its end up to here, so the browser gets the answer (with the text kept) instead of
+/// a connection reset.
+pub(crate) const MAX_FORM: usize = 100 * 1024 * 1024;
+
+/// The composer's form: its fields, its files, and whether a file was too large (the fields
+/// before it are kept either way, so the text is never lost).
+pub(crate) struct ContactBody {
+    form: ContactForm,
+    files: Vec<anliegen_store::NewAttachment>,
+    too_big: bool,
+}
+
+impl axum::extract::FromRequest<AppState> for ContactBody {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let is_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !is_multipart {
+            let Form(form) = Form::<ContactForm>::from_request(req, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            return Ok(Self {
+                form,
+                files: Vec::new(),
+                too_big: false,
+            });
+        }
+        let mut mp = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let mut form = ContactForm::default();
+        let mut files = Vec::new();
+        let mut too_big = false;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                // The body limit cut the stream (a file far too large): keep what arrived.
+                Err(_) => {
+                    too_big = true;
+                    break;
+                }
+            };
+            let name = field.name().unwrap_or("").to_owned();
+            if name == "files" {
+                let filename = field.file_name().unwrap_or("").to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_ascii_lowercase();
+                let mut data = Vec::new();
+                let mut field = field;
+                let mut cut = false;
+                loop {
+                    match field.chunk().await {
+                        // Over the limit: read on without keeping (see MAX_FORM).
+                        Ok(Some(c)) if too_big || data.len() + c.len() > MAX_FILE => {
+                            too_big = true;
+                            data = Vec::new();
+                        }
+                        Ok(Some(c)) => data.extend_from_slice(&c),
+                        Ok(None) => break,
+                        Err(_) => {
+                            too_big = true;
+                            cut = true;
+                            break;
+                        }
+                    }
+                }
+                if cut {
+                    break;
+                }
+                if too_big {
+                    continue;
+                }
+                if filename.is_empty() && data.is_empty() {
+                    continue; // the empty file input of a form sent without a file
+                }
+                let valid_type = content_type.split_once('/').is_some_and(|(t, s)| {
+                    !t.is_empty()
+                        && !s.is_empty()
+                        && content_type.len() <= 127
+                        && content_type
+                            .bytes()
+                            .all(|b| b.is_ascii_graphic() && b != b';')
+                });
+                files.push(anliegen_store::NewAttachment {
+                    filename: anliegen_core::contact::clean_filename(&filename),
+                    content_type: if valid_type {
+                        content_type
+                    } else {
+                        "application/octet-stream".into()
+                    },
+                    content_id: None,
+                    data: std::sync::Arc::new(data),
+                });
+                continue;
+            }
+            let value = match field.text().await {
+                Ok(v) => v,
+                Err(_) => {
+                    too_big = true;
+                    break;
+                }
+            };
+            match name.as_str() {
+                "csrf" => form.csrf = value,
+                "kind" => form.kind = value,
+                "body" => form.body = value,
+                "status_after" => form.status_after = value,
+                "seen" => form.seen = value,
+                "confirm" => form.confirm = value,
+                _ => {}
+            }
+        }
+        Ok(Self {
+            form,
+            files,
+            too_big,
+        })
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ContactForm {
     #[serde(default)]
@@ -706,8 +836,13 @@ pub(crate) async fn add_contact(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    Form(form): Form<ContactForm>,
+    body: ContactBody,
 ) -> Result<Response, UiError> {
+    let ContactBody {
+        form,
+        files,
+        too_big,
+    } = body;
     let note = form.kind == "note";
     let Some(s) = session_of(&state, &headers).await else {
         // The session ended while the agent was writing: the text comes back through sign-in
@@ -738,6 +873,10 @@ pub(crate) async fn add_contact(
         notice: None,
         reply_channel: String::new(),
     };
+    if too_big {
+        composer.error = Some(t.a("composer-file-too-big", "mb", MAX_FILE / (1024 * 1024)));
+        return again(composer, StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
     let text = anliegen_core::contact::clean_text(&form.body);
     if text.trim().is_empty() {
         composer.error = Some(t.s("composer-empty"));
@@ -788,7 +927,7 @@ pub(crate) async fn add_contact(
         subject: None,
         text,
         html: None,
-        attachments: Vec::new(),
+        attachments: files,
         mail: None,
     };
     let jobs = crate::api::cases::outbound_jobs(&state, &case, &mut contact).await?;

@@ -54,7 +54,10 @@ pub fn router() -> Router<AppState> {
         .route("/views/{id}/delete", post(queue::delete_view))
         .route("/cases/{case}", get(case::view))
         .route("/cases/{case}/older", get(case::older))
-        .route("/cases/{case}/contacts", post(case::add_contact))
+        .route(
+            "/cases/{case}/contacts",
+            post(case::add_contact).layer(axum::extract::DefaultBodyLimit::max(case::MAX_FORM)),
+        )
         .route("/cases/{case}/update", post(case::update))
         .route("/cases/{case}/draft", post(case::save_draft))
         .route("/cases/{case}/presence", post(live::presence))

@@ -27,7 +27,11 @@ const WINDOW: i64 = 30;
 
 /// The case a path names, if the agent may see it (otherwise "not found": a restricted agent
 /// does not learn that it exists).
-async fn visible_case(state: &AppState, s: &Session, raw: &str) -> Result<Case, UiError> {
+pub(crate) async fn visible_case(
+    state: &AppState,
+    s: &Session,
+    raw: &str,
+) -> Result<Case, UiError> {
     let r = CaseRef::parse(raw).map_err(|_| UiError::not_found())?;
     let case = state
         .store()
@@ -265,6 +269,12 @@ fn contact_view(
     }
 }
 
+/// The text of an event recorded on two cases, as seen from the one being shown.
+fn seen_from(t: &Tr, first: bool, a: (&str, &CaseRef), b: (&str, &CaseRef)) -> String {
+    let (key, reference) = if first { a } else { b };
+    t.a(key, "reference", reference)
+}
+
 /// A quiet line for an event; who did it follows separately.
 fn event_text(t: &Tr, names: &Names, kind: &EventKind, here: Option<CaseId>) -> Option<String> {
     Some(match kind {
@@ -330,37 +340,34 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind, here: Option<CaseId>) -> 
             source_ref,
             target_ref,
             ..
-        } => {
-            if Some(*source) == here {
-                t.a("ev-unmerged-back", "reference", target_ref)
-            } else {
-                t.a("ev-unmerged-out", "reference", source_ref)
-            }
-        }
+        } => seen_from(
+            t,
+            Some(*source) == here,
+            ("ev-unmerged-back", target_ref),
+            ("ev-unmerged-out", source_ref),
+        ),
         EventKind::ContactSplit {
             from,
             from_ref,
             to_ref,
             ..
-        } => {
-            if Some(*from) == here {
-                t.a("ev-split-out", "reference", to_ref)
-            } else {
-                t.a("ev-split-from", "reference", from_ref)
-            }
-        }
+        } => seen_from(
+            t,
+            Some(*from) == here,
+            ("ev-split-out", to_ref),
+            ("ev-split-from", from_ref),
+        ),
         EventKind::SplitUndone {
             from,
             from_ref,
             to_ref,
             ..
-        } => {
-            if Some(*from) == here {
-                t.a("ev-split-undone-back", "reference", to_ref)
-            } else {
-                t.a("ev-split-undone-out", "reference", from_ref)
-            }
-        }
+        } => seen_from(
+            t,
+            Some(*from) == here,
+            ("ev-split-undone-back", to_ref),
+            ("ev-split-undone-out", from_ref),
+        ),
         EventKind::MacroApplied { name, .. } => t.a("ev-macro", "name", name),
         EventKind::FieldsChanged { changes } => t.args(
             "ev-fields",

@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use anliegen_core::{AgentId, CaseId, CaseRef};
+use anliegen_core::{AgentId, CaseId};
 use anliegen_store::Store;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -21,7 +21,7 @@ use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::{Session, UiError, can_see};
+use super::{Session, UiError};
 use crate::AppState;
 
 /// How long a presence lasts without a heartbeat.
@@ -169,18 +169,7 @@ pub(crate) async fn stream(
     Query(q): Query<StreamQuery>,
 ) -> Result<Response, UiError> {
     let case = match q.case.as_deref() {
-        Some(raw) => {
-            let r = CaseRef::parse(raw).map_err(|_| UiError::not_found())?;
-            let c = state
-                .store()
-                .case_by_ref(r)
-                .await?
-                .ok_or_else(UiError::not_found)?;
-            if !can_see(&s.auth.agent, &c) {
-                return Err(UiError::not_found());
-            }
-            Some(c.id)
-        }
+        Some(raw) => Some(super::case::visible_case(&state, &s, raw).await?.id),
         None => None,
     };
     let rx = state.live().subscribe();
@@ -280,15 +269,7 @@ pub(crate) async fn presence(
             UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid").with_detail("state"),
         );
     }
-    let r = CaseRef::parse(&raw).map_err(|_| UiError::not_found())?;
-    let case = state
-        .store()
-        .case_by_ref(r)
-        .await?
-        .ok_or_else(UiError::not_found)?;
-    if !can_see(&s.auth.agent, &case) {
-        return Err(UiError::not_found());
-    }
+    let case = super::case::visible_case(&state, &s, &raw).await?;
     state
         .live()
         .set_presence(case.id, s.auth.agent.id, &s.auth.agent.name, &form.state);

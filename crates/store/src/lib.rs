@@ -121,6 +121,11 @@ pub trait Backend: Send + Sync + 'static {
         agent: AgentId,
         s: &NotificationSettings,
     ) -> Result<()>;
+    /// An organisation.
+    async fn organisation(
+        &self,
+        id: anliegen_core::OrganisationId,
+    ) -> Result<Option<anliegen_core::Organisation>>;
     /// Every macro, by name.
     async fn macros(&self) -> Result<Vec<anliegen_core::Macro>>;
     /// One macro.

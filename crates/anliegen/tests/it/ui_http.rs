@@ -1513,3 +1513,41 @@ async fn reply_with_files_and_oversized_uploads() {
         "nothing half-stored"
     );
 }
+
+/// Item 3: the customer panel names the organisation, every identity and the other cases.
+#[tokio::test]
+async fn customer_panel_on_a_demo_case() {
+    let app = TestApp::spawn_demo(|_| {}).await;
+    let a = Agent::login(
+        &app,
+        "sabine.krueger@demo.anliegen.example",
+        anliegen::demo::DEMO_PASSWORD,
+    )
+    .await;
+    let page = a.get("/cases/A-10001").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page
+            .select("#customer-organisation")
+            .join("")
+            .trim()
+            .is_empty(),
+        "an organisation"
+    );
+    assert!(!page.select(".identities dd").is_empty());
+    assert!(
+        page.select(".customer h3")
+            .join(" ")
+            .contains("Weitere Fälle")
+    );
+    assert!(
+        page.select(".customer h3")
+            .join(" ")
+            .contains("Bestellungen und Sendungen")
+    );
+    assert!(!page.select("li.event").is_empty(), "events inline");
+    assert!(
+        !page.select("li.contact.note").is_empty(),
+        "internal notes set apart"
+    );
+}

@@ -2540,6 +2540,14 @@ impl crate::Backend for Backend {
         Ok((merged.iter().map(|m| parse_id(m)).collect::<Result<_>>()?, split.map(|s| parse_id(&s)).transpose()?))
     }
 
+    async fn organisation(&self, id: anliegen_core::OrganisationId) -> Result<Option<anliegen_core::Organisation>> {
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT name, created_at FROM organisations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(name, at)| Ok(anliegen_core::Organisation { id, name, created_at: ts(at)? })).transpose()
+    }
+
     async fn macros(&self) -> Result<Vec<anliegen_core::Macro>> {
         let sql = format!("SELECT {MACRO_COLS} FROM macros ORDER BY lower(name)");
         let rows: Vec<MacroRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;

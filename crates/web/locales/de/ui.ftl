@@ -297,3 +297,4 @@ notify-mail-footer = Diese Benachrichtigungen stellen Sie in Anliegen unter „B
 
 composer-files = Dateien anhängen:
 composer-file-too-big = Eine Datei ist zu groß (höchstens { $mb } MB je Datei). Ihr Text ist erhalten – bitte hängen Sie die Dateien erneut an.
+customer-organisation = Organisation

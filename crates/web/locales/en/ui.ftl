@@ -297,3 +297,4 @@ notify-mail-footer = You choose these notifications in Anliegen under “Notific
 
 composer-files = Attach files:
 composer-file-too-big = A file is too large (at most { $mb } MB per file). Your text is kept – please attach the files again.
+customer-organisation = Organisation

@@ -82,6 +82,7 @@ pub(crate) enum Entry {
 
 pub(crate) struct CustomerPanel {
     pub name: String,
+    pub organisation: String,
     pub identities: Vec<(String, String)>,
     pub tier: String,
     pub notes: String,
@@ -528,7 +529,16 @@ async fn case_page(
             )
         })
         .collect();
+    let organisation = match customer.as_ref().and_then(|c| c.organisation_id) {
+        Some(id) => store
+            .organisation(id)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     let customer_panel = CustomerPanel {
+        organisation,
         name: customer_name,
         identities: customer
             .as_ref()

@@ -1551,3 +1551,31 @@ async fn customer_panel_on_a_demo_case() {
         "internal notes set apart"
     );
 }
+
+/// Item 8: error pages speak the browser's language.
+#[tokio::test]
+async fn error_pages_in_the_browsers_language() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let de = a
+        .get_with("/cases/A-99999", &[("accept-language", "de")])
+        .await;
+    assert_eq!(de.status, StatusCode::NOT_FOUND);
+    assert!(de.body.contains("Nicht gefunden"));
+    let en = a
+        .get_with("/cases/A-99999", &[("accept-language", "en")])
+        .await;
+    assert!(en.body.contains("Not found"), "{}", en.body);
+    let forged = a
+        .post_with(
+            "/cases/A-1/update",
+            &[("csrf", "x")],
+            &[
+                ("origin", "https://evil.example"),
+                ("accept-language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("did not come from Anliegen"));
+}

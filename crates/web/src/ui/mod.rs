@@ -100,6 +100,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(same_origin_writes))
+        .layer(middleware::from_fn(request_language))
+}
+
+tokio::task_local! {
+    /// The language of the request being handled (for error pages, which have no session).
+    static LANG: Lang;
+}
+
+/// Runs the request with its language known to error pages.
+async fn request_language(req: Request, next: Next) -> Response {
+    let lang = Lang::of_request(req.headers());
+    LANG.scope(lang, next.run(req)).await
 }
 
 /// A cookie's value.
@@ -278,9 +290,9 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        // The language is not known here; German first, English beside it would be noisy, so
-        // errors use the default language. Pages that know the session render their own.
-        let t = Tr { lang: Lang::De };
+        let t = Tr {
+            lang: LANG.try_with(|l| *l).unwrap_or(Lang::De),
+        };
         let page = ErrorPage {
             t,
             title: t.s(self.key),

@@ -99,6 +99,16 @@ pub fn parse_skill(raw: &str) -> Result<String, ParseError> {
     Ok(s)
 }
 
+/// Whether `agent` may see `case`: supervisors and admins see every case; an agent in teams
+/// sees their teams' cases, cases without a team and cases assigned to them; an agent in no
+/// team sees every case. Pages, the API and notifications apply this one rule.
+pub fn can_see(agent: &Agent, case: &crate::Case) -> bool {
+    agent.role != Role::Agent
+        || agent.teams.is_empty()
+        || case.assignee_id == Some(agent.id)
+        || case.team_id.is_none_or(|t| agent.teams.contains(&t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +122,53 @@ mod tests {
         assert!(Role::parse("root").is_err());
         assert_eq!(parse_skill("Carriers"), Ok("carriers".into()));
         assert!(parse_skill("two words").is_err());
+    }
+
+    #[test]
+    fn who_sees_which_case() {
+        use crate::{Case, CaseId, CaseRef, CaseStatus, Channel, CustomerId, Priority, TeamId};
+        let (t1, t2) = (TeamId::new(), TeamId::new());
+        let agent = |role: Role, teams: Vec<TeamId>| Agent {
+            id: AgentId::new(),
+            email: crate::EmailAddress::parse("a@shop.example").unwrap(),
+            name: "A".into(),
+            role,
+            skills: vec![],
+            languages: vec![],
+            ui_language: crate::Language::De,
+            time_zone: crate::TimeZoneName::berlin(),
+            teams,
+            active: true,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let case = |team: Option<TeamId>, assignee: Option<AgentId>| Case {
+            id: CaseId::new(),
+            reference: CaseRef::from_number(10001),
+            subject: "x".into(),
+            customer_id: CustomerId::new(),
+            status: CaseStatus::Open,
+            priority: Priority::Normal,
+            team_id: team,
+            assignee_id: assignee,
+            tags: vec![],
+            fields: Default::default(),
+            channel: Channel::Email,
+            language: None,
+            follow_up_of: None,
+            contact_count: 1,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            waiting_since: None,
+        };
+        let a = agent(Role::Agent, vec![t1]);
+        assert!(can_see(&a, &case(Some(t1), None)));
+        assert!(can_see(&a, &case(None, None)));
+        assert!(!can_see(&a, &case(Some(t2), None)));
+        assert!(can_see(&a, &case(Some(t2), Some(a.id))));
+        assert!(can_see(
+            &agent(Role::Supervisor, vec![t1]),
+            &case(Some(t2), None)
+        ));
+        assert!(can_see(&agent(Role::Agent, vec![]), &case(Some(t2), None)));
     }
 }

@@ -295,14 +295,38 @@ impl Projection for Notifications {
         let mut jobs = Vec::new();
         let mut settings: HashMap<anliegen_core::AgentId, crate::NotificationSettings> =
             HashMap::new();
+        // A replay (rebuild) does not mail old news again.
+        let fresh_since = store
+            .now()
+            .checked_sub(jiff::SignedDuration::from_hours(1))
+            .unwrap_or(store.now());
+        let mut cases: HashMap<anliegen_core::CaseId, Option<anliegen_core::Case>> = HashMap::new();
         for r in rows {
+            // Nobody hears of a case they may not see (a mention on another team's case).
+            if let Some(case_id) = r.case_id {
+                let case = match cases.entry(case_id) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(store.case(case_id).await?)
+                    }
+                };
+                let Some(agent) = agents.iter().find(|a| a.id == r.agent_id) else {
+                    continue;
+                };
+                if !case
+                    .as_ref()
+                    .is_some_and(|c| anliegen_core::agent::can_see(agent, c))
+                {
+                    continue;
+                }
+            }
             let s = match settings.entry(r.agent_id) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(store.notification_settings(r.agent_id).await?)
                 }
             };
-            if s.email.contains(&r.kind) {
+            if s.email.contains(&r.kind) && r.created_at >= fresh_since {
                 let mut job =
                     crate::NewJob::new(Self::MAIL_JOB, serde_json::json!({ "notification": r.id }));
                 job.dedupe_key = Some(format!("notify:{}", r.id));

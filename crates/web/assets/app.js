@@ -29,9 +29,14 @@
       .then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
   }
 
+  // Replaces a part of the page with its fresh version — not while the agent is in it (focus or
+  // unsaved choices), so nobody loses their place or their input.
   function swap(doc, selector) {
     var fresh = doc.querySelector(selector), old = document.querySelector(selector);
-    if (fresh && old) { old.replaceWith(fresh); }
+    if (!fresh || !old) { return; }
+    if (old.contains(document.activeElement) && document.activeElement !== document.body) { return; }
+    if (old.getAttribute("data-dirty") === "1") { return; }
+    old.replaceWith(fresh);
   }
 
   function toast(text) {
@@ -58,6 +63,12 @@
     r[i].setAttribute("aria-selected", "true");
     r[i].scrollIntoView({ block: "nearest" });
     selected = i;
+    var status = document.getElementById("toast");
+    if (status) {
+      var subject = r[i].querySelector(".subject a");
+      status.textContent = r[i].getAttribute("data-ref") + (subject ? " – " + subject.textContent : "");
+      setTimeout(function () { status.textContent = ""; }, 1500);
+    }
     try { sessionStorage.setItem("anliegen.sel", r[i].getAttribute("data-ref")); } catch (e) { /* private mode */ }
   }
   function restoreSelection() {
@@ -80,12 +91,36 @@
     if (textarea) { textarea.focus(); }
   }
 
+  function keysOff() {
+    try { return localStorage.getItem("anliegen.keys") === "off"; } catch (e) { return false; }
+  }
+  var keysBox = document.getElementById("keys-off");
+  if (keysBox) {
+    keysBox.checked = keysOff();
+    keysBox.addEventListener("change", function () {
+      try { localStorage.setItem("anliegen.keys", keysBox.checked ? "off" : "on"); } catch (e) { /* ignore */ }
+    });
+  }
+  var helpButton = document.getElementById("help-button");
+  if (helpButton) {
+    helpButton.hidden = false;
+    helpButton.addEventListener("click", function () {
+      var h = document.getElementById("help");
+      if (h && h.showModal) { h.showModal(); }
+    });
+  }
+  var props = document.getElementById("props");
+  if (props) {
+    props.addEventListener("change", function () { props.setAttribute("data-dirty", "1"); });
+  }
+
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) { return; }
     if (typingTarget(e)) {
       if (e.key === "Escape") { e.target.blur(); }
       return;
     }
+    if (keysOff()) { return; }
     var help = document.getElementById("help");
     switch (e.key) {
       case "?":
@@ -100,6 +135,8 @@
       case "o":
       case "Enter":
         if (page !== "queue") { return; }
+        // Enter on a link or button keeps its own meaning.
+        if (e.key === "Enter" && document.activeElement && document.activeElement !== document.body) { return; }
         var r = rows();
         if (selected >= 0 && r[selected]) { window.location.href = "/cases/" + r[selected].getAttribute("data-ref"); }
         else { return; }

@@ -657,7 +657,7 @@ async fn sending_over_a_newer_contact_warns_first() {
         )
         .await;
     assert_eq!(warned.status, StatusCode::CONFLICT);
-    assert!(warned.body.contains("neuer Kontakt eingegangen"));
+    assert!(warned.body.contains("neuer Beitrag hinzugekommen"));
     assert!(warned.body.contains("Nachtrag: hat sich erledigt"));
     assert_eq!(
         warned.select("#body").join(""),
@@ -1578,4 +1578,181 @@ async fn error_pages_in_the_browsers_language() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(forged.body.contains("did not come from Anliegen"));
+}
+
+/// Bad input and safety: no open redirect after sign-in; saving the case form keeps what a
+/// colleague changed meanwhile; a password change ends the other sessions; a macro never
+/// turns a note into a reply; nobody is notified about a case they may not see.
+#[tokio::test]
+async fn redirects_concurrent_edits_sessions_macros_and_hidden_mentions() {
+    let app = TestApp::spawn().await;
+    let first = app.running.as_ref().unwrap().first_login.clone().unwrap();
+    for evil in [
+        "/\t/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/cases\r\nSet-Cookie: x=1",
+    ] {
+        let res = client()
+            .post(format!("{}/login", app.url))
+            .form(&[
+                ("email", first.email.as_str()),
+                ("password", first.password.as_str()),
+                ("next", evil),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{evil:?}");
+        assert_eq!(res.headers()["location"], "/cases", "{evil:?}");
+    }
+    // Concurrent edits: a form that only changes the priority keeps the colleague's tag.
+    let case = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Eins", "contact": {"text": "eins"}})).await;
+    let r = case["reference"].as_str().unwrap();
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    let csrf = page.csrf();
+    let fields = |name: &str| {
+        page.attr(&format!("#props input[name={name}]"), "value")
+            .unwrap_or_default()
+    };
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/cases/{r}"),
+            json!({"add_tags": ["rückruf"]}),
+        )
+        .await;
+    assert!(s.is_success(), "{s}");
+    let form = [
+        ("csrf", csrf.clone()),
+        ("status", fields("orig_status")),
+        ("orig_status", fields("orig_status")),
+        ("priority", "high".into()),
+        ("orig_priority", fields("orig_priority")),
+        ("team", fields("orig_team")),
+        ("orig_team", fields("orig_team")),
+        ("assignee", fields("orig_assignee")),
+        ("orig_assignee", fields("orig_assignee")),
+        ("tags", fields("orig_tags")),
+        ("orig_tags", fields("orig_tags")),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        a.post(&format!("/cases/{r}/update"), &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let c = detail(&app, r).await["case"].clone();
+    assert_eq!(c["priority"], "high");
+    assert_eq!(c["tags"], json!(["rückruf"]), "the colleague's tag stays");
+    // A password change ends the agent's other sessions.
+    agent_in(&app, "anna@shop.example", "agent", &[]).await;
+    let one = Agent::login(&app, "anna@shop.example", "ein-gutes-passwort").await;
+    let two = Agent::login(&app, "anna@shop.example", "ein-gutes-passwort").await;
+    let pcsrf = one.get("/settings/password").await.csrf();
+    let ok = one
+        .post(
+            "/settings/password",
+            &[
+                ("csrf", &pcsrf),
+                ("current", "ein-gutes-passwort"),
+                ("new", "ein-neues-passwort"),
+                ("repeat", "ein-neues-passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(
+        one.get("/cases").await.status,
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        two.get("/cases").await.status,
+        StatusCode::SEE_OTHER,
+        "the other one ends"
+    );
+    // A macro over a note draft is refused.
+    let mcsrf = a.get("/admin/macros").await.csrf();
+    a.post(
+        "/admin/macros",
+        &[
+            ("csrf", &mcsrf),
+            ("name", "Gruß"),
+            ("body_de", "Hallo {{customer.name}}"),
+            ("active", "1"),
+        ],
+    )
+    .await;
+    let cp = a.get(&format!("/cases/{r}")).await;
+    let mid = cp.attr("#macro option", "value").unwrap();
+    assert_eq!(
+        a.post(
+            &format!("/cases/{r}/draft"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "note"),
+                ("body", "Intern: nicht an den Kunden")
+            ]
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let refused = a
+        .post(
+            &format!("/cases/{r}/macro"),
+            &[("csrf", &csrf), ("macro_id", &mid)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("interne Notiz"));
+    assert_eq!(
+        refused.select("#body").join(""),
+        "Intern: nicht an den Kunden"
+    );
+    // A mention on another team's case does not reach an agent outside it.
+    let versand = team(&app, "Versand").await;
+    let vendor = team(&app, "Händler").await;
+    agent_in(&app, "vera@shop.example", "agent", &[&vendor]).await;
+    let hidden = open_case(&app, json!({"customer": {"email": "x@example.de"}, "subject": "Geheim", "team_id": versand, "contact": {"text": "x"}})).await;
+    let hr = hidden["reference"].as_str().unwrap();
+    let hp = a.get(&format!("/cases/{hr}")).await;
+    a.post(
+        &format!("/cases/{hr}/contacts"),
+        &[
+            ("csrf", &hp.csrf()),
+            ("kind", "note"),
+            ("body", "@vera kennst du das?"),
+            ("confirm", "1"),
+        ],
+    )
+    .await;
+    a.post(
+        &format!("/cases/{r}/contacts"),
+        &[
+            ("csrf", &csrf),
+            ("kind", "note"),
+            ("body", "@vera hier darfst du rein"),
+            ("confirm", "1"),
+        ],
+    )
+    .await;
+    let vera = Agent::login(&app, "vera@shop.example", "ein-gutes-passwort").await;
+    let mut list = vera.get("/notifications").await;
+    for _ in 0..50 {
+        if !list.select("#notification-list li").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        list = vera.get("/notifications").await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let items = vera
+        .get("/notifications")
+        .await
+        .select("#notification-list li")
+        .join("\n");
+    assert!(items.contains(r), "{items}");
+    assert!(!items.contains(hr) && !items.contains("Geheim"), "{items}");
 }

@@ -638,7 +638,8 @@ async fn recount(conn: &mut Conn, case: &mut Case, now: Timestamp) -> Result<()>
     case.contact_count = sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE case_id = $1").bind(&id).fetch_one(&mut *conn).await?;
     let waiting: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(created_at) FROM contacts WHERE case_id = $1 AND direction = 'inbound' AND created_at > \
-         COALESCE((SELECT MAX(created_at) FROM contacts WHERE case_id = $1 AND direction = 'outbound' AND visibility = 'public'), 0)",
+         COALESCE((SELECT MAX(created_at) FROM contacts WHERE case_id = $1 AND direction = 'outbound' AND visibility = 'public' \
+         AND author NOT LIKE '%\"system\"%'), 0)",
     )
     .bind(&id)
     .fetch_one(&mut *conn)
@@ -683,8 +684,10 @@ async fn merge_cases(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, source:
         .bind(us(ctx.now))
         .execute(&mut *conn)
         .await?;
-    // The surviving case takes the customer's open concern: a solved or closed one reopens.
-    if matches!(into.status, CaseStatus::Solved | CaseStatus::Closed) && matches!(from.status, CaseStatus::New | CaseStatus::Open) {
+    // The surviving case takes the customer's open concern: a solved, closed or waiting one
+    // reopens when the merged case had something unanswered or was open.
+    let open_concern = matches!(from.status, CaseStatus::New | CaseStatus::Open) || from.waiting_since.is_some();
+    if into.status != CaseStatus::New && into.status != CaseStatus::Open && open_concern {
         ctx.event(actor, Some(into.id), Some(into.customer_id), EventKind::StatusChanged { from: into.status, to: CaseStatus::Open });
         into.status = CaseStatus::Open;
     }
@@ -3089,7 +3092,7 @@ impl crate::Backend for Backend {
         for n in rows {
             sqlx::query(
                 "INSERT INTO notifications (id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
             )
             .bind(n.id.to_string())
             .bind(n.agent_id.to_string())
@@ -3099,6 +3102,7 @@ impl crate::Backend for Backend {
             .bind(&n.excerpt)
             .bind(n.seq)
             .bind(us(n.created_at))
+            .bind(n.read_at.map(us))
             .execute(&mut *tx)
             .await?;
         }

@@ -20,7 +20,7 @@ filter-title = Filter
 filter-status = Status
 filter-team = Team
 filter-assignee = Bearbeiter
-filter-tag = Schlagwörter
+filter-tag = Schlagwort
 filter-channel = Kanal
 filter-priority = Priorität
 filter-any = beliebig
@@ -38,7 +38,7 @@ col-customer = Kunde
 col-status = Status
 col-priority = Priorität
 col-assignee = Bearbeiter
-col-waiting = Wartet seit
+col-waiting = Wartet
 col-updated = Geändert
 
 pager = Seiten
@@ -75,11 +75,11 @@ identity-shop-customer-id = Kundennummer
 identity-portal-login = Portal-Login
 
 ago-now = gerade eben
-ago-minutes = vor { $count } Min.
-ago-hours = vor { $count } Std.
+ago-minutes = seit { $count } Min.
+ago-hours = seit { $count } Std.
 ago-days = { $count ->
-    [one] vor 1 Tag
-   *[other] vor { $count } Tagen
+    [one] seit 1 Tag
+   *[other] seit { $count } Tagen
 }
 
 back-to-queue = ← Zurück zur Warteschlange
@@ -143,7 +143,7 @@ composer-send = Senden
 composer-send-anyway = Trotzdem senden
 composer-empty = Bitte schreiben Sie zuerst einen Text.
 composer-too-long = Der Text ist zu lang.
-composer-newer = Inzwischen ist ein neuer Kontakt eingegangen. Bitte lesen Sie ihn, bevor Sie senden – Ihr Text ist erhalten.
+composer-newer = Inzwischen ist ein neuer Beitrag hinzugekommen. Bitte lesen Sie ihn, bevor Sie senden. Ihr Text ist erhalten; Anhänge fügen Sie bitte erneut hinzu.
 draft-restored = Ihr Entwurf wurde wiederhergestellt.
 
 customer = Kunde
@@ -247,7 +247,7 @@ admin-imap-port = Port
 admin-imap-security = Verschlüsselung
 admin-imap-username = Benutzername
 admin-imap-folder = Ordner
-admin-imap-move = Nach Abruf verschieben nach (leer: als gelesen markieren)
+admin-imap-move = Nach dem Abruf verschieben in (leer: als gelesen markieren)
 admin-imap-password = Das IMAP-Passwort steht aus Sicherheitsgründen nur in der Konfiguration (mail_imap_passwords), nie in der Datenbank.
 admin-mail-settings = SMTP- und IMAP-Einstellungen
 admin-mail-settings-intro = Diese Werte kommen aus der Konfiguration (Datei oder ANLIEGEN_*-Variablen); Passwörter werden nicht angezeigt.
@@ -255,8 +255,8 @@ admin-mailbox-new = Neues Postfach
 admin-mailbox-edit = Postfach bearbeiten
 
 merge-title = Zusammenführen und Abspalten
-merge-into = In diesen Fall zusammenführen
-merge-hint = Alle Kontakte wandern in den anderen Fall; dieser wird geschlossen und leitet dorthin weiter.
+merge-into = Diesen Fall zusammenführen mit Fall
+merge-hint = Alle Beiträge wandern in den angegebenen Fall; dieser wird geschlossen und leitet dorthin weiter.
 merge-button = Zusammenführen
 merge-no-target = Den Fall { $reference } gibt es nicht, oder Sie haben keinen Zugriff darauf.
 merge-notice = { $reference } wurde in diesen Fall zusammengeführt.
@@ -266,13 +266,16 @@ split-button = In neuen Fall abspalten
 split-from = Abgespalten aus
 split-undo = Abspaltung rückgängig machen
 ev-merged-away = In { $reference } zusammengeführt
-ev-merged-in = { $reference } hierher zusammengeführt ({ $count } Kontakte)
+ev-merged-in = { $reference } wurde mit diesem Fall zusammengeführt ({ $count ->
+    [one] 1 Beitrag
+   *[other] { $count } Beiträge
+})
 ev-unmerged-back = Zusammenführung mit { $reference } rückgängig gemacht
 ev-unmerged-out = Zusammenführung von { $reference } rückgängig gemacht
-ev-split-out = Ein Kontakt wurde in { $reference } abgespalten
+ev-split-out = Ein Beitrag wurde in den neuen Fall { $reference } abgespalten
 ev-split-from = Abgespalten aus { $reference }
-ev-split-undone-back = Abspaltung { $reference } rückgängig gemacht – Kontakt zurück
-ev-split-undone-out = Abspaltung rückgängig gemacht – Kontakt zurück in { $reference }
+ev-split-undone-back = Abspaltung in { $reference } rückgängig gemacht – der Beitrag ist zurück
+ev-split-undone-out = Abspaltung rückgängig gemacht – der Beitrag ist zurück in { $reference }
 ev-macro = Makro „{ $name }“ angewendet
 
 notify-title = Benachrichtigungen
@@ -298,3 +301,12 @@ notify-mail-footer = Diese Benachrichtigungen stellen Sie in Anliegen unter „B
 composer-files = Dateien anhängen:
 composer-file-too-big = Eine Datei ist zu groß (höchstens { $mb } MB je Datei). Ihr Text ist erhalten – bitte hängen Sie die Dateien erneut an.
 customer-organisation = Organisation
+
+merge-undo-label = Zusammenführung von { $reference } rückgängig machen
+split-label = Beitrag von { $author } in neuen Fall abspalten
+macro-note-draft = Sie schreiben gerade eine interne Notiz. Senden oder leeren Sie sie, bevor Sie ein Makro anwenden – ein Makro schreibt eine Antwort an den Kunden.
+ev-unassigned = Zuweisung aufgehoben
+ev-team-removed = Team entfernt
+sr-unread = Ungelesen:
+help-keys-off = Tastenkürzel ausschalten
+today = heute

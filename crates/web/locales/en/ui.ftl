@@ -20,7 +20,7 @@ filter-title = Filters
 filter-status = Status
 filter-team = Team
 filter-assignee = Assignee
-filter-tag = Tags
+filter-tag = Tag
 filter-channel = Channel
 filter-priority = Priority
 filter-any = any
@@ -38,7 +38,7 @@ col-customer = Customer
 col-status = Status
 col-priority = Priority
 col-assignee = Assignee
-col-waiting = Waiting since
+col-waiting = Waiting
 col-updated = Updated
 
 pager = Pages
@@ -75,11 +75,11 @@ identity-shop-customer-id = Customer number
 identity-portal-login = Portal login
 
 ago-now = just now
-ago-minutes = { $count } min ago
-ago-hours = { $count } h ago
+ago-minutes = { $count } min
+ago-hours = { $count } h
 ago-days = { $count ->
-    [one] 1 day ago
-   *[other] { $count } days ago
+    [one] 1 day
+   *[other] { $count } days
 }
 
 back-to-queue = ← Back to the queue
@@ -143,7 +143,7 @@ composer-send = Send
 composer-send-anyway = Send anyway
 composer-empty = Please write some text first.
 composer-too-long = The text is too long.
-composer-newer = A new contact has arrived in the meantime. Please read it before sending – your text is kept.
+composer-newer = A new contact has arrived in the meantime. Please read it before sending. Your text is kept; please attach files again.
 draft-restored = Your draft was restored.
 
 customer = Customer
@@ -186,7 +186,7 @@ password-mismatch = The two new passwords do not match.
 error-back = To the queue
 error-not-found = Not found
 error-no-access = This case does not exist, or you have no access to it.
-error-forbidden = You lack the permission for this.
+error-forbidden = You do not have permission to do this.
 error-csrf = The request was refused because it did not come from Anliegen itself. Please reload the page and try again.
 error-server = Something went wrong. Please try again in a moment.
 error-invalid = The input is not valid.
@@ -247,7 +247,7 @@ admin-imap-port = Port
 admin-imap-security = Encryption
 admin-imap-username = User name
 admin-imap-folder = Folder
-admin-imap-move = After fetching move to (empty: mark as read)
+admin-imap-move = After fetching, move to (empty: mark as read)
 admin-imap-password = For security the IMAP password lives only in the configuration (mail_imap_passwords), never in the database.
 admin-mail-settings = SMTP and IMAP settings
 admin-mail-settings-intro = These values come from the configuration (file or ANLIEGEN_* variables); passwords are not shown.
@@ -255,8 +255,8 @@ admin-mailbox-new = New mailbox
 admin-mailbox-edit = Edit mailbox
 
 merge-title = Merge and split
-merge-into = Merge into this case
-merge-hint = Every contact moves to the other case; this one is closed and redirects there.
+merge-into = Merge this case into case
+merge-hint = Every contact moves to the case given; this one is closed and redirects there.
 merge-button = Merge
 merge-no-target = Case { $reference } does not exist, or you have no access to it.
 merge-notice = { $reference } was merged into this case.
@@ -266,7 +266,10 @@ split-button = Split into a new case
 split-from = Split off from
 split-undo = Undo the split
 ev-merged-away = Merged into { $reference }
-ev-merged-in = { $reference } merged into this case ({ $count } contacts)
+ev-merged-in = { $reference } was merged into this case ({ $count ->
+    [one] 1 contact
+   *[other] { $count } contacts
+})
 ev-unmerged-back = Merge into { $reference } undone
 ev-unmerged-out = Merge of { $reference } undone
 ev-split-out = A contact was split off into { $reference }
@@ -280,7 +283,7 @@ notify-all-read = Mark all as read
 notify-settings = Notification settings
 notify-empty = No notifications.
 notify-saved = Your settings are saved.
-notify-kind = Occasion
+notify-kind = Event
 notify-in-app = in Anliegen
 notify-by-mail = by email
 notify-kind-assigned = A case was assigned to me
@@ -298,3 +301,12 @@ notify-mail-footer = You choose these notifications in Anliegen under “Notific
 composer-files = Attach files:
 composer-file-too-big = A file is too large (at most { $mb } MB per file). Your text is kept – please attach the files again.
 customer-organisation = Organisation
+
+merge-undo-label = Undo the merge of { $reference }
+split-label = Split the contact by { $author } into a new case
+macro-note-draft = You are writing an internal note. Send or clear it before applying a macro – a macro writes a reply to the customer.
+ev-unassigned = Unassigned
+ev-team-removed = Team removed
+sr-unread = Unread:
+help-keys-off = Turn keyboard shortcuts off
+today = today

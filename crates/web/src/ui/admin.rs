@@ -302,9 +302,14 @@ pub(crate) async fn save_agent(
             }
         }
     };
+    let ends_sessions = editing.is_some() && (!f.get("password").is_empty() || !f.on("active"));
     match state.store().exec(s.auth.actor(), cmd).await {
         Ok(_) => {
             state.tokens().forget(None, editing);
+            // A new password or a deactivation ends the agent's sessions everywhere.
+            if let Some(id) = editing.filter(|_| ends_sessions) {
+                super::session::end_sessions(&state, id, None).await?;
+            }
             Ok(Redirect::to("/admin/agents").into_response())
         }
         Err(e) => again(message(e)?).await,

@@ -287,10 +287,10 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind, here: Option<CaseId>) -> 
             "ev-priority",
             &[("from", t.priority(*from)), ("to", t.priority(*to))],
         ),
-        EventKind::AssigneeChanged { to, .. } => {
-            t.args("ev-assignee", &[("to", names.agent(t, *to))])
-        }
-        EventKind::TeamChanged { to, .. } => t.args("ev-team", &[("to", names.team(t, *to))]),
+        EventKind::AssigneeChanged { to: None, .. } => t.s("ev-unassigned"),
+        EventKind::AssigneeChanged { to, .. } => t.a("ev-assignee", "to", names.agent(t, *to)),
+        EventKind::TeamChanged { to: None, .. } => t.s("ev-team-removed"),
+        EventKind::TeamChanged { to, .. } => t.a("ev-team", "to", names.team(t, *to)),
         EventKind::TagsChanged { added, removed } => t.args(
             "ev-tags",
             &[
@@ -460,13 +460,15 @@ async fn case_page(
         since
     };
     let events = store.case_events_since(case.id, since, 500).await?;
-    // The composer remembers the newest contact it was written over (collision warning).
+    // The composer remembers the newest contact it was written over (collision warning); on
+    // an older window that is still the case's newest contact.
     if composer.seen.is_empty() {
-        composer.seen = page
-            .items
-            .last()
-            .map(|c| c.id.to_string())
-            .unwrap_or_default();
+        let newest = if before.is_some() {
+            store.contacts_page(case.id, true, None, 1).await?.items
+        } else {
+            page.items.last().cloned().into_iter().collect()
+        };
+        composer.seen = newest.last().map(|c| c.id.to_string()).unwrap_or_default();
     }
     let mut entries: Vec<(Timestamp, i64, Entry)> = Vec::new();
     for (i, c) in page.items.iter().enumerate() {
@@ -476,11 +478,9 @@ async fn case_page(
             Entry::Contact(Box::new(contact_view(&t, &names, c, now, &tz))),
         ));
     }
-    let limit_after = page.items.last().map(|c| c.created_at);
     for e in &events {
-        // Before a window that is not the newest, events past its last contact belong to
-        // later windows.
-        if before.is_some() && limit_after.is_some_and(|l| e.at > l) {
+        // An older window ends where the newer one begins (its oldest contact is `before`).
+        if before.is_some_and(|b| e.at.as_microsecond() >= b.created_us) {
             continue;
         }
         // Only an agent's own doing names them; rules and the customer's first contact stay
@@ -615,11 +615,16 @@ async fn case_page(
         label: t.s("nobody"),
         selected: case.assignee_id.is_none(),
     }];
-    assignees.extend(agents.iter().filter(|a| a.active).map(|a| Choice {
-        value: a.id.to_string(),
-        label: a.name.clone(),
-        selected: case.assignee_id == Some(a.id),
-    }));
+    assignees.extend(
+        agents
+            .iter()
+            .filter(|a| a.active || case.assignee_id == Some(a.id))
+            .map(|a| Choice {
+                value: a.id.to_string(),
+                label: a.name.clone(),
+                selected: case.assignee_id == Some(a.id),
+            }),
+    );
     let head = CaseHead {
         reference: case.reference.to_string(),
         subject: case.subject.clone(),
@@ -736,6 +741,9 @@ impl axum::extract::FromRequest<AppState> for ContactBody {
                 too_big: false,
             });
         }
+        // Without a valid session only the text fields are kept (for the draft); file bytes
+        // are read and dropped, so nobody without a session makes us hold uploads in memory.
+        let signed_in = super::session_of(state, req.headers()).await.is_some();
         let mut mp = axum::extract::Multipart::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -764,6 +772,7 @@ impl axum::extract::FromRequest<AppState> for ContactBody {
                 let mut cut = false;
                 loop {
                     match field.chunk().await {
+                        Ok(Some(_)) if !signed_in => {}
                         // Over the limit: read on without keeping (see MAX_FORM).
                         Ok(Some(c)) if too_big || data.len() + c.len() > MAX_FILE => {
                             too_big = true;
@@ -986,6 +995,31 @@ pub(crate) struct UpdateForm {
     team: Option<String>,
     assignee: Option<String>,
     tags: Option<String>,
+    /// What the form showed (`orig_status` …): a field left as shown is not sent as a change,
+    /// so saving one field never undoes what a colleague changed in another meanwhile.
+    orig_status: Option<String>,
+    orig_priority: Option<String>,
+    orig_team: Option<String>,
+    orig_assignee: Option<String>,
+    orig_tags: Option<String>,
+}
+
+impl UpdateForm {
+    /// Drops every field the agent left as the form showed it.
+    fn changed_only(mut self) -> Self {
+        fn keep(v: Option<String>, orig: &Option<String>) -> Option<String> {
+            match (v, orig) {
+                (Some(v), Some(o)) if v.trim() == o.trim() => None,
+                (v, _) => v,
+            }
+        }
+        self.status = keep(self.status.take(), &self.orig_status);
+        self.priority = keep(self.priority.take(), &self.orig_priority);
+        self.team = keep(self.team.take(), &self.orig_team);
+        self.assignee = keep(self.assignee.take(), &self.orig_assignee);
+        self.tags = keep(self.tags.take(), &self.orig_tags);
+        self
+    }
 }
 
 /// Status, priority, team, assignee and tags in one form (each field only when sent).
@@ -996,6 +1030,7 @@ pub(crate) async fn update(
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, UiError> {
     s.check_csrf(&form.csrf)?;
+    let form = form.changed_only();
     let case = visible_case(&state, &s, &raw).await?;
     let invalid = |field: &str| {
         UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid")
@@ -1242,6 +1277,17 @@ pub(crate) async fn apply_macro(
         .await?
         .filter(|m| m.active)
         .ok_or_else(UiError::not_found)?;
+    // A macro writes a reply: it never lands on an internal note being written.
+    if let Some(d) = state.store().draft(s.auth.agent.id, case.id).await?
+        && d.kind == "note"
+        && !d.body.trim().is_empty()
+    {
+        let mut c = empty_composer(None);
+        c.kind = "note".into();
+        c.body = d.body;
+        c.error = Some(s.tr().s("macro-note-draft"));
+        return case_page(&state, &s, case, None, c, StatusCode::CONFLICT).await;
+    }
     state
         .store()
         .exec(
@@ -1396,13 +1442,16 @@ pub(crate) async fn unmerge(
 ) -> Result<Response, UiError> {
     s.check_csrf(&form.csrf)?;
     supervisor_only(&s)?;
-    visible_case(&state, &s, &raw).await?;
+    let here = visible_case(&state, &s, &raw).await?;
     let r = CaseRef::parse(form.source.trim()).map_err(|_| UiError::not_found())?;
     let source = state
         .store()
         .case_by_ref(r)
         .await?
         .ok_or_else(UiError::not_found)?;
+    if state.store().merged_into(source.id).await? != Some(here.id) {
+        return Err(UiError::not_found());
+    }
     state
         .store()
         .exec(s.auth.actor(), Command::UnmergeCase { source: source.id })

@@ -111,7 +111,12 @@ impl Tr {
     pub fn args(&self, key: &str, values: &[(&str, String)]) -> String {
         let mut args: HashMap<Cow<'static, str>, FluentValue<'_>> = HashMap::new();
         for (k, v) in values {
-            args.insert(Cow::Owned((*k).to_owned()), FluentValue::from(v.clone()));
+            // Counts are numbers, so plural rules apply.
+            let value = match (*k, v.parse::<i64>()) {
+                ("count", Ok(n)) => FluentValue::from(n),
+                _ => FluentValue::from(v.clone()),
+            };
+            args.insert(Cow::Owned((*k).to_owned()), value);
         }
         LOCALES.lookup_with_args(self.lang.id(), key, &args)
     }
@@ -129,13 +134,13 @@ impl Tr {
         let z = at.to_zoned_datetime(tz.clone());
         let today = now.to_zoned_datetime(tz.clone()).date() == z.date();
         match (self.lang, today) {
-            (_, true) => z.strftime("%H:%M").to_string(),
+            (_, true) => format!("{}, {}", self.s("today"), z.strftime("%H:%M")),
             (Lang::De, false) => z.strftime("%d.%m.%Y, %H:%M").to_string(),
             (Lang::En, false) => z.strftime("%-d %b %Y, %H:%M").to_string(),
         }
     }
 
-    /// How long ago: `vor 5 Min.` / `5 min ago`.
+    /// How long something has waited: `seit 5 Min.` / `5 min`.
     pub fn ago(&self, at: Timestamp, now: Timestamp) -> String {
         let secs = now.as_second().saturating_sub(at.as_second()).max(0);
         let (key, n) = match secs {
@@ -277,12 +282,20 @@ mod tests {
     #[test]
     fn texts_read_naturally() {
         let t = Tr { lang: Lang::De };
-        assert_eq!(t.n("ago-minutes", 5), "vor 5 Min.");
+        assert_eq!(t.n("ago-minutes", 5), "seit 5 Min.");
+        assert_eq!(t.n("ago-days", 1), "seit 1 Tag");
         assert_eq!(
             t.status(anliegen_core::CaseStatus::WaitingOnCustomer),
             "Wartet auf Kunde"
         );
         let t = Tr { lang: Lang::En };
-        assert_eq!(t.n("ago-minutes", 1), "1 min ago");
+        assert_eq!(t.n("ago-minutes", 1), "1 min");
+        assert_eq!(
+            t.args(
+                "ev-merged-in",
+                &[("reference", "A-1".into()), ("count", "1".into())]
+            ),
+            "A-1 was merged into this case (1 contact)"
+        );
     }
 }

@@ -207,11 +207,25 @@ impl FromRequestParts<AppState> for Session {
         if let Some(s) = session_of(state, &parts.headers).await {
             return Ok(s);
         }
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        // After sign-in the browser GETs `next`: for a form that was posted, that is the page
+        // the form was on.
+        let next = if parts.method == Method::GET {
+            parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".into())
+        } else {
+            parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+                .and_then(|rest| rest.find('/').and_then(|i| rest.get(i..)))
+                .map(|p| safe_next(Some(p)))
+                .unwrap_or_else(|| "/cases".into())
+        };
+        let next = next.as_str();
         let live = parts.uri.path() == "/live"
             || parts
                 .headers
@@ -454,14 +468,9 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
     })
 }
 
-/// Whether `agent` may see `case`: supervisors and admins see every case; an agent in teams
-/// sees their teams' cases, cases without a team and cases assigned to them; an agent in no
-/// team sees every case.
+/// Whether `agent` may see `case` (the rule is [`anliegen_core::agent::can_see`]).
 pub fn can_see(agent: &anliegen_core::Agent, case: &anliegen_core::Case) -> bool {
-    agent.role != anliegen_core::Role::Agent
-        || agent.teams.is_empty()
-        || case.assignee_id == Some(agent.id)
-        || case.team_id.is_none_or(|t| agent.teams.contains(&t))
+    anliegen_core::agent::can_see(agent, case)
 }
 
 /// The queue restriction of an agent's role (see [`can_see`]).
@@ -471,10 +480,18 @@ pub fn visibility(
     queue::visibility(agent)
 }
 
-/// A local path to go to after sign-in (never another site).
+/// A local path to go to after sign-in (never another site): printable ASCII only (a TAB or
+/// CR/LF would let `/\t/evil.example` become `//evil.example` in a browser), no `//` or `/\`.
 pub(crate) fn safe_next(raw: Option<&str>) -> String {
     match raw {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            p.to_owned()
+        }
         _ => "/cases".to_owned(),
     }
 }

@@ -79,6 +79,14 @@ pub(crate) async fn list(State(state): State<AppState>, s: Session) -> Result<Re
             Some(id) => state.store().case(id).await?,
             None => None,
         };
+        // Access can end after a notification was made (another team now).
+        if n.case_id.is_some()
+            && !case
+                .as_ref()
+                .is_some_and(|c| super::can_see(&s.auth.agent, c))
+        {
+            continue;
+        }
         rows.push(Row {
             id: n.id.to_string(),
             text: sentence(&t, &n, case.as_ref()),

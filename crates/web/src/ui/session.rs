@@ -224,6 +224,18 @@ pub(crate) async fn change_password(
     s.check_csrf(&form.csrf)?;
     let t = s.tr();
     let email = s.auth.agent.email.clone();
+    // Guessing the current password is throttled like sign-in.
+    let guard = format!("password:{}", email.normalised());
+    if let Err(secs) = state.logins().check(&guard) {
+        let f = frame(&state, &s, "").await?;
+        let mut res = render(&PasswordPage {
+            f,
+            error: Some(t.a("login-locked", "seconds", secs)),
+            done: false,
+        });
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return Ok(res);
+    }
     let creds = state.store().agent_credentials(&email).await?;
     let hash = creds.and_then(|c| c.password_hash).unwrap_or_default();
     let current = form.current.clone();
@@ -231,6 +243,11 @@ pub(crate) async fn change_password(
         && tokio::task::spawn_blocking(move || verify_password(&hash, &current))
             .await
             .unwrap_or(false);
+    if ok {
+        state.logins().succeeded(&guard);
+    } else {
+        state.logins().failed(&guard);
+    }
     let error = if !ok {
         Some(t.s("password-wrong"))
     } else if form.new != form.repeat {
@@ -270,7 +287,8 @@ pub(crate) async fn change_password(
             },
         )
         .await?;
-    state.tokens().forget(None, Some(s.auth.agent.id));
+    // Every other session of this agent ends (on every node: the tokens are revoked).
+    end_sessions(&state, s.auth.agent.id, Some(s.auth.token.id)).await?;
     let f = frame(&state, &s, "").await?;
     Ok(render(&PasswordPage {
         f,
@@ -317,4 +335,25 @@ pub(crate) async fn switch_lang(
         set_cookie("lang", lang.code(), 365 * 86_400, secure(&state, &headers)),
     );
     res
+}
+
+/// Revokes an agent's workspace sessions except `keep`.
+pub(crate) async fn end_sessions(
+    state: &AppState,
+    agent: anliegen_core::AgentId,
+    keep: Option<uuid::Uuid>,
+) -> Result<(), UiError> {
+    for t in state.store().tokens(Some(agent)).await? {
+        if t.name == "web session" && t.revoked_at.is_none() && Some(t.id) != keep {
+            state
+                .store()
+                .exec(
+                    Actor::Agent { id: agent },
+                    Command::RevokeToken { id: t.id },
+                )
+                .await?;
+        }
+    }
+    state.tokens().forget(None, Some(agent));
+    Ok(())
 }

@@ -166,7 +166,7 @@
 
   // ---- drafts and presence on a case ------------------------------------------------------
   if (page === "case" && composer && textarea) {
-    var key = "anliegen.draft." + caseRef;
+    var key = "anliegen.draft." + (body.getAttribute("data-agent") || "") + "." + caseRef;
     var kindOf = function () {
       var n = document.getElementById("kind-note");
       return n && n.checked ? "note" : "reply";
@@ -270,6 +270,18 @@
       });
       el.textContent = parts.join(" · ");
       el.hidden = false;
+    });
+  }
+
+  // Signing out leaves no draft in this browser for the next person.
+  var logout = document.querySelector('form[action="/logout"]');
+  if (logout) {
+    logout.addEventListener("submit", function () {
+      try {
+        Object.keys(localStorage).forEach(function (k) {
+          if (k.indexOf("anliegen.draft.") === 0) { localStorage.removeItem(k); }
+        });
+      } catch (e) { /* ignore */ }
     });
   }
 

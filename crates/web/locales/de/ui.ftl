@@ -310,3 +310,4 @@ ev-team-removed = Team entfernt
 sr-unread = Ungelesen:
 help-keys-off = Tastenkürzel ausschalten
 today = heute
+admin-agent-language = Sprache der Benachrichtigungen

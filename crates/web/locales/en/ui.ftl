@@ -310,3 +310,4 @@ ev-team-removed = Team removed
 sr-unread = Unread:
 help-keys-off = Turn keyboard shortcuts off
 today = today
+admin-agent-language = Language of notifications

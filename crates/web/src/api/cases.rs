@@ -689,7 +689,10 @@ pub(crate) async fn mail_document(
                     Some(data)
                         if inlined + data.len() <= 4 << 20
                             && a.content_type.starts_with("image/")
-                            && a.content_type != "image/svg+xml" =>
+                            && a.content_type != "image/svg+xml"
+                            && a.content_type
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"/+.-".contains(&b)) =>
                     {
                         inlined += data.len();
                         use base64::Engine as _;

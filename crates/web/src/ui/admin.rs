@@ -119,6 +119,7 @@ struct AgentsPage {
     email: String,
     roles: Vec<Choice>,
     teams: Vec<Choice>,
+    languages: Vec<Choice>,
     active: bool,
 }
 
@@ -175,6 +176,19 @@ async fn agents_page(
             true,
         ),
     };
+    let ui_lang = match (form, current) {
+        (Some(f), _) => f.get("ui_language"),
+        (None, Some(a)) => a.ui_language.code().to_owned(),
+        (None, None) => "de".into(),
+    };
+    let languages = [("de", "Deutsch"), ("en", "English")]
+        .into_iter()
+        .map(|(v, l)| Choice {
+            value: v.into(),
+            label: l.into(),
+            selected: ui_lang == v,
+        })
+        .collect();
     let roles = [Role::Agent, Role::Supervisor, Role::Admin]
         .into_iter()
         .map(|r| Choice {
@@ -194,6 +208,7 @@ async fn agents_page(
         email,
         roles,
         teams: team_choices(&teams, &team_ids, None),
+        languages,
         active,
     }))
 }
@@ -239,6 +254,8 @@ pub(crate) async fn save_agent(
             ))
         }
     };
+    // The language of the agent's notification mails (the workspace follows the browser).
+    let ui_language = Language::parse(&f.get("ui_language")).unwrap_or(Language::De);
     let role = match Role::parse(&f.get("role")) {
         Ok(r) => r,
         Err(e) => return again(e.message).await,
@@ -279,8 +296,8 @@ pub(crate) async fn save_agent(
                 role,
                 password_hash,
                 skills: Vec::new(),
-                languages: vec![Language::De],
-                ui_language: Language::De,
+                languages: vec![ui_language],
+                ui_language,
                 time_zone: TimeZoneName::berlin(),
                 teams,
             })
@@ -296,6 +313,7 @@ pub(crate) async fn save_agent(
                     role: Some(role),
                     password_hash,
                     teams: Some(teams),
+                    ui_language: Some(ui_language),
                     active: Some(f.on("active")),
                     ..Default::default()
                 },

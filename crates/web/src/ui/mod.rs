@@ -393,6 +393,7 @@ pub(crate) struct ViewLink {
 pub(crate) struct Frame {
     pub t: Tr,
     pub agent_name: String,
+    pub agent_id: String,
     pub is_admin: bool,
     pub csrf: String,
     pub nav: Vec<NavItem>,
@@ -460,6 +461,7 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
     Ok(Frame {
         t,
         agent_name: s.auth.agent.name.clone(),
+        agent_id: s.auth.agent.id.to_string(),
         is_admin: s.auth.agent.role == anliegen_core::Role::Admin,
         csrf: s.csrf.clone(),
         nav,

@@ -236,9 +236,12 @@
     var url = "/live" + (live === "case" ? "?case=" + encodeURIComponent(caseRef) : "");
     var es = new EventSource(url);
     var pending = null;
+    // At most one refresh per interval, however many events arrive (a throttle, not a
+    // debounce: a steady stream of events must not starve the page).
     var refresh = function () {
-      clearTimeout(pending);
+      if (pending) { return; }
       pending = setTimeout(function () {
+        pending = null;
         fetchDoc(location.pathname + location.search).then(function (doc) {
           swap(doc, "nav.queues");
           if (live === "queue") {
@@ -255,7 +258,7 @@
           }
           body.setAttribute("data-live-seq", String(Date.now()));
         }).catch(function () { /* offline or signed out: the next event retries */ });
-      }, 300);
+      }, live === "queue" ? 1000 : 300);
     };
     es.addEventListener("queue", refresh);
     es.addEventListener("case", refresh);

@@ -26,6 +26,8 @@ use crate::AppState;
 
 /// How long a presence lasts without a heartbeat.
 const PRESENCE_TTL: Duration = Duration::from_secs(30);
+/// How often an open stream checks that its session still holds.
+const SESSION_CHECK: Duration = Duration::from_secs(30);
 /// How often the log is read while someone listens.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -176,7 +178,28 @@ pub(crate) async fn stream(
     let me = s.auth.agent.id;
     let live = state.live().clone();
     let first = case.map(|c| presence_event(&live, c, me));
-    let stream = events(rx, live, case, me, first);
+    // The stream ends with the session (signed out, expired, revoked, agent deactivated).
+    let (token, st) = (s.auth.token.id, state.clone());
+    let ended = async move {
+        loop {
+            tokio::time::sleep(SESSION_CHECK).await;
+            let now = st.store().now();
+            let alive = match st.store().tokens(Some(me)).await {
+                Ok(ts) => ts.iter().any(|t| {
+                    t.id == token && t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now)
+                }),
+                Err(_) => true,
+            };
+            let active = match st.store().agent(me).await {
+                Ok(a) => a.is_some_and(|a| a.active),
+                Err(_) => true,
+            };
+            if !alive || !active {
+                return;
+            }
+        }
+    };
+    let stream = futures::StreamExt::take_until(events(rx, live, case, me, first), Box::pin(ended));
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())

@@ -176,6 +176,17 @@ fn choices<T: Copy>(
         .collect()
 }
 
+/// A query string with only the keys `keep` accepts.
+fn query_keeping(raw: &str, keep: impl Fn(&str) -> bool) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if keep(&k) {
+            ser.append_pair(&k, &v);
+        }
+    }
+    ser.finish()
+}
+
 fn bad(field: &'static str) -> UiError {
     UiError::new(StatusCode::BAD_REQUEST, "error-invalid").with_detail(format!("{field}?"))
 }
@@ -289,16 +300,7 @@ pub(crate) async fn queue(
     }
 
     let raw = raw.unwrap_or_default();
-    let base: String = form_urlencoded::parse(raw.as_bytes())
-        .filter(|(k, _)| k != "after")
-        .fold(
-            form_urlencoded::Serializer::new(String::new()),
-            |mut ser, (k, v)| {
-                ser.append_pair(&k, &v);
-                ser
-            },
-        )
-        .finish();
+    let base = query_keeping(&raw, |k| k != "after");
     let next = page.next.map(|c| {
         let mut ser = form_urlencoded::Serializer::new(base.clone());
         ser.append_pair("after", &c.encode());
@@ -432,21 +434,12 @@ pub(crate) async fn save_view(
         ));
     }
     // Only the filter keys are kept: a saved view never carries a page position.
-    let query: String = form_urlencoded::parse(form.query.as_bytes())
-        .filter(|(k, _)| {
-            matches!(
-                k.as_ref(),
-                "view" | "status" | "team" | "assignee" | "tag" | "channel" | "priority"
-            )
-        })
-        .fold(
-            form_urlencoded::Serializer::new(String::new()),
-            |mut ser, (k, v)| {
-                ser.append_pair(&k, &v);
-                ser
-            },
+    let query = query_keeping(&form.query, |k| {
+        matches!(
+            k,
+            "view" | "status" | "team" | "assignee" | "tag" | "channel" | "priority"
         )
-        .finish();
+    });
     state
         .store()
         .save_view(&SavedView {

@@ -22,6 +22,7 @@ pub mod mail;
 pub mod money;
 pub mod phone;
 pub mod team;
+pub mod text;
 
 pub use agent::{Agent, Role};
 pub use case::{Case, CaseRef, CaseStatus, CustomerContactEffect, FieldKey, Priority, Tag};

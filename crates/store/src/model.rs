@@ -594,6 +594,8 @@ pub struct CaseFilter {
     pub status: Vec<CaseStatus>,
     /// This team.
     pub team_id: Option<TeamId>,
+    /// Any of these teams (empty: no condition).
+    pub team_ids: Vec<TeamId>,
     /// This assignee; `Some(None)`: unassigned.
     pub assignee_id: Option<Option<AgentId>>,
     /// This customer.

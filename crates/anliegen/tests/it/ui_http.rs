@@ -1756,3 +1756,46 @@ async fn redirects_concurrent_edits_sessions_macros_and_hidden_mentions() {
     assert!(items.contains(r), "{items}");
     assert!(!items.contains(hr) && !items.contains("Geheim"), "{items}");
 }
+
+/// Item 2: "My team" holds the cases of all the agent's teams; an agent in no team has no such
+/// queue.
+#[tokio::test]
+async fn team_queue_covers_every_team_of_the_agent() {
+    let app = TestApp::spawn().await;
+    let (t1, t2, t3) = (
+        team(&app, "Versand").await,
+        team(&app, "Zahlungen").await,
+        team(&app, "Händler").await,
+    );
+    agent_in(&app, "zwei@shop.example", "agent", &[&t1, &t2]).await;
+    agent_in(&app, "keins@shop.example", "agent", &[]).await;
+    let mut refs = Vec::new();
+    for t in [&t1, &t2, &t3] {
+        let c = open_case(&app, json!({"customer": {"email": "k@example.de"}, "subject": "Team", "team_id": t, "contact": {"text": "x"}})).await;
+        refs.push(c["reference"].as_str().unwrap().to_owned());
+    }
+    let a = Agent::login(&app, "zwei@shop.example", "ein-gutes-passwort").await;
+    let page = a.get("/cases?view=team").await;
+    let rows = page.select("table.queue tbody tr a.ref");
+    assert!(
+        rows.contains(&refs[0]) && rows.contains(&refs[1]) && !rows.contains(&refs[2]),
+        "{rows:?}"
+    );
+    assert_eq!(
+        page.select("nav.queues a[data-queue=team] .count").join(""),
+        "2"
+    );
+    let none = Agent::login(&app, "keins@shop.example", "ein-gutes-passwort").await;
+    assert!(
+        none.get("/cases")
+            .await
+            .select("nav.queues a[data-queue=team]")
+            .is_empty()
+    );
+    assert!(
+        none.get("/cases?view=team")
+            .await
+            .select("table.queue tbody tr")
+            .is_empty()
+    );
+}

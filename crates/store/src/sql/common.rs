@@ -3231,6 +3231,14 @@ fn push_case_filter(qb: &mut sqlx::QueryBuilder<Db>, f: &CaseFilter) {
     if let Some(t) = f.team_id {
         qb.push(" AND c.team_id = ").push_bind(t.to_string());
     }
+    if !f.team_ids.is_empty() {
+        qb.push(" AND c.team_id IN (");
+        let mut sep = qb.separated(", ");
+        for t in &f.team_ids {
+            sep.push_bind(t.to_string());
+        }
+        qb.push(")");
+    }
     match f.assignee_id {
         Some(Some(a)) => {
             qb.push(" AND c.assignee_id = ").push_bind(a.to_string());

@@ -417,6 +417,9 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
     let t = s.tr();
     let mut nav = Vec::new();
     for view in queue::View::ALL {
+        if view == queue::View::Team && s.auth.agent.teams.is_empty() {
+            continue;
+        }
         let filter = view.filter(&s.auth.agent);
         let count = state.store().count_cases(&filter, COUNT_CAP).await?;
         nav.push(NavItem {

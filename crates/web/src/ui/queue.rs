@@ -81,7 +81,12 @@ impl View {
                 f.unsolved = Some(true);
             }
             Self::Team => {
-                f.team_id = agent.teams.first().copied();
+                // All of the agent's teams; an agent in no team has no team queue.
+                f.team_ids = if agent.teams.is_empty() {
+                    vec![TeamId(uuid::Uuid::nil())]
+                } else {
+                    agent.teams.clone()
+                };
                 f.unsolved = Some(true);
             }
             Self::Unassigned => {

@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod case;
 pub mod clock;
+pub mod concern;
 pub mod contact;
 pub mod customer;
 pub mod email;

@@ -4,8 +4,6 @@
 //! issue's targets (precision ≥ 0.97, recall ≥ 0.90) belong to the concern matcher, which
 //! replaces this baseline.
 
-use anliegen_core::text::{IdKind, identifiers, overlap};
-
 #[derive(Default)]
 struct Score {
     tp: u32,
@@ -44,45 +42,8 @@ fn same_concern(pair: &serde_json::Value) -> bool {
     .same
 }
 
-#[allow(dead_code)]
-fn baseline(pair: &serde_json::Value) -> bool {
-    let (a, b) = (&pair["a"], &pair["b"]);
-    let same_customer = a["customer"] == b["customer"] || pair["same_person"] == true;
-    if !same_customer {
-        return false;
-    }
-    let text = |c: &serde_json::Value| {
-        format!(
-            "{} {}",
-            c["subject"].as_str().unwrap_or(""),
-            c["text"].as_str().unwrap_or("")
-        )
-    };
-    let (ta, tb) = (text(a), text(b));
-    let ids = |t: &str| {
-        identifiers(t)
-            .into_iter()
-            .filter(|i| matches!(i.kind, IdKind::Order | IdKind::Tracking | IdKind::CaseRef))
-            .collect::<Vec<_>>()
-    };
-    let (ia, ib) = (ids(&ta), ids(&tb));
-    if ia.iter().any(|i| ib.contains(i)) {
-        return true;
-    }
-    for kind in [IdKind::Order, IdKind::Tracking] {
-        let (ka, kb) = (
-            ia.iter().any(|i| i.kind == kind),
-            ib.iter().any(|i| i.kind == kind),
-        );
-        if ka && kb {
-            return false; // both name one, and not the same one
-        }
-    }
-    overlap(&ta, &tb) >= 0.2
-}
-
 #[test]
-fn baseline_on_the_labelled_pairs() {
+fn matcher_on_the_labelled_pairs() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/concern_pairs/pairs.jsonl"

@@ -792,14 +792,7 @@ async fn split_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, conta
         actor,
         Some(case.id),
         Some(case.customer_id),
-        EventKind::CaseOpened {
-            reference: case.reference,
-            subject: case.subject.clone(),
-            channel: case.channel,
-            priority: case.priority,
-            team_id: case.team_id,
-            follow_up_of: None,
-        },
+        case_opened(&case, None),
     );
     let kind = EventKind::ContactSplit { contact_id, from: from.id, to: case.id, from_ref: from.reference, to_ref: case.reference };
     ctx.event(actor, Some(from.id), Some(from.customer_id), kind.clone());
@@ -1427,6 +1420,18 @@ fn insert_contact(
 }
 
 
+/// The event of a case that was just opened.
+fn case_opened(case: &Case, follow_up_of: Option<CaseId>) -> EventKind {
+    EventKind::CaseOpened {
+        reference: case.reference,
+        subject: case.subject.clone(),
+        channel: case.channel,
+        priority: case.priority,
+        team_id: case.team_id,
+        follow_up_of,
+    }
+}
+
 fn insert_case(ctx: &mut BatchCtx, case: &Case) {
     ctx.pending.cases.push(case.clone());
 }
@@ -1611,14 +1616,7 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
         actor,
         Some(case.id),
         Some(case.customer_id),
-        EventKind::CaseOpened {
-            reference: case.reference,
-            subject: case.subject.clone(),
-            channel: case.channel,
-            priority: case.priority,
-            team_id: case.team_id,
-            follow_up_of: None,
-        },
+        case_opened(&case, None),
     );
     if let Some(a) = case.assignee_id {
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::AssigneeChanged { from: None, to: Some(a) });
@@ -1710,14 +1708,7 @@ async fn add_contact(
             actor,
             Some(follow.id),
             Some(follow.customer_id),
-            EventKind::CaseOpened {
-                reference: follow.reference,
-                subject: follow.subject.clone(),
-                channel: follow.channel,
-                priority: follow.priority,
-                team_id: follow.team_id,
-                follow_up_of: Some(case.id),
-            },
+            case_opened(&follow, Some(case.id)),
         );
         let contact = insert_contact(ctx, actor, &follow, nc)?;
         follow.updated_at = ctx.now;

@@ -45,7 +45,7 @@ async fn queue_order_pages_and_counts(store: Store, env: Env) -> anyhow::Result<
     let low = open(&store, low).await?;
     let mut urgent = new_case(by_email("urgent@example.de"), "urgent");
     urgent.priority = Priority::Urgent;
-    let urgent = open(&store, urgent).await?;
+    open(&store, urgent).await?;
     let solved = open(&store, new_case(by_email("s@example.de"), "solved")).await?;
     set_status(&store, &solved, CaseStatus::Open).await?;
     set_status(&store, &solved, CaseStatus::Solved).await?;
@@ -107,7 +107,6 @@ async fn queue_order_pages_and_counts(store: Store, env: Env) -> anyhow::Result<
         first.items[0].subject, "low",
         "urgent and older than the other urgent case"
     );
-    let _ = urgent;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::i18n::Tr;
 use super::queue::Choice;
 use super::session::LoginPage;
-use super::{Frame, Session, UiError, can_see, frame, render, session_of};
+use super::{Frame, Session, UiError, can_see, frame, render};
 use crate::AppState;
 
 /// Contacts shown at once; older ones load on demand.
@@ -697,16 +697,6 @@ async fn case_page(
     Ok(res)
 }
 
-/// Older contacts of a case (the same page, one window further back).
-pub(crate) async fn older(
-    state: State<AppState>,
-    s: Session,
-    path: Path<String>,
-    q: Query<ViewQuery>,
-) -> Result<Response, UiError> {
-    view(state, s, path, q).await
-}
-
 /// Largest file attached to a reply or note.
 pub(crate) const MAX_FILE: usize = 25 * 1024 * 1024;
 /// Largest reply form read (text plus files). A form with a file over [`MAX_FILE`] is still
@@ -714,9 +704,10 @@ pub(crate) const MAX_FILE: usize = 25 * 1024 * 1024;
 /// a connection reset.
 pub(crate) const MAX_FORM: usize = 100 * 1024 * 1024;
 
-/// The composer's form: its fields, its files, and whether a file was too large (the fields
-/// before it are kept either way, so the text is never lost).
+/// The composer's form: its fields, its files, whether a file was too large (the fields
+/// before it are kept either way, so the text is never lost), and the session it came with.
 pub(crate) struct ContactBody {
+    session: Option<Session>,
     form: ContactForm,
     files: Vec<anliegen_store::NewAttachment>,
     too_big: bool,
@@ -726,6 +717,10 @@ impl axum::extract::FromRequest<AppState> for ContactBody {
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        // Without a valid session only the text fields are kept (for the draft); file bytes
+        // are read and dropped, so nobody without a session makes us hold uploads in memory.
+        let session = super::session_of(state, req.headers()).await;
+        let signed_in = session.is_some();
         let is_multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -736,14 +731,12 @@ impl axum::extract::FromRequest<AppState> for ContactBody {
                 .await
                 .map_err(IntoResponse::into_response)?;
             return Ok(Self {
+                session,
                 form,
                 files: Vec::new(),
                 too_big: false,
             });
         }
-        // Without a valid session only the text fields are kept (for the draft); file bytes
-        // are read and dropped, so nobody without a session makes us hold uploads in memory.
-        let signed_in = super::session_of(state, req.headers()).await.is_some();
         let mut mp = axum::extract::Multipart::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -834,6 +827,7 @@ impl axum::extract::FromRequest<AppState> for ContactBody {
             }
         }
         Ok(Self {
+            session,
             form,
             files,
             too_big,
@@ -865,12 +859,13 @@ pub(crate) async fn add_contact(
     body: ContactBody,
 ) -> Result<Response, UiError> {
     let ContactBody {
+        session,
         form,
         files,
         too_big,
     } = body;
     let note = form.kind == "note";
-    let Some(s) = session_of(&state, &headers).await else {
+    let Some(s) = session else {
         // The session ended while the agent was writing: the text comes back through sign-in
         // and waits on the case as a draft.
         let lang = super::i18n::Lang::of_request(&headers);

@@ -99,12 +99,7 @@ impl Tr {
 
     /// The text for `key` with one argument.
     pub fn a(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
-        let mut args: HashMap<Cow<'static, str>, FluentValue<'_>> = HashMap::new();
-        args.insert(
-            Cow::Owned(name.to_owned()),
-            FluentValue::from(value.to_string()),
-        );
-        LOCALES.lookup_with_args(self.lang.id(), key, &args)
+        self.args(key, &[(name, value.to_string())])
     }
 
     /// The text for `key` with several arguments.
@@ -123,9 +118,7 @@ impl Tr {
 
     /// The text for `key` with a number (plural rules apply).
     pub fn n(&self, key: &str, count: i64) -> String {
-        let mut args: HashMap<Cow<'static, str>, FluentValue<'_>> = HashMap::new();
-        args.insert(Cow::Borrowed("count"), FluentValue::from(count));
-        LOCALES.lookup_with_args(self.lang.id(), key, &args)
+        self.args(key, &[("count", count.to_string())])
     }
 
     /// A point in time for people in `tz`: `25.11.2026, 14:05` / `25 Nov 2026, 14:05`;
@@ -192,11 +185,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_key_used_exists() {
-        let de = keys(include_str!("../../locales/de/ui.ftl"));
+    /// Every `call"key"` in the templates and the workspace code: (file, key).
+    fn lookups(calls: &[&str]) -> Vec<(String, String)> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
-        let mut missing = Vec::new();
+        let mut out = Vec::new();
         for sub in ["templates", "src/ui"] {
             for entry in std::fs::read_dir(format!("{dir}{sub}"))
                 .into_iter()
@@ -204,20 +196,29 @@ mod tests {
                 .flatten()
             {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                for call in [
-                    "t.s(\"", "t.a(\"", "t.n(\"", "tr.s(\"", "tr.a(\"", "tr.n(\"",
-                ] {
+                for call in calls {
                     for piece in text.split(call).skip(1) {
-                        if let Some(key) = piece.split('"').next()
-                            && !key.contains('{')
-                            && !de.contains(key)
-                        {
-                            missing.push(format!("{}: {key}", entry.path().display()));
+                        if let Some(key) = piece.split('"').next() {
+                            out.push((entry.path().display().to_string(), key.to_owned()));
                         }
                     }
                 }
             }
         }
+        out
+    }
+
+    #[test]
+    fn every_key_used_exists() {
+        let de = keys(include_str!("../../locales/de/ui.ftl"));
+        let calls = [
+            "t.s(\"", "t.a(\"", "t.n(\"", "tr.s(\"", "tr.a(\"", "tr.n(\"",
+        ];
+        let missing: Vec<String> = lookups(&calls)
+            .into_iter()
+            .filter(|(_, key)| !key.contains('{') && !de.contains(key))
+            .map(|(file, key)| format!("{file}: {key}"))
+            .collect();
         assert!(missing.is_empty(), "keys without text: {missing:#?}");
     }
 
@@ -235,24 +236,11 @@ mod tests {
                 with_args.insert(current.clone());
             }
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
-        let mut wrong = Vec::new();
-        for sub in ["templates", "src/ui"] {
-            for entry in std::fs::read_dir(format!("{dir}{sub}"))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                for piece in text.split("t.s(\"").skip(1) {
-                    if let Some(key) = piece.split('"').next()
-                        && with_args.contains(key)
-                    {
-                        wrong.push(format!("{}: {key}", entry.path().display()));
-                    }
-                }
-            }
-        }
+        let wrong: Vec<String> = lookups(&["t.s(\""])
+            .into_iter()
+            .filter(|(_, key)| with_args.contains(key))
+            .map(|(file, key)| format!("{file}: {key}"))
+            .collect();
         assert!(
             wrong.is_empty(),
             "texts with arguments looked up without: {wrong:#?}"

@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::{Auth, hash_token};
+use crate::auth::Auth;
 use i18n::{Lang, Tr};
 
 /// Name of the session cookie.
@@ -53,7 +53,6 @@ pub fn router() -> Router<AppState> {
         .route("/views", post(queue::save_view))
         .route("/views/{id}/delete", post(queue::delete_view))
         .route("/cases/{case}", get(case::view))
-        .route("/cases/{case}/older", get(case::older))
         .route(
             "/cases/{case}/contacts",
             post(case::add_contact).layer(axum::extract::DefaultBodyLimit::max(case::MAX_FORM)),
@@ -192,7 +191,6 @@ impl Session {
 pub(crate) async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let secret = cookie(headers, SESSION_COOKIE)?;
     let auth = crate::auth::authenticate(state, &secret).await.ok()?;
-    let _ = hash_token;
     Some(Session {
         csrf: csrf_of(&secret),
         lang: Lang::of_request(headers),
@@ -216,14 +214,7 @@ impl FromRequestParts<AppState> for Session {
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_else(|| "/".into())
         } else {
-            parts
-                .headers
-                .get(header::REFERER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-                .and_then(|rest| rest.find('/').and_then(|i| rest.get(i..)))
-                .map(|p| safe_next(Some(p)))
-                .unwrap_or_else(|| "/cases".into())
+            referer_path(&parts.headers).unwrap_or_else(|| "/cases".into())
         };
         let next = next.as_str();
         let live = parts.uri.path() == "/live"
@@ -483,6 +474,16 @@ pub fn visibility(
     agent: &anliegen_core::Agent,
 ) -> Option<(anliegen_core::AgentId, Vec<anliegen_core::TeamId>)> {
     queue::visibility(agent)
+}
+
+/// The local path of the page a request came from (`Referer`), made safe by [`safe_next`].
+pub(crate) fn referer_path(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').and_then(|i| rest.get(i..)))
+        .map(|p| safe_next(Some(p)))
 }
 
 /// A local path to go to after sign-in (never another site): printable ASCII only (a TAB or

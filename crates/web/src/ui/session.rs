@@ -316,18 +316,7 @@ pub(crate) async fn switch_lang(
         .as_deref()
         .filter(|n| !n.is_empty())
         .map(|n| safe_next(Some(n)))
-        .or_else(|| {
-            headers
-                .get(header::REFERER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-                .and_then(|rest| {
-                    rest.find('/')
-                        .and_then(|i| rest.get(i..))
-                        .map(str::to_owned)
-                })
-                .map(|p| safe_next(Some(&p)))
-        })
+        .or_else(|| super::referer_path(&headers))
         .unwrap_or_else(|| "/cases".into());
     let mut res = Redirect::to(&back).into_response();
     res.headers_mut().append(

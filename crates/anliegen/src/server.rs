@@ -178,8 +178,15 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         opts.poll,
         rx.clone(),
     )));
+    workers.push(tokio::spawn(projection::follow(
+        store.clone(),
+        Arc::new(anliegen_store::concern::AutoEscalation),
+        opts.poll,
+        rx.clone(),
+    )));
     let tokens = crate::mail::tokens(&store, settings).await?;
-    let intake = crate::mail::intake(&store, settings, tokens.clone());
+    let intake = crate::mail::intake(&store, settings, tokens.clone())
+        .with_concerns(state.concerns().clone());
     let runner = crate::maintenance::register(JobRunner::new(
         store.clone(),
         RunnerConfig {

@@ -78,8 +78,18 @@ pub struct Agent {
     pub teams: Vec<TeamId>,
     /// Inactive agents cannot sign in and get no work.
     pub active: bool,
+    /// Online for automatic assignment (away: none).
+    #[serde(default = "yes")]
+    pub available: bool,
+    /// Most open cases automatic assignment gives it (`None`: the team's limit).
+    #[serde(default)]
+    pub max_open: Option<u32>,
     /// When it was created.
     pub created_at: Timestamp,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Checks a skill name: lower-case words joined by `-`/`_`, up to 48 characters.
@@ -139,6 +149,8 @@ mod tests {
             time_zone: crate::TimeZoneName::berlin(),
             teams,
             active: true,
+            available: true,
+            max_open: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
         };
         let case = |team: Option<TeamId>, assignee: Option<AgentId>| Case {
@@ -159,6 +171,8 @@ mod tests {
             created_at: jiff::Timestamp::UNIX_EPOCH,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
             waiting_since: None,
+            repeat_count: 0,
+            escalation_level: 0,
         };
         let a = agent(Role::Agent, vec![t1]);
         assert!(can_see(&a, &case(Some(t1), None)));

@@ -402,6 +402,12 @@ pub struct Case {
     pub updated_at: Timestamp,
     /// The oldest customer contact that has not been answered yet.
     pub waiting_since: Option<Timestamp>,
+    /// How often the customer came back about it unasked (see [`crate::resolve`]).
+    #[serde(default)]
+    pub repeat_count: i64,
+    /// The escalation tier reached (0: none).
+    #[serde(default)]
+    pub escalation_level: i64,
 }
 
 #[cfg(test)]

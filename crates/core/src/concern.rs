@@ -1,30 +1,44 @@
 //! Concern matching: is a new contact about the same concern as an earlier one of the same
 //! customer? Signals, strongest first: the customer (another customer's contact never joins),
-//! the identifiers both quote (the same order or parcel joins unless the problem differs; two
-//! different ones veto), the kind of problem (missing, damaged, refund, …) from German and
-//! English word classes, and the words both use.
+//! the identifiers both quote (the same order, parcel or book joins unless a new problem is
+//! raised; two different ones of the same format veto), phrases that open a new matter or close
+//! the earlier one, phrases that refer back to an earlier contact ("ich hatte bereits
+//! geschrieben", "as discussed in the chat"), the kind of problem (missing, damaged, refund, …)
+//! from German and English word classes, and the content words both use.
+//!
+//! Kinds of problem may develop: a missing parcel becomes a refund request, a damaged item a
+//! return. Such a development (see `FOLLOWS`) is the same concern; a problem that does not
+//! follow from the earlier one (a broken lamp after a missing parcel) is a new one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
-use crate::text::{IdKind, fold, identifiers, overlap};
+use crate::text::{IdKind, Identifier, fold, identifiers, is_stop};
 
 /// Settings of the matcher.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatchConfig {
-    /// Contacts further apart than this never match on text alone (days).
+    /// Contacts further apart than this never match on text alone (days), unless the new one
+    /// refers back to an earlier contact (see `follow_up_window_days`).
     pub window_days: i64,
-    /// Word overlap that makes two texts about the same kind of problem one concern.
+    /// Share of content words (0–1, of the shorter text) that makes two texts about the same
+    /// or a following kind of problem one concern.
     pub same_topic_overlap: f64,
-    /// Word overlap that makes two texts without a recognised problem one concern.
+    /// Share of content words (0–1, of the shorter text) that makes two texts without a
+    /// recognised problem one concern.
     pub no_topic_overlap: f64,
+    /// The window for a contact that says it follows up an earlier one ("vor drei Wochen
+    /// habe ich geschrieben"), in days.
+    pub follow_up_window_days: i64,
 }
 
 impl Default for MatchConfig {
     fn default() -> Self {
         Self {
             window_days: 30,
-            same_topic_overlap: 0.08,
-            no_topic_overlap: 0.3,
+            same_topic_overlap: 0.25,
+            no_topic_overlap: 0.5,
+            follow_up_window_days: 60,
         }
     }
 }
@@ -34,16 +48,21 @@ impl Default for MatchConfig {
 pub enum Reason {
     /// Another customer.
     OtherCustomer,
-    /// Both name this order or parcel and the same kind of problem.
+    /// Both name this order, parcel or book and no new problem is raised.
     SameIdentifier(String),
     /// The same order or parcel, but another problem.
     SameIdentifierOtherProblem(String),
-    /// They name different orders or parcels.
+    /// They name different orders, parcels or books.
     DifferentIdentifiers,
     /// Too far apart in time.
     OutsideWindow,
+    /// The new contact refers back to an earlier one about the same concern.
+    FollowUp,
     /// Similar text about the same kind of problem.
     SimilarText,
+    /// The new contact opens another matter ("andere Frage", "another order"), or the earlier
+    /// one was settled or only a general question.
+    NewMatter,
     /// Nothing that ties them.
     Unrelated,
 }
@@ -57,108 +76,198 @@ pub struct Decision {
     pub reason: Reason,
 }
 
-/// Kinds of problem and the folded word stems that signal them ("missing" also covers late:
-/// for a customer both are "where is my parcel").
+// Phrase syntax of the lists below (all folded before use): words in order; a word matches a
+// word of the text that starts with it (`rucksend` finds `rucksendeetikett`); `word=` must be
+// the whole word; `*word` may sit inside a German compound (`*adress` in `lieferadresse`);
+// `_` skips up to three words ("hatte _ geschrieben").
+
+/// Kinds of problem and the phrases that signal them ("missing" also covers late: for a
+/// customer both are "where is my parcel").
 const TOPICS: &[(&str, &[&str])] = &[
     (
         "missing",
         &[
             "fehlt",
             "fehlen",
+            "fehlend",
             "nicht angekommen",
-            "nicht ankam",
             "nie angekommen",
+            "nichts angekommen",
+            "nicht _ angekommen",
             "nicht erhalten",
+            "nichts erhalten",
             "nicht bekommen",
+            "nichts bekommen",
+            "nix bekommen",
+            "nicht gekommen",
+            "nichts gekommen",
+            "nicht geliefert",
+            "nicht zugestellt",
+            "nicht eingegangen",
             "verschwunden",
-            "verloren",
+            "verschollen",
+            "verloren gegangen",
             "wo bleibt",
             "noch nicht da",
-            "nicht geliefert",
+            "nicht da=",
+            "nichts da=",
+            "nicht mehr da",
+            "weiter nicht da",
+            "zugestellt",
+            "*zustell",
+            "sendungsverfolgung",
+            "unterwegs",
+            "*lieferung dauert",
+            "uberfallig",
+            "verspat",
+            "verzoger",
+            "verschoben",
+            "spedition",
+            "spediteur",
+            "liefertermin",
+            "wann kommt",
+            "wann wird",
+            "kommt nicht voran",
+            "bewegt sich nicht",
+            "teillieferung",
+            "unvollstandig",
+            "nur ein karton",
+            "zweite paket",
+            "nur die",
+            "kam nur",
+            "halb",
+            "packstuck",
+            "nachbar",
+            "packstation",
             "missing",
             "not arrived",
             "never arrived",
-            "not received",
-            "never received",
-            "lost",
             "hasnt arrived",
             "has not arrived",
+            "havent arrived",
             "didnt arrive",
             "did not arrive",
+            "not received",
+            "never received",
+            "not here",
+            "nothing arrived",
+            "never came",
+            "never showed up",
+            "not delivered",
+            "marked delivered",
+            "says delivered",
+            "shown as delivered",
+            "delivered to",
+            "got lost",
+            "was lost",
+            "is lost",
             "where is",
-            "zugestellt",
-            "delivered",
-            "kam nur",
-            "only one",
-            "nur ein",
-            "nur eins",
-            "nur die",
-            "nur das",
-            "nur der",
-            "halfte",
-            "half",
-            "lieferzeit",
-            "verspat",
-            "verzoger",
-            "dauert",
-            "spedition",
-            "liefertermin",
-            "termin",
-            "late",
+            "late=",
             "delay",
-            "delayed",
-            "taking so long",
-            "still waiting",
-            "noch immer",
-            "immer noch",
-            "warte",
-            "waiting",
-            "wann kommt",
+            "overdue",
+            "freight",
+            "forwarder",
             "when will",
-            "nichts angekommen",
-            "nichts gekommen",
-            "nicht da",
-            "nichts da",
+            "stuck",
+            "hasnt moved",
+            "not moved",
+            "hasnt updated",
+            "no updates",
+            "second parcel",
+            "only one",
+            "only boxes",
+            "box 2",
+            "half",
+            "neighbour",
+            "arrived without",
+            "came without",
+            "still not here",
+            "isnt here",
         ],
     ),
     (
         "damaged",
         &[
             "kaputt",
-            "beschadigt",
+            "beschadig",
             "defekt",
-            "zerbrochen",
-            "gebrochen",
+            "zerbroch",
+            "gebroch",
             "zerkratzt",
             "kratzer",
             "delle",
-            "riss",
+            "verbeult",
+            "gerissen",
+            "riss=",
+            "risse",
+            "gesprungen",
+            "sprung=",
+            "zersplitt",
+            "scherben",
+            "*bruch",
+            "*schaden",
+            "undicht",
+            "tropft",
+            "leckt",
+            "lauft aus",
+            "lauft weiter aus",
+            "wackel",
+            "flacker",
+            "verfarbt",
+            "abgefarbt",
+            "farbe verloren",
+            "lost sich",
+            "geht ab",
+            "ladt nicht",
+            "ladt nicht mehr",
+            "kuhlt nicht",
+            "heizt nicht",
+            "heizt nur",
+            "schaumt nicht",
+            "springt nicht",
+            "saugt kaum",
+            "saugt nicht",
+            "funktioniert nicht",
+            "funktioniert nicht mehr",
+            "blinkt rot",
+            "fehler e",
             "broken",
             "damaged",
+            "damage",
             "cracked",
-            "scratched",
+            "crack=",
+            "scratch",
             "dent",
+            "dented",
+            "smashed",
+            "shattered",
+            "crushed",
+            "soaked",
+            "leak",
             "faulty",
             "defective",
-            "funktioniert nicht",
-            "geht nicht",
-            "ladt nicht",
-            "doesnt work",
+            "dosnt work",
             "does not work",
-            "stopped working",
             "not working",
-            "lauft aus",
-            "leaking",
-            "scherben",
+            "stopped working",
+            "wont charge",
+            "dosnt charge",
+            "not charging",
+            "wont turn on",
+            "bulging",
+            "swelling",
+            "flicker",
+            "grinding noise",
+            "misaligned",
+            "torn",
+            "ripped",
         ],
     ),
     (
         "wrong_item",
         &[
             "falsch",
-            "falsche",
-            "falschen",
-            "statt",
+            "statt=",
             "anstatt",
             "verwechselt",
             "anderen artikel",
@@ -166,6 +275,7 @@ const TOPICS: &[(&str, &[&str])] = &[
             "wrong",
             "instead of",
             "not what i ordered",
+            "someone elses",
             "different colour",
             "different color",
         ],
@@ -173,63 +283,75 @@ const TOPICS: &[(&str, &[&str])] = &[
     (
         "refund",
         &[
-            "erstattung",
-            "erstatten",
+            "*erstatt",
             "geld zuruck",
-            "gutschrift",
+            "mein geld",
+            "das geld",
+            "*gutschrift",
             "ruckzahlung",
+            "zuruckbuch",
             "zuruckuberweis",
             "refund",
             "money back",
-            "reimburse",
+            "reimburs",
             "credited",
-            "geld",
+            "my money",
         ],
     ),
     (
         "return",
         &[
             "rucksend",
-            "retoure",
+            "*retour",
             "zuruckschick",
             "zuruck schick",
             "zurucksend",
-            "umtausch",
-            "umtauschen",
-            "return label",
+            "zuruckgeschickt",
+            "zuruckgeb",
+            "zuruck geben",
+            "ruckgabe",
+            "*tausch",
+            "etikett",
             "return",
+            "returned",
             "send back",
             "send it back",
             "exchange",
-            "widerruf",
+            "label",
+            "pickup",
+            "abhol",
         ],
     ),
     (
         "invoice",
         &[
-            "rechnung",
-            "rechnungskopie",
+            "*rechnung",
             "beleg",
             "quittung",
             "invoice",
             "receipt",
-            "vat",
+            "vat=",
             "mwst",
-            "ust",
+            "ust=",
         ],
     ),
     (
         "payment",
         &[
             "abgebucht",
+            "*abbuch",
             "doppelt",
             "zweimal",
+            "2x=",
+            "2 x=",
+            "x2=",
             "belastet",
-            "abbuchung",
+            "*belastung",
             "charged",
-            "charge",
+            "charge=",
             "twice",
             "double",
+            "duplicate",
             "lastschrift",
             "klarna",
             "paypal",
@@ -238,235 +360,915 @@ const TOPICS: &[(&str, &[&str])] = &[
             "zahlung",
             "mahnung",
             "payment",
-            "reminder",
+            "bezahlt",
+            "paid=",
+            "debit",
+            "berechnet",
+            "fee=",
+            "gebuhr",
         ],
     ),
     (
         "voucher",
         &[
-            "gutschein",
+            "*gutschein",
             "rabatt",
             "aktionscode",
             "coupon",
             "voucher",
             "discount",
             "promo",
-            "code",
+            "code=",
+            "einlos",
+            "eingelost",
+            "redeem",
+            "gift card",
+            "geschenkkarte",
+            "guthaben",
+            "balance",
         ],
     ),
     (
         "address",
         &[
-            "adresse",
-            "lieferadresse",
-            "anschrift",
+            "*adress",
+            "*anschrift",
             "address",
             "postleitzahl",
-            "plz",
+            "plz=",
             "postcode",
-            "zip",
+            "umleit",
+            "redirect",
+            "umzug",
+            "moving",
+            "neue wohnung",
+            "packstation",
         ],
     ),
     (
         "cancel",
-        &["storn", "abbestell", "cancel", "cancellation", "widerrufen"],
+        &[
+            "storn",
+            "abbestell",
+            "cancel",
+            "widerruf",
+            "zurucktret",
+            "zurucktreten",
+            "will nicht mehr",
+            "dont want it",
+            "refuse delivery",
+        ],
     ),
     (
         "account",
         &[
-            "konto",
-            "kundenkonto",
-            "passwort",
-            "login",
-            "anmelden",
-            "einloggen",
             "gesperrt",
-            "account",
+            "sperre",
+            "entsperr",
+            "*sperrung",
+            "passwort",
             "password",
-            "locked",
+            "login",
             "log in",
-            "newsletter",
-            "abmelden",
+            "einlogg",
+            "anmelden",
+            "zugang",
+            "locked",
+            "blocked",
+            "suspended",
+            "sign in",
+            "hacked",
             "unsubscribe",
+            "abmelden",
         ],
     ),
     (
         "fraud",
         &[
-            "uberweisung",
+            "*uberweis",
             "iban",
             "betrug",
-            "betruger",
             "fake",
             "scam",
             "bank transfer",
             "outside",
-            "auserhalb",
+            "ausserhalb",
             "verdachtig",
             "suspicious",
+            "vorkasse",
+            "phishing",
+            "bankdaten",
+            "bank details",
         ],
     ),
     (
         "price",
         &[
             "preis",
-            "buchpreisbindung",
+            "*preisbind",
+            "ladenpreis",
+            "gebundene",
             "price",
             "pricing",
             "nicht verfugbar",
             "unavailable",
+            "not available",
             "listing",
+            "listed",
+            "gelistet",
         ],
     ),
     (
         "callback",
         &[
-            "ruckruf",
-            "zuruckrufen",
-            "anrufen",
-            "angerufen",
+            "*ruckruf",
+            "zuruckruf",
             "call back",
             "callback",
             "call me",
             "phone me",
+            "rufen sie mich",
+            "niemand angerufen",
+            "nobody called",
+            "no call",
         ],
     ),
     (
         "customs",
         &[
             "zoll",
-            "zollgebuhr",
+            "*verzoll",
             "schweiz",
             "customs",
             "duty",
             "duties",
             "switzerland",
+            "swiss",
             "import",
+            "eori",
+            "einfuhr",
         ],
     ),
     (
         "warranty",
         &[
             "garantie",
-            "gewahrleistung",
-            "reparatur",
+            "*garantie",
+            "gewahrleist",
+            "*reparatur",
             "reparier",
             "warranty",
             "repair",
             "guarantee",
+            "servicepartner",
+            "techniker",
+            "technician",
         ],
     ),
     (
         "size",
         &[
-            "grosse",
+            "*grossen",
+            "grosse=",
+            "grosser",
             "zu klein",
             "zu gross",
+            "zu eng",
             "passt nicht",
+            "klein aus",
             "size",
             "too small",
             "too big",
             "too large",
-            "doesnt fit",
+            "dosnt fit",
             "does not fit",
+            "wrong fit",
+            "bigger",
         ],
     ),
 ];
 
-/// Phrases of a contact that refers back to an earlier one ("ich hatte geschrieben", "still").
-const FOLLOW_UP: &[&str] = &[
-    "nochmal",
-    "noch einmal",
-    "erneut",
-    "immer noch",
-    "weiterhin",
-    "wie besprochen",
-    "wie telefonisch",
-    "wie im chat",
-    "im chat",
-    "hatte geschrieben",
-    "hatte ich",
-    "ich hatte",
-    "habe geschrieben",
-    "geschrieben",
-    "angerufen",
-    "nachfrage",
-    "nachfragen",
-    "keine antwort",
-    "bis heute",
-    "zugesagt",
-    "versprochen",
-    "seit tagen",
-    "seit wochen",
-    "following up",
-    "follow up",
-    "i wrote",
-    "wrote",
-    "i called",
-    "called",
-    "still",
-    "again",
-    "any news",
-    "as discussed",
-    "spoke to",
-    "chat agent",
-    "promised",
-    "no answer",
-    "nobody answered",
-    "no reply",
+/// Which kinds of problem a concern naturally develops into (the earlier contact's kind first):
+/// a missing parcel into a refund, a damaged item into a return, and so on. Anything may lead
+/// to a call-back.
+const FOLLOWS: &[(&str, &[&str])] = &[
+    (
+        "missing",
+        &[
+            "refund", "address", "cancel", "return", "customs", "invoice",
+        ],
+    ),
+    (
+        "damaged",
+        &["refund", "return", "warranty", "missing", "wrong_item"],
+    ),
+    (
+        "wrong_item",
+        &["return", "refund", "size", "missing", "cancel"],
+    ),
+    ("size", &["return", "refund", "wrong_item", "missing"]),
+    ("return", &["refund", "missing", "payment", "address"]),
+    ("refund", &["payment", "return", "cancel", "missing"]),
+    ("payment", &["refund", "cancel", "fraud"]),
+    ("voucher", &["refund", "payment", "price", "account"]),
+    ("invoice", &["payment", "customs", "address", "missing"]),
+    ("address", &["missing", "account"]),
+    ("cancel", &["refund", "payment", "missing", "return"]),
+    ("account", &["voucher", "payment", "fraud"]),
+    ("fraud", &["payment", "cancel", "account", "refund"]),
+    ("price", &["voucher"]),
+    (
+        "customs",
+        &["refund", "invoice", "payment", "return", "missing"],
+    ),
+    (
+        "warranty",
+        &["damaged", "refund", "missing", "return", "invoice"],
+    ),
 ];
 
-/// Phrases that open a new matter ("anderes Problem", "different thing", "hat geklappt").
+/// Phrases of a contact that refers back to an earlier one ("ich hatte geschrieben", "as
+/// discussed in the chat", the agent's "hatte gemailt").
+const FOLLOW_UP: &[&str] = &[
+    "hatte _ geschrieben",
+    "habe _ geschrieben",
+    "geschrieben",
+    "gemailt",
+    "hatte _ gemeldet",
+    "habe _ gemeldet",
+    "hatte _ angerufen",
+    "habe _ angerufen",
+    "hab _ angerufen",
+    "angerufen",
+    "meinem anruf",
+    "telefonisch",
+    "am telefon",
+    "besprochen",
+    "im chat",
+    "chat=",
+    "formular",
+    "per mail",
+    "meine mail",
+    "meiner mail",
+    "mein schreiben",
+    "meinem schreiben",
+    "meine anfrage",
+    "meiner anfrage",
+    "erinnerung",
+    "nachtrag",
+    "erganzend",
+    "nochmal nach",
+    "nochmals",
+    "nochmal wegen",
+    "hallo nochmal",
+    "erneut=",
+    "zugesagt",
+    "versprochen",
+    "keine antwort",
+    "keine reaktion",
+    "keine ruckmeldung",
+    "keine bestatigung",
+    "nichts gehort",
+    "seitdem",
+    "wie vereinbart",
+    "bezugnehmend",
+    "wrote",
+    "written",
+    "emailed",
+    "as discussed",
+    "as i said",
+    "as requested",
+    "following up",
+    "follow up",
+    "followed up",
+    "following my",
+    "spoke to",
+    "spoke with",
+    "talked to",
+    "chatted",
+    "in chat",
+    "the chat",
+    "i called",
+    "had called",
+    "my email",
+    "my message",
+    "my request",
+    "my form",
+    "first asked",
+    "second request",
+    "second try",
+    "second email",
+    "a reminder",
+    "friendly reminder",
+    "gentle reminder",
+    "no answer",
+    "no reply",
+    "no response",
+    "nobody answered",
+    "havent heard",
+    "not heard back",
+    "writing again",
+    "me again",
+    "was promised",
+    "promised",
+    "was told",
+    "you said",
+    "contacted you",
+    "asked me to",
+    "told me to",
+    "i asked",
+    "the parcel i",
+    "i filled",
+    "filled out",
+];
+
+/// Phrases that say the problem lasts ("immer noch", "still"): a follow-up when the problem is
+/// the same.
+const STILL: &[&str] = &[
+    "immer noch",
+    "noch immer",
+    "weiterhin",
+    "nach wie vor",
+    "inzwischen",
+    "mittlerweile",
+    "still",
+    "any news",
+    "any update",
+    "update on",
+    "seit tagen",
+    "seit wochen",
+    "warte seit",
+    "wartet seit",
+    "warten seit",
+    "warte ich",
+    "warten wir",
+    "been waiting",
+    "waiting for",
+    "still waiting",
+];
+
+/// Phrases that open a new matter ("andere Frage", "different thing").
 const NEW_MATTER: &[&str] = &[
     "anderes problem",
     "neues problem",
     "andere sache",
     "etwas anderes",
     "anderes anliegen",
+    "andere frage",
+    "separate frage",
+    "ich schreibe einfach hier",
     "different thing",
     "another issue",
     "something else",
     "new problem",
     "different issue",
     "another thing",
-    "hat geklappt",
-    "hat funktioniert",
-    "worked in the end",
-    "wieder entsperrt",
-    "arrived thanks",
-    "angekommen danke",
-    "ist angekommen",
-    "ist da danke",
-    "kam an danke",
-    "got it thanks",
-    "arrived today thanks",
+    "separate question",
+    "different question",
+    "another question",
+    "unrelated",
     "jetzt habe ich aber",
     "now i have",
+    "hat geklappt",
+    "worked in the end",
+    "code worked",
+    "ist angekommen danke",
+    "angekommen danke",
+    "ist da danke",
+    "inzwischen da danke",
+    "gestern gekommen",
+    "gekommen jetzt",
+    "got it thanks",
+    "arrived thanks",
+    "the order arrived",
+    "danke fur die schnelle",
 ];
 
-fn has(folded: &str, phrases: &[&str]) -> bool {
-    phrases
+/// Phrases that settle a contact ("hat geklappt", "all good", the agent's "erledigt"): what
+/// comes after it is a new matter.
+const SETTLED: &[&str] = &[
+    "hat geklappt",
+    "hat funktioniert",
+    "wieder entsperrt",
+    "alles geklart",
+    "passt alles",
+    "erledigt",
+    "erhalten vielen dank",
+    "angekommen vielen dank",
+    "all good",
+    "resolved",
+    "worked thanks",
+    "unlocked after",
+    "re issued",
+    "funktioniert danke",
+    "repariert zuruckgekommen",
+];
+
+/// A general or pre-sales question ("wie lange dauert …?", "can I pay with …?").
+const QUESTION: &[&str] = &[
+    "wie lange",
+    "wie hoch",
+    "gibt es",
+    "gibts",
+    "kann man",
+    "ist es moglich",
+    "wie funktioniert",
+    "frage=",
+    "how long",
+    "how do i",
+    "how can i",
+    "can i pay",
+    "is it possible",
+    "do you",
+    "do your",
+    "can vouchers",
+    "question about",
+];
+
+/// The same kind of problem again, with another incident ("schon wieder", "second time").
+const REPEAT: &[&str] = &[
+    "schon wieder",
+    "wieder passiert",
+    "zum zweiten mal",
+    "zweite mal",
+    "second time",
+    "second mistake",
+    "this time",
+    "again=",
+];
+
+/// A new order is named ("neue Bestellung", "I re-ordered").
+const NEW_ORDER: &[&str] = &[
+    "neue bestellung",
+    "neuen bestellung",
+    "neu bestellt",
+    "neu bestellte",
+    "nochmal bestellt",
+    "andere bestellung",
+    "anderen bestellung",
+    "separat bestellt",
+    "new order",
+    "re ordered",
+    "reordered",
+    "another order",
+    "other order",
+    "different order",
+];
+
+/// Words so common in service mail that sharing them says nothing about the concern.
+const GENERIC: &[&str] = &[
+    "bestellung",
+    "bestellnummer",
+    "bestellnr",
+    "bestellt",
+    "order",
+    "ordered",
+    "paket",
+    "parcel",
+    "package",
+    "sendung",
+    "lieferung",
+    "geliefert",
+    "delivery",
+    "delivered",
+    "kunde",
+    "kundin",
+    "customer",
+    "ruft",
+    "called",
+    "anruf",
+    "heute",
+    "gestern",
+    "today",
+    "yesterday",
+    "tage",
+    "tagen",
+    "woche",
+    "wochen",
+    "days",
+    "week",
+    "weeks",
+    "bitte",
+    "mochte",
+    "would",
+    "like",
+    "hier",
+    "jetzt",
+    "immer",
+    "wieder",
+    "again",
+    "please",
+    "hello",
+    "hallo",
+    "moin",
+    "servus",
+    "team",
+    "geht",
+    "gibt",
+    "kann",
+    "konnen",
+    "will",
+    "want",
+    "need",
+    "brauche",
+    "email",
+    "mail",
+    "chat",
+    "form",
+    "formular",
+    "schon",
+    "bereits",
+    "already",
+    "about",
+    "wegen",
+    "because",
+    "weil",
+    "sent",
+    "geschickt",
+    "schicken",
+    "send",
+    "grusse",
+    "gruss",
+    "freundlichen",
+    "viele",
+    "liebe",
+    "best",
+    "regards",
+    "thanks",
+    "danke",
+    "vielen",
+    "dear",
+    "sehr",
+    "geehrte",
+    "geehrter",
+    "damen",
+    "herren",
+    "sir",
+    "madam",
+    "some",
+    "thing",
+    "eine",
+    "einen",
+    "diese",
+    "dieser",
+    "what",
+    "when",
+    "where",
+    "wann",
+    "warum",
+    "why",
+    "how",
+    "habe",
+    "haben",
+    "have",
+    "sind",
+    "sein",
+    "ist",
+    "war",
+    "wurde",
+    "wurden",
+    "aber",
+    "auch",
+    "sich",
+    "sie",
+    "ihnen",
+    "their",
+    "them",
+    "they",
+    "then",
+    "than",
+    "still",
+    "noch",
+    "nicht",
+    "nichts",
+    "nothing",
+    "get",
+    "got",
+    "bekommen",
+    "erhalten",
+    "received",
+    "arrived",
+    "angekommen",
+    "ihr",
+    "ihrer",
+    "ihrem",
+    "your",
+    "yours",
+    "mfg",
+    "lg",
+    "vg",
+    "grussen",
+];
+
+/// The classes a phrase belongs to: the kinds of problem, then the phrase lists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Topic(u8),
+    FollowUp,
+    Still,
+    NewMatter,
+    Settled,
+    Question,
+    Repeat,
+    NewOrder,
+}
+
+impl Class {
+    fn bit(self) -> u64 {
+        let n = match self {
+            Class::Topic(t) => u32::from(t),
+            Class::FollowUp => 40,
+            Class::Still => 41,
+            Class::NewMatter => 42,
+            Class::Settled => 43,
+            Class::Question => 44,
+            Class::Repeat => 45,
+            Class::NewOrder => 46,
+        };
+        1u64 << n
+    }
+}
+
+const TOPIC_BITS: u64 = (1u64 << 40) - 1;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Prefix,
+    Exact,
+    Infix,
+    Gap,
+}
+
+struct Tok {
+    s: String,
+    mode: Mode,
+}
+
+struct Pattern {
+    toks: Vec<Tok>,
+    bit: u64,
+}
+
+/// All phrases, folded once, indexed by the first two bytes of their first word.
+struct Lexicon {
+    patterns: Vec<Pattern>,
+    by_start: Vec<([u8; 2], Vec<usize>)>,
+    anywhere: Vec<usize>,
+    follows: Vec<u64>,
+    generic: std::collections::HashSet<String>,
+}
+
+fn parse(phrase: &str, bit: u64) -> Pattern {
+    let mut toks = Vec::new();
+    for raw in phrase.split_whitespace() {
+        if raw == "_" {
+            toks.push(Tok {
+                s: String::new(),
+                mode: Mode::Gap,
+            });
+            continue;
+        }
+        let mode = if raw.starts_with('*') {
+            Mode::Infix
+        } else if raw.ends_with('=') {
+            Mode::Exact
+        } else {
+            Mode::Prefix
+        };
+        for w in fold(raw).split(' ').filter(|w| !w.is_empty()) {
+            toks.push(Tok {
+                s: w.to_owned(),
+                mode,
+            });
+        }
+    }
+    Pattern { toks, bit }
+}
+
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    let mut patterns = Vec::new();
+    for (i, (_, phrases)) in TOPICS.iter().enumerate() {
+        let bit = Class::Topic(u8::try_from(i).unwrap_or(u8::MAX)).bit();
+        patterns.extend(phrases.iter().map(|p| parse(p, bit)));
+    }
+    for (list, class) in [
+        (FOLLOW_UP, Class::FollowUp),
+        (STILL, Class::Still),
+        (NEW_MATTER, Class::NewMatter),
+        (SETTLED, Class::Settled),
+        (QUESTION, Class::Question),
+        (REPEAT, Class::Repeat),
+        (NEW_ORDER, Class::NewOrder),
+    ] {
+        patterns.extend(list.iter().map(|p| parse(p, class.bit())));
+    }
+    let mut index: BTreeMap<[u8; 2], Vec<usize>> = BTreeMap::new();
+    let mut anywhere = Vec::new();
+    for (i, p) in patterns.iter().enumerate() {
+        match p.toks.first() {
+            Some(t) if t.mode != Mode::Infix && t.s.len() >= 2 => {
+                let b = t.s.as_bytes();
+                if let (Some(&x), Some(&y)) = (b.first(), b.get(1)) {
+                    index.entry([x, y]).or_default().push(i);
+                }
+            }
+            Some(_) => anywhere.push(i),
+            None => {}
+        }
+    }
+    let topic_bit = |name: &str| {
+        TOPICS.iter().position(|(t, _)| *t == name).map_or(0, |i| {
+            Class::Topic(u8::try_from(i).unwrap_or(u8::MAX)).bit()
+        })
+    };
+    let follows = TOPICS
         .iter()
-        .any(|p| folded.contains(&format!(" {} ", fold(p))))
+        .map(|(name, _)| {
+            let callback = topic_bit("callback");
+            FOLLOWS
+                .iter()
+                .filter(|(from, _)| from == name)
+                .flat_map(|(_, to)| to.iter())
+                .fold(topic_bit(name) | callback, |m, t| m | topic_bit(t))
+        })
+        .collect();
+    Lexicon {
+        patterns,
+        by_start: index.into_iter().collect(),
+        anywhere,
+        follows,
+        generic: GENERIC.iter().map(|g| fold(g)).collect(),
+    }
+});
+
+fn match_from(words: &[&str], i: usize, toks: &[Tok]) -> bool {
+    let Some((t, rest)) = toks.split_first() else {
+        return true;
+    };
+    if t.mode == Mode::Gap {
+        return (0..=3).any(|skip| match_from(words, i + skip, rest));
+    }
+    let Some(w) = words.get(i) else {
+        return false;
+    };
+    let ok = match t.mode {
+        Mode::Prefix => w.starts_with(t.s.as_str()),
+        Mode::Exact => *w == t.s,
+        Mode::Infix | Mode::Gap => w.contains(t.s.as_str()),
+    };
+    ok && match_from(words, i + 1, rest)
+}
+
+/// What the matcher reads from one text.
+struct Profile {
+    /// Topic and phrase-class bits.
+    bits: u64,
+    /// Content words (folded, no stop or service words).
+    stems: BTreeSet<String>,
+    /// Order, tracking, book and case identifiers.
+    ids: BTreeSet<Identifier>,
+}
+
+impl Profile {
+    fn of(text: &str) -> Self {
+        let lex = &*LEXICON;
+        let folded = fold(text);
+        let ws: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+        // Compound (infix) phrases only where their word occurs in the text at all.
+        let inside: Vec<usize> = lex
+            .anywhere
+            .iter()
+            .copied()
+            .filter(|&p| {
+                lex.patterns
+                    .get(p)
+                    .and_then(|pat| pat.toks.first())
+                    .is_some_and(|t| folded.contains(t.s.as_str()))
+            })
+            .collect();
+        let mut bits = 0u64;
+        for i in 0..ws.len() {
+            let Some(w) = ws.get(i) else { continue };
+            let b = w.as_bytes();
+            let key = (b.first(), b.get(1));
+            let started = match key {
+                (Some(&x), Some(&y)) => lex
+                    .by_start
+                    .binary_search_by_key(&[x, y], |(k, _)| *k)
+                    .ok()
+                    .and_then(|k| lex.by_start.get(k))
+                    .map(|(_, v)| v),
+                _ => None,
+            };
+            for &p in started.into_iter().flatten().chain(inside.iter()) {
+                if let Some(pat) = lex.patterns.get(p)
+                    && bits & pat.bit == 0
+                    && match_from(&ws, i, &pat.toks)
+                {
+                    bits |= pat.bit;
+                }
+            }
+        }
+        // A reply ("Re: …", "AW: …") refers back to the earlier contact.
+        if matches!(ws.first(), Some(&("re" | "aw" | "wg" | "fwd"))) {
+            bits |= Class::FollowUp.bit();
+        }
+        let stems = ws
+            .iter()
+            .filter(|w| {
+                w.len() >= 4
+                    && !w.bytes().all(|c| c.is_ascii_digit())
+                    && !is_stop(w)
+                    && !lex.generic.contains(**w)
+            })
+            .map(|w| (*w).to_owned())
+            .collect();
+        let ids = identifiers(text)
+            .into_iter()
+            .filter(|i| {
+                matches!(
+                    i.kind,
+                    IdKind::Order | IdKind::Tracking | IdKind::CaseRef | IdKind::Isbn
+                )
+            })
+            .collect();
+        Profile { bits, stems, ids }
+    }
+
+    fn has(&self, class: Class) -> bool {
+        self.bits & class.bit() != 0
+    }
+
+    fn topics(&self) -> u64 {
+        self.bits & TOPIC_BITS
+    }
+
+    /// The topics this one may develop into.
+    fn follows(&self) -> u64 {
+        let lex = &*LEXICON;
+        (0..TOPICS.len())
+            .filter(|i| self.bits & (1u64 << i) != 0)
+            .fold(0, |m, i| m | lex.follows.get(i).copied().unwrap_or(0))
+    }
+}
+
+/// Share of the shorter text's content words that the other text uses too. Words meet when
+/// they share their first six letters or one ends with the other (the head of a German
+/// compound: `jacke` in `daunenjacke`).
+fn content_overlap(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if small.is_empty() {
+        return 0.0;
+    }
+    let stem = stem6;
+    let large_stems: BTreeSet<&str> = large.iter().map(|w| stem(w)).collect();
+    let shared = small
+        .iter()
+        .filter(|w| {
+            large_stems.contains(stem(w))
+                || large.iter().any(|v| {
+                    let (short, long) = if v.len() < w.len() {
+                        (v.as_str(), w.as_str())
+                    } else {
+                        (w.as_str(), v.as_str())
+                    };
+                    short.len() >= 5 && long.ends_with(short)
+                })
+        })
+        .count();
+    shared as f64 / small.len() as f64
+}
+
+/// A word's first six letters.
+fn stem6(w: &str) -> &str {
+    let end = w.char_indices().nth(6).map_or(w.len(), |(k, _)| k);
+    w.get(..end).unwrap_or(w)
 }
 
 /// The kinds of problem a text is about.
 pub fn topics(text: &str) -> BTreeSet<&'static str> {
-    let folded = format!(" {} ", fold(text));
+    let t = Profile::of(text).topics();
     TOPICS
         .iter()
-        .filter(|(_, stems)| {
-            stems.iter().any(|s| {
-                let stem = fold(s);
-                // A stem matches at a word start ("rucksend" in "rucksendung").
-                folded.contains(&format!(" {stem}"))
-            })
-        })
-        .map(|(t, _)| *t)
+        .enumerate()
+        .filter(|(i, _)| t & (1u64 << i) != 0)
+        .map(|(_, (name, _))| *name)
         .collect()
 }
 
+/// The format of an identifier: its kind, leading letters and length (`BE` + 12, `REP` + 8).
+fn shape(id: &Identifier) -> (IdKind, String, usize) {
+    let prefix: String = id
+        .value
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
+    (id.kind, prefix, id.value.len())
+}
+
 /// Decides whether `b` (the new contact) is about the same concern as `a`.
+///
+/// `days_apart` is how many days `a` came before `b`. Another customer's contact never joins.
 pub fn decide(
     a: &str,
     b: &str,
@@ -478,68 +1280,79 @@ pub fn decide(
         same: false,
         reason,
     };
+    let yes = |reason| Decision { same: true, reason };
     if !same_customer {
         return no(Reason::OtherCustomer);
     }
-    let wanted = |t: &str| {
-        identifiers(t)
-            .into_iter()
-            .filter(|i| matches!(i.kind, IdKind::Order | IdKind::Tracking | IdKind::CaseRef))
-            .collect::<BTreeSet<_>>()
-    };
-    let (ia, ib) = (wanted(a), wanted(b));
-    let (ta, tb) = (topics(a), topics(b));
-    let topics_meet = ta.intersection(&tb).next().is_some();
-    let topics_clash = !ta.is_empty() && !tb.is_empty() && !topics_meet;
-    if let Some(shared) = ia.intersection(&ib).next() {
-        let new_matter = has(&format!(" {} ", fold(b)), NEW_MATTER);
-        return if topics_clash || new_matter {
+    let (pa, pb) = (Profile::of(a), Profile::of(b));
+    let (ta, tb) = (pa.topics(), pb.topics());
+    // Kinds of problem in b that neither a names nor follow from a's.
+    let novel = if ta == 0 { 0 } else { tb & !pa.follows() };
+    // A follow-up retells the case in other words and may name kinds of problem of its own;
+    // it continues the case when it shares one of a's kinds (or either names none).
+    let follow_up = pb.has(Class::FollowUp) && (novel == 0 || ta & tb != 0);
+    let new_matter = pb.has(Class::NewMatter) || pa.has(Class::Settled);
+
+    if let Some(shared) = pa.ids.intersection(&pb.ids).next() {
+        return if new_matter || (novel != 0 && !follow_up) {
             no(Reason::SameIdentifierOtherProblem(shared.value.clone()))
         } else {
-            Decision {
-                same: true,
-                reason: Reason::SameIdentifier(shared.value.clone()),
-            }
+            yes(Reason::SameIdentifier(shared.value.clone()))
         };
     }
-    for kind in [IdKind::Order, IdKind::Tracking] {
-        if ia.iter().any(|i| i.kind == kind) && ib.iter().any(|i| i.kind == kind) {
-            return no(Reason::DifferentIdentifiers);
-        }
+    let shapes_a: BTreeSet<_> = pa.ids.iter().map(shape).collect();
+    if pb.ids.iter().any(|i| shapes_a.contains(&shape(i))) {
+        return no(Reason::DifferentIdentifiers);
     }
-    if days_apart.abs() > cfg.window_days {
+    let still = pb.has(Class::Still);
+    let window = if follow_up || still {
+        cfg.window_days.max(cfg.follow_up_window_days)
+    } else {
+        cfg.window_days
+    };
+    if days_apart.abs() > window {
         return no(Reason::OutsideWindow);
     }
-    let fb = format!(" {} ", fold(b));
-    if has(&fb, NEW_MATTER) {
+    if new_matter || pb.has(Class::NewOrder) {
+        return no(Reason::NewMatter);
+    }
+    // A general question first (no order named yet), then a concrete matter.
+    if pa.has(Class::Question) && pa.ids.is_empty() && !follow_up {
+        return no(Reason::NewMatter);
+    }
+    if pb.has(Class::Repeat) && !follow_up {
+        return no(Reason::NewMatter);
+    }
+    if follow_up {
+        return yes(Reason::FollowUp);
+    }
+    if novel != 0 {
         return no(Reason::Unrelated);
     }
-    // A contact that refers back to an earlier one, about the same kind of problem (or one
-    // we cannot tell), continues it.
-    if has(&fb, FOLLOW_UP) && !topics_clash {
-        return Decision {
-            same: true,
-            reason: Reason::SimilarText,
-        };
+    if days_apart.abs() > cfg.window_days && !(ta & tb != 0 && still) {
+        return no(Reason::OutsideWindow);
     }
-    let words = overlap(a, b);
-    let similar = if topics_meet {
-        words >= cfg.same_topic_overlap
-    } else if ta.is_empty() || tb.is_empty() {
+    let words = content_overlap(&pa.stems, &pb.stems);
+    let meet = ta & tb != 0 || tb & pa.follows() != 0;
+    // A reply that only adds the parcel's tracking number to an order asked about before.
+    let adds_tracking = |p: &Profile, kind| p.ids.iter().any(|i| i.kind == kind);
+    let tracking_added = adds_tracking(&pa, IdKind::Order)
+        && !adds_tracking(&pa, IdKind::Tracking)
+        && adds_tracking(&pb, IdKind::Tracking)
+        && !adds_tracking(&pb, IdKind::Order);
+    let similar = if meet {
+        words >= cfg.same_topic_overlap || still || tracking_added
+    } else if ta == 0 || tb == 0 {
         words >= cfg.no_topic_overlap
     } else {
         false
     };
     if similar {
-        Decision {
-            same: true,
-            reason: Reason::SimilarText,
-        }
+        yes(Reason::SimilarText)
     } else {
         no(Reason::Unrelated)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,5 +1375,19 @@ mod tests {
         let c = "Bestellung be2026104233: immer noch nichts angekommen!";
         assert!(decide(a, c, true, 5, &cfg).same);
         assert_eq!(decide(a, c, false, 5, &cfg).reason, Reason::OtherCustomer);
+    }
+
+    #[test]
+    fn follow_ups_in_other_words_and_languages() {
+        let cfg = MatchConfig::default();
+        let a = "Mein Kundenkonto ist seit gestern gesperrt, bitte entsperren.";
+        let b = "Hi, I wrote in German two days ago: my account is still locked.";
+        assert_eq!(decide(a, b, true, 2, &cfg).reason, Reason::FollowUp);
+        let c = "Andere Frage: wie lange dauert eine Erstattung?";
+        assert!(!decide(a, c, true, 2, &cfg).same);
+        // A general question first, the concrete matter later.
+        let q = "Hallo, wie lange dauert bei Ihnen eine Erstattung?";
+        let r = "Die Erstattung für Bestellung 405226918 fehlt noch.";
+        assert_eq!(decide(q, r, true, 9, &cfg).reason, Reason::NewMatter);
     }
 }

@@ -278,6 +278,9 @@ pub struct Contact {
     /// Mail headers, new part, verdicts and flags (mail contacts only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<Box<crate::MailDetails>>,
+    /// Why it is on its case (inbound contacts).
+    #[serde(default)]
+    pub concern: Option<crate::resolve::ConcernMatch>,
     /// When it happened.
     pub created_at: Timestamp,
 }

@@ -67,7 +67,7 @@ impl Identity {
     /// Parses and normalises `raw` as an identity of `kind`.
     pub fn parse(kind: IdentityKind, raw: &str) -> Result<Self, ParseError> {
         let value = match kind {
-            IdentityKind::Email => EmailAddress::parse(raw)?.normalised(),
+            IdentityKind::Email => EmailAddress::parse(raw)?.identity_key(),
             IdentityKind::Phone => PhoneNumber::parse(raw)?.as_str().to_owned(),
             IdentityKind::ShopCustomerId | IdentityKind::PortalLogin => {
                 let v = raw.trim();
@@ -94,7 +94,7 @@ impl Identity {
     pub fn email(address: &EmailAddress) -> Self {
         Self {
             kind: IdentityKind::Email,
-            value: address.normalised(),
+            value: address.identity_key(),
         }
     }
 }

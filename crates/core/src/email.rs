@@ -83,6 +83,31 @@ impl EmailAddress {
         self.0.to_lowercase()
     }
 
+    /// The form a customer's email identity is matched on: Unicode NFC, lower case, without a
+    /// plus tag (`anna+shop@` is `anna@`), `googlemail.com` as `gmail.com`, and Gmail's
+    /// insignificant dots dropped (`a.nna@gmail.com` is `anna@gmail.com`). Agents' and
+    /// mailboxes' addresses keep [`EmailAddress::normalised`]: for them a plus part matters.
+    pub fn identity_key(&self) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        let nfc: String = self.0.nfc().collect::<String>().to_lowercase();
+        let Some((local, domain)) = nfc.rsplit_once('@') else {
+            return nfc;
+        };
+        let local = match local.split_once('+') {
+            Some((base, _)) if !base.is_empty() => base,
+            _ => local,
+        };
+        let domain = match domain {
+            "googlemail.com" => "gmail.com",
+            d => d,
+        };
+        if domain == "gmail.com" {
+            let local: String = local.chars().filter(|c| *c != '.').collect();
+            return format!("{local}@{domain}");
+        }
+        format!("{local}@{domain}")
+    }
+
     /// The domain part.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
@@ -106,6 +131,24 @@ impl<'de> serde::Deserialize<'de> for EmailAddress {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn identity_keys_meet() {
+        let key = |s: &str| EmailAddress::parse(s).unwrap().identity_key();
+        assert_eq!(key("Verlag@Example.DE"), "verlag@example.de");
+        assert_eq!(key("verlag+shop@example.de"), "verlag@example.de");
+        assert_eq!(
+            key("Anna.Mueller+bestellung@googlemail.com"),
+            "annamueller@gmail.com"
+        );
+        assert_eq!(key("anna.mueller@gmail.com"), "annamueller@gmail.com");
+        // Dots matter outside Gmail.
+        assert_eq!(key("anna.mueller@web.de"), "anna.mueller@web.de");
+        // NFC: "u" + combining diaeresis is "ü".
+        assert_eq!(key("mu\u{308}ller@example.de"), key("Müller@example.de"));
+        // A local part that is only a plus tag stays as it is.
+        assert_eq!(key("+shop@example.de"), "+shop@example.de");
+    }
 
     #[test]
     fn accepts_ordinary_addresses() {

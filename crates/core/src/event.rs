@@ -296,6 +296,109 @@ pub enum EventKind {
         /// References.
         to_ref: crate::CaseRef,
     },
+    /// Concern matching decided where an inbound contact goes (the reason is also on the
+    /// contact); `repeat` counts it when it is the customer coming back unasked.
+    ConcernMatched {
+        /// The contact.
+        contact_id: ContactId,
+        /// Why.
+        reason: crate::resolve::ConcernMatch,
+        /// The case's repeat count after this contact, when it is a repeat.
+        repeat: Option<i64>,
+    },
+    /// Routing rules chose a team and priority for a new case.
+    CaseRouted {
+        /// The rule that matched.
+        rule_id: crate::RuleId,
+        /// Its name.
+        rule: String,
+        /// Team set.
+        team_id: Option<TeamId>,
+        /// Priority set.
+        priority: Option<Priority>,
+    },
+    /// Automatic assignment within the team chose (or found no) agent.
+    CaseAssigned {
+        /// The team.
+        team_id: TeamId,
+        /// The decision and why.
+        decision: crate::routing::Assignment,
+    },
+    /// The case went up an escalation tier.
+    CaseEscalated {
+        /// The tier number (1 = first).
+        level: i64,
+        /// The tier's name.
+        tier: String,
+        /// The team that took over, if any.
+        team_id: Option<TeamId>,
+        /// Why.
+        trigger: crate::escalation::Trigger,
+        /// The hand-off summary (also added as an internal note).
+        summary: String,
+    },
+    /// A new identity arrived on a known case and is offered for linking.
+    IdentityOffered {
+        /// The offer.
+        offer_id: uuid::Uuid,
+        /// The identity.
+        identity: Identity,
+        /// The contact it came with.
+        contact_id: ContactId,
+    },
+    /// An agent linked or declined an offered identity.
+    IdentityOfferResolved {
+        /// The offer.
+        offer_id: uuid::Uuid,
+        /// The identity.
+        identity: Identity,
+        /// Linked to the customer.
+        accepted: bool,
+    },
+    /// A customer merge was undone.
+    CustomerUnmerged {
+        /// The customer that had been merged away.
+        source: CustomerId,
+        /// The customer it had been merged into.
+        target: CustomerId,
+        /// Identities that went back.
+        identities: Vec<Identity>,
+        /// Cases that went back.
+        cases: Vec<CaseId>,
+    },
+    /// A routing rule was created or changed.
+    RoutingRuleSaved {
+        /// The rule as it is now.
+        rule: Box<crate::routing::RoutingRule>,
+    },
+    /// A routing rule was deleted.
+    RoutingRuleDeleted {
+        /// Which.
+        rule_id: crate::RuleId,
+        /// Its name.
+        name: String,
+    },
+    /// An admin setting changed (`matching`, `escalation`).
+    SettingChanged {
+        /// Which.
+        key: String,
+        /// Its new value.
+        value: serde_json::Value,
+    },
+    /// A team's assignment settings changed.
+    TeamAssignmentChanged {
+        /// The team.
+        team_id: TeamId,
+        /// Its settings.
+        assignment: crate::routing::TeamAssignment,
+    },
+    /// An agent became available or away.
+    AvailabilityChanged {
+        /// Who.
+        agent_id: AgentId,
+        /// Available now.
+        available: bool,
+    },
     /// An automatic mail (acknowledgement) was sent for a case.
     AutoReplySent {
         /// The outbound contact that records it.
@@ -343,6 +446,18 @@ impl EventKind {
             Self::CaseUnmerged { .. } => "case_unmerged",
             Self::ContactSplit { .. } => "contact_split",
             Self::SplitUndone { .. } => "split_undone",
+            Self::ConcernMatched { .. } => "concern_matched",
+            Self::CaseRouted { .. } => "case_routed",
+            Self::CaseAssigned { .. } => "case_assigned",
+            Self::CaseEscalated { .. } => "case_escalated",
+            Self::IdentityOffered { .. } => "identity_offered",
+            Self::IdentityOfferResolved { .. } => "identity_offer_resolved",
+            Self::CustomerUnmerged { .. } => "customer_unmerged",
+            Self::RoutingRuleSaved { .. } => "routing_rule_saved",
+            Self::RoutingRuleDeleted { .. } => "routing_rule_deleted",
+            Self::SettingChanged { .. } => "setting_changed",
+            Self::TeamAssignmentChanged { .. } => "team_assignment_changed",
+            Self::AvailabilityChanged { .. } => "availability_changed",
         }
     }
 }

@@ -72,3 +72,7 @@ id_type!(
     /// Identifies a [`crate::Macro`].
     MacroId
 );
+id_type!(
+    /// Identifies a [`crate::routing::RoutingRule`].
+    RuleId
+);

@@ -15,6 +15,7 @@ pub mod concern;
 pub mod contact;
 pub mod customer;
 pub mod email;
+pub mod escalation;
 pub mod event;
 pub mod ids;
 pub mod language;
@@ -22,6 +23,8 @@ pub mod macros;
 pub mod mail;
 pub mod money;
 pub mod phone;
+pub mod resolve;
+pub mod routing;
 pub mod team;
 pub mod text;
 
@@ -32,7 +35,9 @@ pub use contact::{AttachmentRef, Author, Channel, Contact, Direction, SanitisedH
 pub use customer::{Customer, Identity, IdentityKind, Organisation, Tier};
 pub use email::EmailAddress;
 pub use event::{Actor, Event, EventKind};
-pub use ids::{AgentId, CaseId, ContactId, CustomerId, MacroId, MailboxId, OrganisationId, TeamId};
+pub use ids::{
+    AgentId, CaseId, ContactId, CustomerId, MacroId, MailboxId, OrganisationId, RuleId, TeamId,
+};
 pub use language::{Language, TimeZoneName};
 pub use macros::{Macro, MacroActions};
 pub use mail::{AuthVerdict, Delivery, MailDetails, MailFlag, Mailbox, ThreadMatch};

@@ -10,17 +10,20 @@ use crate::ParseError;
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
-    /// Country calling code used for national numbers (`030 …`) when none is given.
-    pub const DEFAULT_COUNTRY_CODE: &'static str = "49";
+    /// The region national numbers (`030 …`) are read in when none is given.
+    pub const DEFAULT_REGION: &'static str = "DE";
 
-    /// Parses `+49 30 1234567`, `0049 30 1234567` or the national `030/123 45 67`
-    /// (taken as German). Spaces, dashes, slashes, dots and brackets are ignored.
+    /// Parses `+49 30 1234567`, `0049 30 1234567`, `+49 (0)30 1234567` or the national
+    /// `030/123 45 67` (taken as German), and checks the number against the numbering plan of
+    /// its country (libphonenumber's metadata, through the `phonenumber` crate). Spaces, dashes,
+    /// slashes, dots and brackets are ignored; letters are refused.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        Self::parse_with_default(raw, Self::DEFAULT_COUNTRY_CODE)
+        Self::parse_in(raw, Self::DEFAULT_REGION)
     }
 
-    /// Like [`PhoneNumber::parse`], with another country code for national numbers.
-    pub fn parse_with_default(raw: &str, country_code: &str) -> Result<Self, ParseError> {
+    /// Like [`PhoneNumber::parse`], with national numbers read in `region` (ISO 3166-1 alpha-2,
+    /// e.g. `AT`).
+    pub fn parse_in(raw: &str, region: &str) -> Result<Self, ParseError> {
         let err = |m: &str| {
             ParseError::new(
                 "phone number",
@@ -28,9 +31,18 @@ impl PhoneNumber {
             )
         };
         let trimmed = raw.trim();
+        if trimmed.chars().count() > 40 {
+            return Err(err("it is too long"));
+        }
         let (plus, rest) = match trimmed.strip_prefix('+') {
             Some(rest) => (true, rest),
             None => (false, trimmed),
+        };
+        // "+49 (0)30 …": the national trunk 0 in brackets after a country code is dropped.
+        let rest = if plus {
+            rest.replacen("(0)", "", 1)
+        } else {
+            rest.to_owned()
         };
         let mut digits = String::with_capacity(rest.len());
         for c in rest.chars() {
@@ -41,21 +53,32 @@ impl PhoneNumber {
             }
         }
         let international = if plus {
-            digits
-        } else if let Some(intl) = digits.strip_prefix("00") {
-            intl.to_owned()
-        } else if let Some(national) = digits.strip_prefix('0') {
-            format!("{country_code}{national}")
+            Some(digits.clone())
         } else {
-            return Err(err("start with +, 00 or a national 0"));
+            digits.strip_prefix("00").map(str::to_owned)
         };
-        if international.starts_with('0') {
+        if international.as_ref().is_some_and(|d| d.starts_with('0')) {
             return Err(err("a country code never starts with 0"));
         }
-        if !(8..=15).contains(&international.len()) {
+        if international.is_none() && !digits.starts_with('0') {
+            return Err(err("start with +, 00 or a national 0"));
+        }
+        let region: phonenumber::country::Id =
+            region.parse().map_err(|_| err("unknown default region"))?;
+        let text = match &international {
+            Some(d) => format!("+{d}"),
+            None => digits,
+        };
+        let number = phonenumber::parse(Some(region), &text)
+            .map_err(|_| err("it does not follow any country's numbering plan"))?;
+        if !phonenumber::is_valid(&number) {
+            return Err(err("no such number exists in its country's numbering plan"));
+        }
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        if !(9..=16).contains(&e164.len()) {
             return Err(err("an international number has 8 to 15 digits"));
         }
-        Ok(Self(format!("+{international}")))
+        Ok(Self(e164))
     }
 
     /// The E.164 form.
@@ -90,6 +113,8 @@ mod tests {
             ("030/123 45 67", "+49301234567"),
             ("0171 2345678", "+491712345678"),
             ("+43 1 5321234", "+4315321234"),
+            ("+49 (0)30 1234567", "+49301234567"),
+            ("0176 39201846", "+4917639201846"),
         ] {
             assert_eq!(
                 PhoneNumber::parse(raw).map(|p| p.to_string()),
@@ -108,6 +133,8 @@ mod tests {
             "030-CALL-ME",
             "+49 30",
             "+1234567890123456",
+            "+49 30 12",
+            "0049 0000 000",
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
         }
@@ -124,7 +151,8 @@ mod tests {
         }
 
         #[test]
-        fn national_numbers_gain_the_default_code(n in "[1-9][0-9]{6,11}") {
+        fn national_numbers_gain_the_default_code(n in "17[0-5][0-9]{7}") {
+            // German mobile numbers (0170–0175 and seven digits) in national form.
             let p = PhoneNumber::parse(&format!("0{n}"));
             prop_assert_eq!(p.map(|p| p.to_string()), Ok(format!("+49{n}")));
         }

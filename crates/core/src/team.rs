@@ -13,6 +13,9 @@ pub struct Team {
     pub name: String,
     /// What the team handles.
     pub description: String,
+    /// How it hands out cases.
+    #[serde(default)]
+    pub assignment: crate::routing::TeamAssignment,
     /// When it was created.
     pub created_at: Timestamp,
 }

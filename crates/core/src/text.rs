@@ -12,40 +12,73 @@ use std::collections::BTreeSet;
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let mapped: &str = match c {
-            'ä' | 'à' | 'á' | 'â' | 'ã' | 'å' => "a",
-            'ö' | 'ò' | 'ó' | 'ô' | 'õ' | 'ø' => "o",
-            'ü' | 'ù' | 'ú' | 'û' => "u",
-            'ß' => "ss",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'í' | 'ì' | 'î' | 'ï' | 'ı' => "i",
-            'ç' => "c",
-            'ñ' => "n",
-            'ş' => "s",
-            'ğ' => "g",
-            c if c.is_alphanumeric() => {
-                out.push(c);
+    let mut lower = [' '; 3];
+    for raw in text.chars() {
+        // ASCII needs no case tables.
+        if raw.is_ascii() {
+            if raw.is_ascii_alphanumeric() {
+                out.push(raw.to_ascii_lowercase());
                 space = false;
-                continue;
+            } else if !space {
+                out.push(' ');
+                space = true;
             }
-            _ => {
-                if !space {
-                    out.push(' ');
-                    space = true;
+            continue;
+        }
+        let mut n = 0;
+        for (slot, l) in lower.iter_mut().zip(raw.to_lowercase()) {
+            *slot = l;
+            n += 1;
+        }
+        for &c in lower.iter().take(n) {
+            let mapped: &str = match c {
+                'ä' | 'à' | 'á' | 'â' | 'ã' | 'å' => "a",
+                'ö' | 'ò' | 'ó' | 'ô' | 'õ' | 'ø' => "o",
+                'ü' | 'ù' | 'ú' | 'û' => "u",
+                'ß' => "ss",
+                'é' | 'è' | 'ê' | 'ë' => "e",
+                'í' | 'ì' | 'î' | 'ï' | 'ı' => "i",
+                'ç' => "c",
+                'ñ' => "n",
+                'ş' => "s",
+                'ğ' => "g",
+                c if c.is_alphanumeric() => {
+                    out.push(c);
+                    space = false;
+                    continue;
                 }
-                continue;
-            }
-        };
-        out.push_str(mapped);
-        space = false;
+                _ => {
+                    if !space {
+                        out.push(' ');
+                        space = true;
+                    }
+                    continue;
+                }
+            };
+            out.push_str(mapped);
+            space = false;
+        }
     }
     let trimmed = out.trim_end();
-    // Transliterated umlauts meet the folded ones: "mueller" → "muller".
-    trimmed
-        .replace("ae", "a")
-        .replace("oe", "o")
-        .replace("ue", "u")
+    // Transliterated umlauts meet the folded ones: "mueller" → "muller". (One pass per pair,
+    // in this order, as `str::replace` would.)
+    if !trimmed.contains('e') {
+        return trimmed.to_owned();
+    }
+    let mut bytes = trimmed.as_bytes().to_vec();
+    for v in [b'a', b'o', b'u'] {
+        let mut prev_kept = false;
+        let mut last = 0u8;
+        bytes.retain(|&c| {
+            // Drop an `e` that directly follows a kept `v`, as one replace pass would.
+            let drop = c == b'e' && last == v && prev_kept;
+            prev_kept = !drop;
+            last = if drop { 0 } else { c };
+            !drop
+        });
+    }
+    // Only ASCII bytes were removed, so the text is still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Words that carry no concern (German and English, folded).
@@ -205,9 +238,16 @@ pub fn words(text: &str) -> Vec<String> {
     fold(text)
         .split(' ')
         .filter(|w| w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()))
-        .filter(|w| !STOP.contains(w))
+        .filter(|w| !is_stop(w))
         .map(str::to_owned)
         .collect()
+}
+
+/// Whether a folded word is a stop word (carries no concern).
+pub fn is_stop(word: &str) -> bool {
+    static SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| STOP.iter().copied().collect());
+    SET.contains(word)
 }
 
 /// A kind of identifier a customer may quote.
@@ -221,6 +261,8 @@ pub enum IdKind {
     Tracking,
     /// An IBAN (checked with ISO 13616 MOD-97).
     Iban,
+    /// A book's ISBN-13 (`978…`/`979…`, 13 digits), as publishers quote it.
+    Isbn,
 }
 
 /// An identifier found in a text, normalised (upper case, no separators).
@@ -258,31 +300,181 @@ fn iban_ok(s: &str) -> bool {
     rem == 1
 }
 
+/// Upper-case tokens of letters, digits and inner separators (`-`, `/`, `.`). Numbers that
+/// customers write in spaced groups are joined first: a shop number `BE 2026 108559` and a
+/// nine-digit number `401 207 784`.
+fn id_tokens(text: &str) -> Vec<String> {
+    let upper = text.to_uppercase().replace('Ü', "UE");
+    // (token, separated from the previous token by exactly one space)
+    let mut raw: Vec<(&str, bool)> = Vec::new();
+    let keep = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '/' || c == '.';
+    // The separators before the next token: how many, all spaces, and no lone `-`/`/`/`.`.
+    let mut gap = (0usize, true);
+    for part in upper.split_inclusive(|c: char| !keep(c)) {
+        let (word, sep) = match part.char_indices().last() {
+            Some((k, c)) if !keep(c) => (part.get(..k).unwrap_or(""), Some(c)),
+            _ => (part, None),
+        };
+        let t = word.trim_matches(|c| c == '-' || c == '/' || c == '.');
+        if t.is_empty() {
+            gap.1 &= word.is_empty();
+        } else {
+            raw.push((t, gap == (1, true)));
+            gap = (0, true);
+        }
+        if let Some(c) = sep {
+            gap.0 += 1;
+            gap.1 &= c == ' ';
+        }
+    }
+    let digits_of = |t: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit())
+    };
+    let tok = |j: usize| raw.get(j).map(|(t, _)| *t).unwrap_or("");
+    let spaced = |j: usize| raw.get(j).is_some_and(|(_, s)| *s);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let t = tok(i);
+        // A number spelled out digit by digit, as agents note it from a call ("vier null
+        // sechs, sieben sieben zwei, …"): six or more digit words in a row.
+        let run: String = raw
+            .iter()
+            .skip(i)
+            .map_while(|(w, _)| spelled_digit(w))
+            .collect();
+        if run.len() >= 6 {
+            i += run.len();
+            out.push(run);
+            continue;
+        }
+        let prev_digits = i > 0 && tok(i - 1).chars().any(|c| c.is_ascii_digit());
+        if (1..=4).contains(&t.len())
+            && t.chars().all(|c| c.is_ascii_uppercase())
+            && digits_of(tok(i + 1), 4..=4)
+            && digits_of(tok(i + 2), 5..=6)
+            && spaced(i + 1)
+            && spaced(i + 2)
+        {
+            out.push(format!("{t}-{}-{}", tok(i + 1), tok(i + 2)));
+            i += 3;
+            continue;
+        }
+        if !prev_digits
+            && digits_of(t, 3..=3)
+            && digits_of(tok(i + 1), 3..=3)
+            && digits_of(tok(i + 2), 3..=3)
+            && spaced(i + 1)
+            && spaced(i + 2)
+            && !(spaced(i + 3) && tok(i + 3).chars().all(|c| c.is_ascii_digit()))
+        {
+            out.push(format!("{t}{}{}", tok(i + 1), tok(i + 2)));
+            i += 3;
+            continue;
+        }
+        out.push(t.to_owned());
+        i += 1;
+    }
+    out
+}
+
+/// The digit an upper-case German or English digit word stands for.
+fn spelled_digit(word: &str) -> Option<char> {
+    Some(match word {
+        "NULL" | "ZERO" => '0',
+        "EINS" | "ONE" => '1',
+        "ZWEI" | "ZWO" | "TWO" => '2',
+        "DREI" | "THREE" => '3',
+        "VIER" | "FOUR" => '4',
+        "FUENF" | "FIVE" => '5',
+        "SECHS" | "SIX" => '6',
+        "SIEBEN" | "SEVEN" => '7',
+        "ACHT" | "EIGHT" => '8',
+        "NEUN" | "NINE" => '9',
+        _ => return None,
+    })
+}
+
+/// Whether the number at `tokens[i]` is labelled as a customer, phone or Packstation number
+/// ("Kundennummer 5518273", "Tel. 0160 9328174").
+fn not_an_order(tokens: &[String], i: usize) -> bool {
+    const LABELS: &[&str] = &[
+        "KUNDENNUMMER",
+        "KUNDENNR",
+        "KUNDEN-NR",
+        "KD-NR",
+        "KDNR",
+        "CUSTOMER",
+        "TEL",
+        "TELEFON",
+        "TELEFONNUMMER",
+        "HANDY",
+        "MOBIL",
+        "PHONE",
+        "POSTNUMMER",
+        "FESTNETZ",
+    ];
+    let mut j = i;
+    for _ in 0..2 {
+        let Some(prev) = j.checked_sub(1).and_then(|k| tokens.get(k)) else {
+            return false;
+        };
+        if LABELS.contains(&prev.as_str())
+            || prev == "NUMBER" && j >= 2 && tokens.get(j - 2).is_some_and(|t| t == "CUSTOMER")
+        {
+            return true;
+        }
+        if !prev.chars().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+        j -= 1;
+    }
+    false
+}
+
 /// Order, tracking and IBAN-like tokens and case references in `text`. Separators inside a
 /// token (`BE-2026-104233`, `DE89 3704 0044 …`, `0034 0434 …`) are joined first.
 pub fn identifiers(text: &str) -> BTreeSet<Identifier> {
     let mut out = BTreeSet::new();
-    let upper = text.to_uppercase();
-    // Tokens of letters, digits and inner separators.
-    let tokens: Vec<String> = upper
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '/' || c == '.'))
-        .map(|t| {
-            t.trim_matches(|c| c == '-' || c == '/' || c == '.')
-                .to_owned()
-        })
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tokens = id_tokens(text);
     // Tokens already joined into an earlier one.
     let mut skip = 0;
     for (i, t) in tokens.iter().enumerate() {
         if i < skip {
             continue;
         }
-        let joined: String = t.chars().filter(char::is_ascii_alphanumeric).collect();
-        let digits = joined.chars().filter(char::is_ascii_digit).count();
-        let letters = joined.len() - digits;
+        // Every identifier has a digit.
+        if !t.bytes().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let mut joined: String = t.chars().filter(char::is_ascii_alphanumeric).collect();
+        let mut digits = joined.chars().filter(char::is_ascii_digit).count();
+        let mut letters = joined.len() - digits;
         // Dates, times and amounts ("24.11.2026", "49.99") are no identifiers.
         if letters == 0 && t.contains('.') {
+            continue;
+        }
+        // A letter O typed for a zero inside a number ("4O5391806").
+        if letters > 0
+            && letters <= 2
+            && digits >= 5
+            && joined.chars().all(|c| c == 'O' || c.is_ascii_digit())
+        {
+            joined = joined.replace('O', "0");
+            digits = joined.len();
+            letters = 0;
+        }
+        // Customer, phone and Packstation numbers are no order numbers.
+        if letters == 0 && not_an_order(&tokens, i) {
+            continue;
+        }
+        // ISBN-13 ("978-3-947215-38-6", "9783866471902").
+        if letters == 0 && digits == 13 && (joined.starts_with("978") || joined.starts_with("979"))
+        {
+            out.insert(Identifier {
+                kind: IdKind::Isbn,
+                value: joined,
+            });
             continue;
         }
         // Case references.
@@ -299,11 +491,10 @@ pub fn identifiers(text: &str) -> BTreeSet<Identifier> {
             continue;
         }
         // IBANs, possibly written in groups of four ("DE89 3704 0044 0532 0130 00").
-        if joined.len() >= 4
-            && joined
-                .as_bytes()
-                .first()
-                .is_some_and(u8::is_ascii_uppercase)
+        let jb = joined.as_bytes();
+        if jb.len() >= 4
+            && jb.iter().take(2).all(u8::is_ascii_uppercase)
+            && jb.iter().skip(2).take(2).all(u8::is_ascii_digit)
         {
             let mut iban = joined.clone();
             let mut j = i + 1;
@@ -331,6 +522,17 @@ pub fn identifiers(text: &str) -> BTreeSet<Identifier> {
                     kind: IdKind::Iban,
                     value: joined.clone(),
                 });
+                continue;
+            }
+            // Shaped like an IBAN in groups but the check digits fail (a typo, or a made-up
+            // account): its digit groups are no tracking or order number either.
+            let b = joined.as_bytes();
+            if joined.len() == 4
+                && b.iter().take(2).all(u8::is_ascii_uppercase)
+                && b.iter().skip(2).all(u8::is_ascii_digit)
+                && iban.len() >= 15
+            {
+                skip = j;
                 continue;
             }
         }
@@ -504,6 +706,33 @@ mod tests {
             "{:?}",
             ids("am 24.11.2026 um 14:30 für 49,99 €")
         );
+    }
+
+    #[test]
+    fn identifiers_as_customers_write_them() {
+        assert_eq!(
+            ids("Bestellnr. BE 2026 108559"),
+            vec![(IdKind::Order, "BE2026108559".into())]
+        );
+        assert_eq!(
+            ids("Order 403 918 624 - missing manual"),
+            vec![(IdKind::Order, "403918624".into())]
+        );
+        assert_eq!(
+            ids("bestellung nr 4O5391806"),
+            vec![(IdKind::Order, "405391806".into())]
+        );
+        assert_eq!(
+            ids("Bestellung 'vier null sechs, sieben sieben zwei, null acht eins'"),
+            vec![(IdKind::Order, "406772081".into())]
+        );
+        assert_eq!(
+            ids("ISBN 978-3-947215-38-6"),
+            vec![(IdKind::Isbn, "9783947215386".into())]
+        );
+        assert!(ids("Kundennummer 5518273, Tel. 0160 9328174").is_empty());
+        // An IBAN with wrong check digits is no tracking number.
+        assert!(ids("IBAN PL62 1090 1014 0000 0712 1981 2874").is_empty());
     }
 
     #[test]

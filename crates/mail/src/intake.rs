@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anliegen_core::mail::{MailFlag, ThreadMatch};
+use anliegen_core::resolve::ConcernMatch;
 use anliegen_core::{
     Actor, Case, CaseId, Channel, ContactId, Direction, EmailAddress, Identity, Mailbox, Priority,
     Visibility,
 };
+use anliegen_store::concern::{Concerns, Found};
 use anliegen_store::{
     Command, CustomerRef, MailTarget, NewAttachment, NewCase, NewContact, NewJob, Output, Store,
     StoreError, Write,
@@ -98,6 +100,7 @@ impl Default for IntakeConfig {
 #[derive(Clone)]
 pub struct Intake {
     store: Store,
+    concerns: Concerns,
     tokens: Tokens,
     config: Arc<IntakeConfig>,
     mailboxes: Arc<RwLock<(Option<Instant>, Vec<Mailbox>)>>,
@@ -107,6 +110,7 @@ impl Intake {
     /// An intake path over `store`.
     pub fn new(store: Store, tokens: Tokens, config: IntakeConfig) -> Self {
         Self {
+            concerns: Concerns::new(store.clone()),
             store,
             tokens,
             config: Arc::new(config),
@@ -117,6 +121,18 @@ impl Intake {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Shares `concerns` (and its settings cache) with other parts, e.g. the API, so that an
+    /// admin's change reaches the intake path at once.
+    pub fn with_concerns(mut self, concerns: Concerns) -> Self {
+        self.concerns = concerns;
+        self
+    }
+
+    /// Concern matching and routing settings.
+    pub fn concerns(&self) -> &Concerns {
+        &self.concerns
     }
 
     /// The address tokens.
@@ -221,14 +237,11 @@ impl Intake {
         mail.details.mailbox_id = mailbox.as_ref().map(|m| m.id);
 
         let sender = mail.from.clone();
-        let sender_customer = match &sender {
-            Some(a) => self
-                .store
-                .customer_by_identity(&Identity::email(a))
-                .await?
-                .map(|c| c.id),
+        let sender_record = match &sender {
+            Some(a) => self.store.customer_by_identity(&Identity::email(a)).await?,
             None => None,
         };
+        let sender_customer = sender_record.as_ref().map(|c| c.id);
 
         // A bounce of one of our mails goes onto that mail's case as a note.
         let mut bounced = None;
@@ -260,7 +273,7 @@ impl Intake {
             mail.details.flag(MailFlag::DuplicateMessageId);
         }
 
-        let (target_case, thread) = match &bounced {
+        let (mut target_case, thread) = match &bounced {
             Some((case, _)) => (
                 Some(case.clone()),
                 ThreadMatch::Headers {
@@ -277,6 +290,69 @@ impl Intake {
                     .await?
             }
         };
+        // Rules 2–4 of concern matching when the threading rules found no case: a reference in
+        // the text, an open case about the same order or parcel, a near-duplicate.
+        let mut concern = match &thread {
+            ThreadMatch::Headers { message_id } if bounced.is_none() => {
+                Some(ConcernMatch::ThreadHeaders {
+                    message_id: message_id.clone(),
+                })
+            }
+            ThreadMatch::SignedToken => Some(ConcernMatch::SignedToken),
+            ThreadMatch::SubjectReference => {
+                target_case.as_ref().map(|c| ConcernMatch::Reference {
+                    reference: c.reference,
+                    source: anliegen_core::resolve::RefSource::Subject,
+                })
+            }
+            _ => None,
+        };
+        let auto_mail = mail.auto.is_some() || mail.bounce.is_some();
+        if target_case.is_none()
+            && bounced.is_none()
+            && !mail.unreadable()
+            && !auto_mail
+            && !mail.details.has(MailFlag::DmarcFail)
+        {
+            let body = if mail.details.new_text.trim().is_empty() {
+                mail.text.as_str()
+            } else {
+                mail.details.new_text.as_str()
+            };
+            match self
+                .concerns
+                .find(sender_customer, &mail.subject, body, None)
+                .await?
+            {
+                Found::Case(case, why) => {
+                    target_case = Some(*case);
+                    concern = Some(why);
+                }
+                Found::New(note) => {
+                    let note = note.or_else(|| match &thread {
+                        ThreadMatch::PossiblyBelongsTo { reason, .. } => Some(reason.clone()),
+                        _ => None,
+                    });
+                    concern = Some(ConcernMatch::NewCase { note });
+                }
+            }
+        } else if target_case.is_none() && bounced.is_none() {
+            concern = Some(ConcernMatch::NewCase { note: None });
+        }
+        // A sender nobody owns yet who answers in a known thread (a colleague) is offered to
+        // the agent for linking, never linked silently.
+        let offer = match (&thread, &sender, sender_customer, &target_case) {
+            (ThreadMatch::Headers { .. } | ThreadMatch::SignedToken, Some(a), None, Some(_))
+                if bounced.is_none() && !auto_mail =>
+            {
+                Some(Identity::email(a))
+            }
+            _ => None,
+        };
+        let repeat_ack = matches!(
+            concern,
+            Some(ConcernMatch::SameIdentifier { .. } | ConcernMatch::SimilarText { .. })
+        );
         mail.details.thread = Some(thread);
 
         let key = mail.intake_key.clone();
@@ -290,8 +366,31 @@ impl Intake {
             .raw_blob
             .clone()
             .unwrap_or_else(|| crate::parse::sha256_hex(&raw));
-        let contact = contact_of(mail, &raw, bounced.is_some());
+        let mailbox_id = mail.details.mailbox_id;
+        let route_text = format!("{}\n{}", mail.subject, mail.details.new_text);
+        let mut contact = contact_of(mail, &raw, bounced.is_some());
+        contact.concern = concern;
+        contact.offer_identity = offer;
         let new_case = target_case.is_none();
+        let settings = self.concerns.settings().await?;
+        let (organisation_id, tier) =
+            anliegen_store::concern::customer_facts(sender_record.as_ref());
+        let routed = if new_case {
+            Concerns::route(
+                &settings,
+                &anliegen_core::routing::Facts {
+                    channel: Some(Channel::Email),
+                    language,
+                    form_topic: None,
+                    text: &route_text,
+                    organisation_id,
+                    tier: tier.as_deref(),
+                    mailbox_id,
+                },
+            )
+        } else {
+            None
+        };
         let target = match target_case {
             Some(case) => MailTarget::Case {
                 case_id: case.id,
@@ -307,13 +406,21 @@ impl Intake {
                     None => CustomerRef::New { name: from_name },
                 },
                 subject,
-                priority: Priority::Normal,
-                team_id: mailbox.as_ref().and_then(|m| m.team_id),
+                priority: routed
+                    .as_ref()
+                    .and_then(|r| r.priority)
+                    .unwrap_or(Priority::Normal),
+                team_id: routed
+                    .as_ref()
+                    .and_then(|r| r.team_id)
+                    .or(mailbox.as_ref().and_then(|m| m.team_id)),
                 assignee_id: None,
                 tags: Vec::new(),
                 fields: Default::default(),
                 language,
                 contact,
+                routed_by: routed.map(|r| r.rule),
+                auto_assign: true,
             })),
         };
         let ack_key = key.clone();
@@ -335,6 +442,24 @@ impl Intake {
                 .as_ref()
                 .is_some_and(|s| !crate::parse::is_no_reply(s))
             && mailbox.is_some();
+        let wants_repeat_ack = self.config.acknowledge
+            && repeat_ack
+            && settings.matching.acknowledge_repeats
+            && !auto
+            && !unreadable
+            && sender
+                .as_ref()
+                .is_some_and(|s| !crate::parse::is_no_reply(s))
+            && mailbox.is_some();
+        if wants_repeat_ack {
+            write.jobs.push(
+                NewJob::new(
+                    ACK_JOB,
+                    serde_json::json!({ "intake_key": ack_key.clone(), "repeat": true }),
+                )
+                .dedupe(format!("ack:{ack_key}")),
+            );
+        }
         if wants_ack {
             // The job learns the contact from the case; dedupe on the intake key.
             write.jobs.push(
@@ -577,6 +702,8 @@ fn contact_of(mail: InboundMail, raw: &Arc<Vec<u8>>, bounce_note: bool) -> NewCo
         html: mail.html,
         attachments,
         mail: Some(Box::new(mail.details)),
+        concern: None,
+        offer_identity: None,
     }
 }
 

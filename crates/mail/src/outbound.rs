@@ -562,12 +562,21 @@ impl Outbound {
             return Ok(());
         };
         let language = case.language.unwrap_or(mailbox.language);
-        let (subject, text) = acknowledgement(
-            language,
-            case.reference,
-            name.as_deref(),
-            &mailbox.display_name,
-        );
+        let repeat = job
+            .payload
+            .get("repeat")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let (subject, text) = if repeat {
+            repeat_acknowledgement(language, &case, name.as_deref(), &mailbox.display_name)
+        } else {
+            acknowledgement(
+                language,
+                case.reference,
+                name.as_deref(),
+                &mailbox.display_name,
+            )
+        };
         let mut contact = NewContact {
             channel: Channel::Email,
             direction: Direction::Outbound,
@@ -577,6 +586,8 @@ impl Outbound {
             html: None,
             attachments: Vec::new(),
             mail: None,
+            concern: None,
+            offer_identity: None,
         };
         prepare_mail(store, &case, &mut contact, true)
             .await
@@ -620,6 +631,63 @@ pub fn acknowledgement(
                 "Hello{greeting_name},\n\nthank you for your message. We have recorded your request under the reference {reference} and will get back to you as soon as we can.\n\nIf you would like to add anything, simply reply to this email. That way everything stays in one case and you will not need to explain anything twice.\n\nKind regards\n{signer}\n\nThis is an automatic confirmation."
             ),
         ),
+    }
+}
+
+/// Subject and text of the answer to a repeat contact: we have the concern already, here is
+/// where it stands (instead of a new ticket number).
+pub fn repeat_acknowledgement(
+    language: Language,
+    case: &anliegen_core::Case,
+    name: Option<&str>,
+    signer: &str,
+) -> (String, String) {
+    use anliegen_core::CaseStatus as S;
+    let greeting_name = name.map(|n| format!(" {n}")).unwrap_or_default();
+    let reference = case.reference;
+    match language {
+        Language::De => {
+            let status = match case.status {
+                S::New => "Ihr Anliegen ist eingegangen und wird als Nächstes bearbeitet.",
+                S::Open => "Wir bearbeiten Ihr Anliegen gerade.",
+                S::WaitingOnCustomer => {
+                    "Wir haben Ihnen eine Rückfrage geschickt und warten auf Ihre Antwort."
+                }
+                S::WaitingOnThirdParty => {
+                    "Wir warten auf eine Rückmeldung eines Partners (zum Beispiel des Paketdienstes) und melden uns, sobald sie da ist."
+                }
+                S::Solved | S::Closed => {
+                    "Wir hatten Ihr Anliegen als erledigt betrachtet und schauen es uns nun noch einmal an."
+                }
+            };
+            (
+                format!("Ihr Anliegen {reference} liegt uns bereits vor"),
+                format!(
+                    "Guten Tag{greeting_name},\n\nvielen Dank für Ihre Nachricht. Ihr Anliegen liegt uns bereits unter der Vorgangsnummer {reference} vor, und wir haben Ihre neue Nachricht dort ergänzt. Sie müssen nichts noch einmal erklären.\n\nStand: {status}\n\nWenn Sie noch etwas ergänzen möchten, antworten Sie einfach auf diese E-Mail.\n\nFreundliche Grüße\n{signer}\n\nDies ist eine automatische Nachricht."
+                ),
+            )
+        }
+        Language::En => {
+            let status = match case.status {
+                S::New => "Your request has arrived and is next in line.",
+                S::Open => "We are working on your request.",
+                S::WaitingOnCustomer => {
+                    "We have sent you a question and are waiting for your answer."
+                }
+                S::WaitingOnThirdParty => {
+                    "We are waiting for a partner (such as the carrier) and will be in touch as soon as we hear back."
+                }
+                S::Solved | S::Closed => {
+                    "We had considered your request solved and are now looking at it again."
+                }
+            };
+            (
+                format!("We already have your request {reference}"),
+                format!(
+                    "Hello{greeting_name},\n\nthank you for your message. We already have your request under the reference {reference} and have added your new message to it, so you do not need to explain anything again.\n\nWhere it stands: {status}\n\nIf you would like to add anything, simply reply to this email.\n\nKind regards\n{signer}\n\nThis is an automatic message."
+                ),
+            )
+        }
     }
 }
 

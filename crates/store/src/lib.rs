@@ -11,6 +11,7 @@
 )]
 
 pub mod blob;
+pub mod concern;
 pub mod error;
 pub mod jobs;
 pub mod model;
@@ -294,6 +295,28 @@ pub trait Backend: Send + Sync + 'static {
         last_uid: i64,
         now: Timestamp,
     ) -> Result<()>;
+    /// Closes the pools.
+    /// Routing rules, by position.
+    async fn routing_rules(&self) -> Result<Vec<anliegen_core::routing::RoutingRule>>;
+    /// An admin setting (`matching`, `escalation`), if set.
+    async fn setting(&self, key: &str) -> Result<Option<serde_json::Value>>;
+    /// A customer's cases that concern matching compares with: not closed, and unsolved or
+    /// changed since `since`; newest first, each with its newest customer contacts.
+    async fn prior_cases(
+        &self,
+        customer: CustomerId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<anliegen_core::resolve::PriorCase>>;
+    /// Identities offered on a case (open and decided).
+    async fn identity_offers(&self, case_id: CaseId) -> Result<Vec<IdentityOffer>>;
+    /// One identity offer.
+    async fn identity_offer(&self, id: uuid::Uuid) -> Result<Option<IdentityOffer>>;
+    /// Customers that may be the same as `customer`: the same name and a shared order,
+    /// tracking number or IBAN in their messages.
+    async fn merge_suggestions(&self, customer: CustomerId) -> Result<Vec<MergeSuggestion>>;
+    /// Whether a customer was merged and can be unmerged (the target).
+    async fn customer_merge(&self, source: CustomerId) -> Result<Option<CustomerId>>;
     /// Closes the pools.
     async fn close(&self);
 }

@@ -208,6 +208,44 @@ pub enum Command {
         /// The split-off case.
         case_id: CaseId,
     },
+    /// Store an inbound contact (not mail) where concern matching sent it: onto an existing
+    /// case (a closed one opens a follow-up) or into a new case. Yields [`Output::Contact`].
+    Inbound(Box<MailTarget>),
+    /// Create or change a routing rule (by its id).
+    SaveRoutingRule(Box<anliegen_core::routing::RoutingRule>),
+    /// Delete a routing rule.
+    DeleteRoutingRule {
+        /// Which.
+        id: anliegen_core::RuleId,
+    },
+    /// Set an admin setting (`matching`, `escalation`), validated by the caller.
+    SetSetting {
+        /// Which.
+        key: String,
+        /// Its value.
+        value: serde_json::Value,
+    },
+    /// Change a team's assignment settings.
+    SetTeamAssignment {
+        /// The team.
+        team_id: TeamId,
+        /// Its settings.
+        assignment: anliegen_core::routing::TeamAssignment,
+    },
+    /// Escalate a case to the next tier.
+    EscalateCase(Box<Escalation>),
+    /// Link (or decline) an identity offered on a case.
+    ResolveIdentityOffer {
+        /// The offer.
+        offer_id: uuid::Uuid,
+        /// Link it to the case's customer.
+        accept: bool,
+    },
+    /// Undo the merge of a customer: its identities and cases go back.
+    UnmergeCustomer {
+        /// The customer that was merged away.
+        source: CustomerId,
+    },
     /// Record the delivery state of an outbound mail (and an event when it was sent or failed).
     SetDelivery {
         /// The outbound contact.
@@ -215,6 +253,21 @@ pub enum Command {
         /// Its new state.
         delivery: Delivery,
     },
+}
+
+/// An escalation, decided and summarised by the caller.
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    /// The case.
+    pub case_id: CaseId,
+    /// The tier reached (1 = first); the store refuses to go to a level the case has already.
+    pub level: i64,
+    /// The tier.
+    pub tier: anliegen_core::escalation::Tier,
+    /// Why.
+    pub trigger: anliegen_core::escalation::Trigger,
+    /// The hand-off summary (stored in the event and as an internal note).
+    pub summary: String,
 }
 
 /// A macro's content.
@@ -298,6 +351,36 @@ pub struct MailboxPatch {
     pub active: Option<bool>,
 }
 
+/// An identity that came in on a known case, offered for linking to the case's customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityOffer {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The case.
+    pub case_id: CaseId,
+    /// The customer of the case when it was offered.
+    pub customer_id: CustomerId,
+    /// The identity.
+    pub identity: Identity,
+    /// The contact it came with.
+    pub contact_id: ContactId,
+    /// When.
+    pub created_at: Timestamp,
+    /// `None`: open; `Some(true)`: linked; `Some(false)`: declined.
+    pub accepted: Option<bool>,
+}
+
+/// Another customer that may be the same person or business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeSuggestion {
+    /// The other customer.
+    pub customer_id: CustomerId,
+    /// Their name.
+    pub name: String,
+    /// What both share besides the name (order, tracking numbers, IBANs in their messages).
+    pub evidence: Vec<String>,
+}
+
 /// A Message-ID we know, and where it belongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailThreadHit {
@@ -317,6 +400,10 @@ impl Command {
         let contact = match self {
             Command::OpenCase(nc) => &nc.contact,
             Command::AddContact { contact, .. } => contact,
+            Command::Inbound(t) => match &**t {
+                MailTarget::Case { contact, .. } => contact,
+                MailTarget::NewCase(nc) => &nc.contact,
+            },
             Command::IntakeMail(m) => {
                 let contact = match &m.target {
                     MailTarget::Case { contact, .. } => contact,
@@ -411,6 +498,10 @@ pub struct NewCase {
     pub language: Option<Language>,
     /// The first contact.
     pub contact: NewContact,
+    /// The routing rule that chose team and priority (recorded as an event).
+    pub routed_by: Option<(anliegen_core::RuleId, String)>,
+    /// Let the team's assignment settings choose an agent (when no assignee is given).
+    pub auto_assign: bool,
 }
 
 /// A new contact.
@@ -432,6 +523,11 @@ pub struct NewContact {
     pub attachments: Vec<NewAttachment>,
     /// Mail details (mail contacts only).
     pub mail: Option<Box<MailDetails>>,
+    /// Why it goes to its case (concern matching of inbound contacts; recorded with an event).
+    pub concern: Option<anliegen_core::resolve::ConcernMatch>,
+    /// A sender identity nobody owns yet that came in on a known case: offered to an agent for
+    /// linking, never linked silently.
+    pub offer_identity: Option<Identity>,
 }
 
 /// A file to store with a contact.
@@ -512,6 +608,10 @@ pub struct AgentPatch {
     pub teams: Option<Vec<TeamId>>,
     /// Active.
     pub active: Option<bool>,
+    /// Available for automatic assignment (online) or away.
+    pub available: Option<bool>,
+    /// Own limit of open cases (`Some(None)`: the team's).
+    pub max_open: Option<Option<u32>>,
 }
 
 /// A new API token.
@@ -583,6 +683,8 @@ pub enum Output {
         /// Its contact.
         contact_id: ContactId,
     },
+    /// A routing rule.
+    RoutingRule(Box<anliegen_core::routing::RoutingRule>),
     /// Nothing to show.
     Unit,
 }

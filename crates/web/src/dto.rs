@@ -284,6 +284,10 @@ pub struct CaseDto {
     pub updated_at: String,
     /// Oldest unanswered customer contact.
     pub waiting_since: Option<String>,
+    /// How often the customer came back about it unasked.
+    pub repeat_count: i64,
+    /// Escalation tier reached (0: none).
+    pub escalation_level: i64,
 }
 
 impl From<&Case> for CaseDto {
@@ -306,6 +310,8 @@ impl From<&Case> for CaseDto {
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
             waiting_since: c.waiting_since.map(|w| w.to_string()),
+            repeat_count: c.repeat_count,
+            escalation_level: c.escalation_level,
         }
     }
 }
@@ -487,6 +493,10 @@ pub struct ContactDto {
     /// (SPF/DKIM/DMARC), `flags`, `thread` (how it found its case), `delivery` (outbound).
     #[schema(value_type = Option<Object>)]
     pub mail: Option<serde_json::Value>,
+    /// Why it is on its case (inbound contacts): `{"rule": "thread_headers" | "signed_token" |
+    /// "reference" | "same_identifier" | "similar_text" | "chosen" | "new_case", …}`.
+    #[schema(value_type = Option<Object>)]
+    pub concern: Option<serde_json::Value>,
     /// When.
     pub created_at: String,
 }
@@ -516,6 +526,10 @@ impl From<&Contact> for ContactDto {
                 })
                 .collect(),
             mail: c.mail.as_ref().and_then(|m| serde_json::to_value(m).ok()),
+            concern: c
+                .concern
+                .as_ref()
+                .and_then(|m| serde_json::to_value(m).ok()),
             created_at: c.created_at.to_string(),
         }
     }
@@ -741,6 +755,8 @@ pub struct TeamDto {
     pub description: String,
     /// Created.
     pub created_at: String,
+    /// How it hands out new cases.
+    pub assignment: TeamAssignmentDto,
 }
 
 impl From<&Team> for TeamDto {
@@ -750,6 +766,7 @@ impl From<&Team> for TeamDto {
             name: t.name.clone(),
             description: t.description.clone(),
             created_at: t.created_at.to_string(),
+            assignment: via_json(&t.assignment),
         }
     }
 }
@@ -870,6 +887,13 @@ pub struct UpdateAgent {
     pub teams: Option<Vec<uuid::Uuid>>,
     /// Active (admins only).
     pub active: Option<bool>,
+    /// Available for automatic assignment (`false`: away). Agents set their own.
+    pub available: Option<bool>,
+    /// Most open cases automatic assignment gives this agent (`null`: the team's limit;
+    /// admins only).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub max_open: Option<Option<u32>>,
 }
 
 /// Sign in.
@@ -977,4 +1001,212 @@ impl From<&Job> for JobDto {
             created_at: j.created_at.to_string(),
         }
     }
+}
+
+/// Converts between a domain type and its documented mirror (same serde form).
+pub(crate) fn via_json<A: Serialize, B: serde::de::DeserializeOwned + Default>(a: &A) -> B {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+/// A team's assignment settings.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamAssignmentDto {
+    /// `manual` (the team queue), `round_robin` or `least_loaded`.
+    pub mode: String,
+    /// Most open cases per agent (an agent's own limit wins).
+    pub max_open: u32,
+    /// Skills preferred for this team's cases.
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+/// Conditions of a routing rule: every list given must hold (an empty list always holds).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConditionsDto {
+    /// Channels (`email`, `form`, `portal`, `phone`, `chat`, `api`).
+    pub channels: Vec<String>,
+    /// Languages (`de`, `en`).
+    pub languages: Vec<String>,
+    /// Topics: the form's topic, or a kind of problem in the text (`missing`, `damaged`,
+    /// `wrong_item`, `refund`, `return`, `invoice`, `payment`, `voucher`, `address`, `cancel`,
+    /// `account`, `fraud`, `price`, `callback`, `customs`, `warranty`, `size`).
+    pub topics: Vec<String>,
+    /// Organisations.
+    pub organisation_ids: Vec<uuid::Uuid>,
+    /// Customer tiers (`premium`).
+    pub tiers: Vec<String>,
+    /// Words or phrases in subject or text (any; umlauts fold).
+    pub keywords: Vec<String>,
+    /// Mailboxes.
+    pub mailbox_ids: Vec<uuid::Uuid>,
+}
+
+/// A routing rule.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct RoutingRuleDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Position: lower first.
+    pub position: i64,
+    /// Name.
+    pub name: String,
+    /// Switched on.
+    pub active: bool,
+    /// When it applies.
+    pub conditions: ConditionsDto,
+    /// Team it sends the case to.
+    pub team_id: Option<uuid::Uuid>,
+    /// Priority it sets.
+    #[schema(value_type = Option<PrioritySchema>)]
+    pub priority: Option<String>,
+}
+
+/// A new or changed routing rule.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveRoutingRule {
+    /// Position: lower first (default: after the last).
+    pub position: Option<i64>,
+    /// Name.
+    pub name: String,
+    /// Switched on (default true).
+    pub active: Option<bool>,
+    /// When it applies.
+    #[serde(default)]
+    pub conditions: ConditionsDto,
+    /// Team to send the case to.
+    pub team_id: Option<uuid::Uuid>,
+    /// Priority to set.
+    #[schema(value_type = Option<PrioritySchema>)]
+    pub priority: Option<String>,
+}
+
+/// Concern matching settings.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSettingsDto {
+    /// Match repeat contacts at all.
+    pub enabled: bool,
+    /// Near-duplicates only within this many days (0–365, default 30).
+    pub window_days: i64,
+    /// Word overlap (0–1) that joins two texts about the same kind of problem.
+    pub same_topic_overlap: f64,
+    /// Word overlap (0–1) that joins two texts without a recognised problem.
+    pub no_topic_overlap: f64,
+    /// Tell the customer "we already have your concern" on a repeat by mail.
+    pub acknowledge_repeats: bool,
+}
+
+/// One escalation tier.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierDto {
+    /// Name ("Fachteam Verlage").
+    pub name: String,
+    /// Team that takes the case over (`null`: it stays; supervisors are told).
+    pub team_id: Option<uuid::Uuid>,
+    /// Priority at least this high.
+    #[schema(value_type = PrioritySchema)]
+    pub priority: String,
+    /// Tell supervisors and admins.
+    pub notify_supervisors: bool,
+}
+
+/// Escalation settings.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSettingsDto {
+    /// Escalate on this repeat contact (2: the third contact about one concern); 0: never.
+    pub after_repeats: u32,
+    /// Escalate on words of urgency or anger.
+    pub on_keywords: bool,
+    /// German words and phrases.
+    pub keywords_de: Vec<String>,
+    /// English words and phrases.
+    pub keywords_en: Vec<String>,
+    /// Escalate on an overdue promise.
+    pub on_overdue_promise: bool,
+    /// Escalate on an SLA breach.
+    pub on_sla_breach: bool,
+    /// Tiers, lowest first (none: one tier, the supervisors, at high priority).
+    pub tiers: Vec<TierDto>,
+}
+
+/// An inbound contact whose case Anliegen finds (or opens): a logged phone call, a form, a
+/// chat transcript, a message from another system.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundContact {
+    /// Who: exactly one of id, email, phone, identity.
+    pub customer: CaseCustomer,
+    /// `phone`, `form`, `portal`, `chat`, `api` (default) or `email`.
+    pub channel: Option<String>,
+    /// Subject, where the channel has one.
+    #[serde(default)]
+    pub subject: String,
+    /// What the customer said or wrote (for a call: the summary).
+    pub text: String,
+    /// A case reference the customer gave in a field (`A-10042`).
+    pub case_reference: Option<String>,
+    /// The topic chosen in a form (routing).
+    pub topic: Option<String>,
+}
+
+/// Where an inbound contact went, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolvedContact {
+    /// The case that holds it now.
+    pub case: CaseDto,
+    /// The contact.
+    pub contact_id: uuid::Uuid,
+    /// Whether a case was opened for it.
+    pub new_case: bool,
+    /// The rule that decided (`{"rule": …}`), as recorded on the contact.
+    #[schema(value_type = Object)]
+    pub reason: serde_json::Value,
+    /// The rule in words.
+    pub reason_text: String,
+}
+
+/// An agent escalates a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateCase {
+    /// Why (shown in the hand-off summary).
+    pub reason: String,
+}
+
+/// An identity offered for linking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityOfferDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Case it came in on.
+    pub case_id: uuid::Uuid,
+    /// The case's customer when offered.
+    pub customer_id: uuid::Uuid,
+    /// The identity.
+    pub identity: IdentityDto,
+    /// The contact it came with.
+    pub contact_id: uuid::Uuid,
+    /// When.
+    pub created_at: String,
+    /// `open`, `linked` or `declined`.
+    pub state: String,
+}
+
+/// A customer that may be the same person or business.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeSuggestionDto {
+    /// The other customer.
+    pub customer_id: uuid::Uuid,
+    /// Their name.
+    pub name: String,
+    /// What both share besides the name.
+    pub evidence: Vec<String>,
 }

@@ -59,6 +59,7 @@ impl Default for WebConfig {
 
 struct Inner {
     store: Store,
+    concerns: anliegen_store::concern::Concerns,
     metrics: Option<PrometheusHandle>,
     config: WebConfig,
     tokens: auth::TokenCache,
@@ -78,6 +79,7 @@ impl AppState {
     pub fn new(store: Store, metrics: Option<PrometheusHandle>, config: WebConfig) -> Self {
         let live = ui::live::Live::start(store.clone());
         Self(Arc::new(Inner {
+            concerns: anliegen_store::concern::Concerns::new(store.clone()),
             live,
             store,
             metrics,
@@ -93,6 +95,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// Concern matching, routing and escalation settings.
+    pub fn concerns(&self) -> &anliegen_store::concern::Concerns {
+        &self.0.concerns
     }
 
     /// The live hub of the workspace.

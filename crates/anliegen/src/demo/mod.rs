@@ -351,7 +351,11 @@ async fn load_case(
             html: None,
             attachments: vec![],
             mail: None,
+            concern: None,
+            offer_identity: None,
         },
+        routed_by: None,
+        auto_assign: false,
     };
     let case_id = match store
         .exec(
@@ -379,6 +383,8 @@ async fn load_case(
                     html: None,
                     attachments: vec![],
                     mail: None,
+                    concern: None,
+                    offer_identity: None,
                 },
             ),
             Some((kind @ ("agent" | "note"), who)) => {
@@ -409,6 +415,8 @@ async fn load_case(
                         html: None,
                         attachments: vec![],
                         mail: None,
+                        concern: None,
+                        offer_identity: None,
                     },
                 )
             }

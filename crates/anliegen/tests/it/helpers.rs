@@ -65,6 +65,22 @@ impl TestApp {
     }
 
     pub async fn spawn_opts(tweak: impl FnOnce(&mut Settings), demo: bool) -> Self {
+        Self::spawn_full(tweak, demo, None).await
+    }
+
+    /// A node whose clock the test moves.
+    pub async fn spawn_clock(
+        tweak: impl FnOnce(&mut Settings),
+        clock: std::sync::Arc<dyn anliegen_core::Clock>,
+    ) -> Self {
+        Self::spawn_full(tweak, false, Some(clock)).await
+    }
+
+    async fn spawn_full(
+        tweak: impl FnOnce(&mut Settings),
+        demo: bool,
+        clock: Option<std::sync::Arc<dyn anliegen_core::Clock>>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg = fresh_database().await;
         let mut settings = Settings {
@@ -79,7 +95,7 @@ impl TestApp {
             StartOptions {
                 poll: Duration::from_millis(50),
                 demo,
-                ..StartOptions::default()
+                clock,
             },
         )
         .await

@@ -113,7 +113,7 @@ impl Drop for Sink {
     }
 }
 
-fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
     let head = mail.split("\r\n\r\n").next().unwrap_or(mail);
     head.split("\r\n").find_map(|l| {
         let (n, v) = l.split_once(':')?;
@@ -488,7 +488,16 @@ async fn corpora_messages_each_become_one_contact() {
         .iter()
         .filter(|e| e.kind.type_name() == "contact_added")
         .count();
-    assert_eq!(contacts, stored, "one contact per stored message");
+    // Angry or urgent messages escalate, and each escalation adds its hand-off note.
+    let escalations = events
+        .iter()
+        .filter(|e| e.kind.type_name() == "case_escalated")
+        .count();
+    assert_eq!(
+        contacts - escalations,
+        stored,
+        "one contact per stored message"
+    );
     app.stop().await;
 }
 
@@ -706,10 +715,35 @@ async fn smtp_bad_input_is_refused_clearly_or_stored_whole() {
         assert!(r.starts_with("250"), "message {i}: {r}");
         assert!(c.cmd("QUIT").await.starts_with("221"));
     }
-    assert_eq!(
-        app.store().totals().await.unwrap().cases,
-        cases.len() as i64
-    );
+    // Every message is stored; the same sender's near-identical texts ("Text") may join one
+    // case by concern matching, so count the contacts.
+    let customer = app
+        .store()
+        .customer_by_identity(
+            &anliegen_core::Identity::parse(anliegen_core::IdentityKind::Email, "a@example.de")
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut stored = 0;
+    for case in app
+        .store()
+        .cases(
+            &anliegen_store::CaseFilter {
+                customer_id: Some(customer.id),
+                ..Default::default()
+            },
+            None,
+            50,
+        )
+        .await
+        .unwrap()
+        .items
+    {
+        stored += app.store().contacts(case.id, false).await.unwrap().len();
+    }
+    assert_eq!(stored, cases.len());
     app.stop().await;
 }
 

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod bad_input;
 mod cli;
+mod concerns;
 mod helpers;
 mod idempotency;
 mod mail;

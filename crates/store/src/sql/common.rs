@@ -160,10 +160,12 @@ struct CaseRow {
     created_at: i64,
     updated_at: i64,
     waiting_since: Option<i64>,
+    repeat_count: i64,
+    escalation_level: i64,
 }
 
 const CASE_COLS: &str = "id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, \
-     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since";
+     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since, repeat_count, escalation_level";
 
 impl CaseRow {
     fn into_case(self) -> Result<Case> {
@@ -185,6 +187,8 @@ impl CaseRow {
             created_at: ts(self.created_at)?,
             updated_at: ts(self.updated_at)?,
             waiting_since: self.waiting_since.map(ts).transpose()?,
+            repeat_count: self.repeat_count,
+            escalation_level: self.escalation_level,
         })
     }
 }
@@ -238,10 +242,11 @@ struct ContactRow {
     attachments: String,
     mail: Option<String>,
     created_at: i64,
+    concern: Option<String>,
 }
 
 const CONTACT_COLS: &str =
-    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at";
+    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at, concern";
 
 impl ContactRow {
     fn into_contact(self) -> Result<Contact> {
@@ -258,6 +263,7 @@ impl ContactRow {
             attachments: json(&self.attachments)?,
             mail: self.mail.as_deref().map(json).transpose()?,
             created_at: ts(self.created_at)?,
+            concern: self.concern.as_deref().map(json).transpose()?,
         })
     }
 }
@@ -275,10 +281,12 @@ struct AgentRow {
     time_zone: String,
     active: bool,
     created_at: i64,
+    available: bool,
+    max_open: Option<i64>,
 }
 
 const AGENT_COLS: &str =
-    "id, email, name, role, password_hash, skills, languages, ui_language, time_zone, active, created_at";
+    "id, email, name, role, password_hash, skills, languages, ui_language, time_zone, active, created_at, available, max_open";
 
 impl AgentRow {
     fn into_agent(self, teams: Vec<TeamId>) -> Result<(Agent, Option<String>)> {
@@ -294,6 +302,8 @@ impl AgentRow {
                 time_zone: TimeZoneName::parse(&self.time_zone).map_err(corrupt)?,
                 teams,
                 active: self.active,
+                available: self.available,
+                max_open: self.max_open.and_then(|m| u32::try_from(m).ok()),
                 created_at: ts(self.created_at)?,
             },
             self.password_hash,
@@ -461,7 +471,7 @@ async fn agent_teams(conn: &mut Conn, id: AgentId) -> Result<Vec<TeamId>> {
 }
 
 async fn load_team(conn: &mut Conn, id: TeamId) -> Result<Option<Team>> {
-    let row = sqlx::query("SELECT id, name, description, created_at FROM teams WHERE id = $1")
+    let row = sqlx::query("SELECT id, name, description, created_at, assignment FROM teams WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
@@ -475,6 +485,7 @@ fn team_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Team> {
         name: r.try_get("name")?,
         description: r.try_get("description")?,
         created_at: ts(r.try_get("created_at")?)?,
+        assignment: json(&r.try_get::<String, _>("assignment")?)?,
     })
 }
 
@@ -526,6 +537,20 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
             add_contact(conn, ctx, actor, *case_id, contact, *status_after).await
         }
         Command::CreateTeam { name, description } => create_team(conn, ctx, actor, name, description).await,
+        Command::Inbound(target) => match &**target {
+            MailTarget::NewCase(nc) => {
+                let (case, contact) = open_case_with_contact(conn, ctx, actor, nc).await?;
+                Ok(Output::Contact { case: Box::new(case), contact: Box::new(contact), follow_up_of: None })
+            }
+            MailTarget::Case { case_id, contact } => add_contact(conn, ctx, actor, *case_id, contact, None).await,
+        },
+        Command::SaveRoutingRule(rule) => save_routing_rule(conn, ctx, actor, rule).await,
+        Command::DeleteRoutingRule { id } => delete_routing_rule(conn, ctx, actor, *id).await,
+        Command::SetSetting { key, value } => set_setting(conn, ctx, actor, key, value).await,
+        Command::SetTeamAssignment { team_id, assignment } => set_team_assignment(conn, ctx, actor, *team_id, assignment).await,
+        Command::EscalateCase(e) => escalate_case(conn, ctx, actor, e).await,
+        Command::ResolveIdentityOffer { offer_id, accept } => resolve_identity_offer(conn, ctx, actor, *offer_id, *accept).await,
+        Command::UnmergeCustomer { source } => unmerge_customer(conn, ctx, actor, *source).await,
         Command::CreateAgent(na) => create_agent(conn, ctx, actor, na).await,
         Command::UpdateAgent { id, patch } => update_agent(conn, ctx, actor, *id, patch).await,
         Command::CreateToken(nt) => create_token(conn, ctx, actor, nt).await,
@@ -773,6 +798,8 @@ async fn split_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, conta
         created_at: ctx.now,
         updated_at: ctx.now,
         waiting_since: None,
+        repeat_count: 0,
+        escalation_level: 0,
     };
     insert_case(ctx, &case);
     flush(conn, ctx).await?;
@@ -1258,7 +1285,7 @@ async fn update_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id:
     c.updated_at = ctx.now;
     sqlx::query(
         "UPDATE customers SET name = $1, organisation_id = $2, language = $3, time_zone = $4, tier = $5, notes = $6, \
-         updated_at = $7 WHERE id = $8",
+         updated_at = $7, name_key = $9 WHERE id = $8",
     )
     .bind(c.name.as_deref())
     .bind(c.organisation_id.map(|o| o.to_string()))
@@ -1268,6 +1295,7 @@ async fn update_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id:
     .bind(&c.notes)
     .bind(us(ctx.now))
     .bind(id.to_string())
+    .bind(name_key(c.name.as_deref()))
     .execute(&mut *conn)
     .await?;
     ctx.event(actor, None, Some(id), EventKind::CustomerUpdated { fields });
@@ -1311,6 +1339,23 @@ async fn merge_customers(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, sou
         .bind(source.to_string())
         .execute(&mut *conn)
         .await?;
+    let redirected: Vec<String> = sqlx::query_scalar("SELECT id FROM customers WHERE merged_into = $1")
+        .bind(source.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let redirected: Vec<CustomerId> = redirected.iter().map(|s| parse_id(s)).collect::<Result<_>>()?;
+    sqlx::query(
+        "INSERT INTO customer_merges (source, target, identities, cases, redirected, merged_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (source) DO UPDATE SET target = $2, identities = $3, cases = $4, redirected = $5, merged_at = $6",
+    )
+    .bind(source.to_string())
+    .bind(target.to_string())
+    .bind(to_json(&src.identities))
+    .bind(to_json(&cases))
+    .bind(to_json(&redirected))
+    .bind(us(ctx.now))
+    .execute(&mut *conn)
+    .await?;
     // Customers merged into the source earlier now point to the target too: no chains.
     sqlx::query("UPDATE customers SET merged_into = $1 WHERE merged_into = $2")
         .bind(target.to_string())
@@ -1388,6 +1433,7 @@ fn insert_contact(
         });
     }
     let contact = Contact {
+        concern: nc.concern.clone(),
         id: ContactId::new(),
         case_id: case.id,
         channel: nc.channel,
@@ -1463,7 +1509,7 @@ async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
     sqlx::query(
         "UPDATE cases SET subject = $1, customer_id = $2, status = $3, priority = $4, team_id = $5, assignee_id = $6, \
          tags = $7, fields = $8, language = $9, contact_count = $10, updated_at = $11, waiting_since = $12, \
-         unsolved = $14, queue_due = $15 WHERE id = $13",
+         unsolved = $14, queue_due = $15, repeat_count = $16, escalation_level = $17 WHERE id = $13",
     )
     .bind(&case.subject)
     .bind(case.customer_id.to_string())
@@ -1480,6 +1526,8 @@ async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
     .bind(case.id.to_string())
     .bind(unsolved(case))
     .bind(queue_due(case))
+    .bind(case.repeat_count)
+    .bind(case.escalation_level)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -1592,6 +1640,18 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
     tags.sort();
     tags.dedup();
     let inbound = nc.contact.direction == Direction::Inbound;
+    let language = nc.language.or(customer_language);
+    let mut assignment = None;
+    let mut assignee_id = nc.assignee_id;
+    if nc.auto_assign && assignee_id.is_none()
+        && let Some(team) = nc.team_id
+    {
+        let decision = auto_assign(conn, ctx, team, language).await?;
+        if let anliegen_core::routing::Assignment::Assigned { agent_id, .. } = &decision {
+            assignee_id = Some(*agent_id);
+        }
+        assignment = Some((team, decision));
+    }
     let mut case = Case {
         id: CaseId::new(),
         reference: CaseRef::from_number(u64::try_from(number).map_err(|_| StoreError::Corrupt("case number".into()))?),
@@ -1600,16 +1660,18 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
         status: CaseStatus::New,
         priority: nc.priority,
         team_id: nc.team_id,
-        assignee_id: nc.assignee_id,
+        assignee_id,
         tags,
         fields: nc.fields.clone(),
         channel: nc.contact.channel,
-        language: nc.language.or(customer_language),
+        language,
         follow_up_of: None,
         contact_count: 1,
         created_at: ctx.now,
         updated_at: ctx.now,
         waiting_since: inbound.then_some(ctx.now),
+        repeat_count: 0,
+        escalation_level: 0,
     };
     insert_case(ctx, &case);
     ctx.event(
@@ -1618,6 +1680,17 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
         Some(case.customer_id),
         case_opened(&case, None),
     );
+    if let Some((rule_id, rule)) = &nc.routed_by {
+        ctx.event(
+            actor,
+            Some(case.id),
+            Some(case.customer_id),
+            EventKind::CaseRouted { rule_id: *rule_id, rule: rule.clone(), team_id: case.team_id, priority: Some(case.priority) },
+        );
+    }
+    if let Some((team_id, decision)) = assignment {
+        ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::CaseAssigned { team_id, decision });
+    }
     if let Some(a) = case.assignee_id {
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::AssigneeChanged { from: None, to: Some(a) });
     }
@@ -1626,6 +1699,14 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::TagsChanged { added, removed: vec![] });
     }
     let contact = insert_contact(ctx, actor, &case, &nc.contact)?;
+    if let Some(reason) = &nc.contact.concern {
+        ctx.event(
+            actor,
+            Some(case.id),
+            Some(case.customer_id),
+            EventKind::ConcernMatched { contact_id: contact.id, reason: reason.clone(), repeat: None },
+        );
+    }
     case.updated_at = ctx.now;
     Ok((case, contact))
 }
@@ -1696,6 +1777,8 @@ async fn add_contact(
             created_at: ctx.now,
             updated_at: ctx.now,
             waiting_since: Some(ctx.now),
+            repeat_count: 0,
+            escalation_level: 0,
         };
         insert_case(ctx, &follow);
         ctx.event(
@@ -1711,11 +1794,41 @@ async fn add_contact(
             case_opened(&follow, Some(case.id)),
         );
         let contact = insert_contact(ctx, actor, &follow, nc)?;
+        if let Some(reason) = &nc.concern {
+            ctx.event(
+                actor,
+                Some(follow.id),
+                Some(follow.customer_id),
+                EventKind::ConcernMatched { contact_id: contact.id, reason: reason.clone(), repeat: None },
+            );
+        }
         follow.updated_at = ctx.now;
         return Ok(Output::Contact { case: Box::new(follow), contact: Box::new(contact), follow_up_of: Some(case.id) });
     }
 
     let contact = insert_contact(ctx, actor, &case, nc)?;
+    // A repeat: the customer comes back about a concern we recognised, without our asking
+    // (an answer while the case waits on the customer is not one; neither is an auto-reply).
+    let mut repeat = None;
+    if from_customer
+        && !automatic(nc)
+        && case.status != CaseStatus::WaitingOnCustomer
+        && nc.concern.as_ref().is_some_and(|c| c.joins())
+    {
+        case.repeat_count += 1;
+        repeat = Some(case.repeat_count);
+    }
+    if let Some(reason) = &nc.concern {
+        ctx.event(
+            actor,
+            Some(case.id),
+            Some(case.customer_id),
+            EventKind::ConcernMatched { contact_id: contact.id, reason: reason.clone(), repeat },
+        );
+    }
+    if let Some(identity) = &nc.offer_identity {
+        offer_identity(conn, ctx, actor, &case, contact.id, identity).await?;
+    }
     if effect == CustomerContactEffect::Reopens {
         ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::CaseReopened { contact_id: contact.id });
     }
@@ -1841,7 +1954,13 @@ async fn create_team(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, name: &
     if taken.is_some() {
         return Err(StoreError::Conflict { field: Some("name".into()), message: format!("a team named '{name}' exists already") });
     }
-    let team = Team { id: TeamId::new(), name, description: description.trim().to_owned(), created_at: ctx.now };
+    let team = Team {
+        id: TeamId::new(),
+        name,
+        description: description.trim().to_owned(),
+        created_at: ctx.now,
+        assignment: Default::default(),
+    };
     sqlx::query("INSERT INTO teams (id, name, description, created_at) VALUES ($1, $2, $3, $4)")
         .bind(team.id.to_string())
         .bind(&team.name)
@@ -1933,6 +2052,14 @@ async fn update_agent(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: Ag
     set!(ui_language);
     set!(time_zone);
     set!(active);
+    set!(max_open);
+    let availability_changed = p.available.is_some_and(|v| v != a.available);
+    if let Some(v) = p.available
+        && v != a.available
+    {
+        a.available = v;
+        fields.push("available".to_owned());
+    }
     if let Some(teams) = &p.teams {
         let mut t = teams.clone();
         t.sort();
@@ -1951,7 +2078,7 @@ async fn update_agent(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: Ag
     }
     sqlx::query(
         "UPDATE agents SET name = $1, role = $2, password_hash = $3, skills = $4, languages = $5, ui_language = $6, \
-         time_zone = $7, active = $8, updated_at = $9 WHERE id = $10",
+         time_zone = $7, active = $8, updated_at = $9, available = $11, max_open = $12 WHERE id = $10",
     )
     .bind(&a.name)
     .bind(a.role.as_str())
@@ -1963,8 +2090,13 @@ async fn update_agent(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: Ag
     .bind(a.active)
     .bind(us(ctx.now))
     .bind(id.to_string())
+    .bind(a.available)
+    .bind(a.max_open.map(i64::from))
     .execute(&mut *conn)
     .await?;
+    if availability_changed {
+        ctx.event(actor, None, None, EventKind::AvailabilityChanged { agent_id: id, available: a.available });
+    }
     if fields.iter().any(|f| f == "teams") {
         set_agent_teams(conn, id, &a.teams).await?;
     }
@@ -2218,7 +2350,7 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     let p = std::mem::take(&mut ctx.pending);
     for chunk in p.customers.chunks(300) {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "INSERT INTO customers (id, name, organisation_id, language, time_zone, tier, notes, created_at, updated_at) ",
+            "INSERT INTO customers (id, name, organisation_id, language, time_zone, tier, notes, created_at, updated_at, name_key) ",
         );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.id.to_string())
@@ -2229,7 +2361,8 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(c.tier.as_str().to_owned())
                 .push_bind(c.notes.clone())
                 .push_bind(us(c.created_at))
-                .push_bind(us(c.updated_at));
+                .push_bind(us(c.updated_at))
+                .push_bind(name_key(c.name.as_deref()));
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -2244,7 +2377,8 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     for chunk in p.cases.chunks(200) {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
             "INSERT INTO cases (id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, channel, \
-             language, follow_up_of, contact_count, created_at, updated_at, waiting_since, unsolved, queue_due) ",
+             language, follow_up_of, contact_count, created_at, updated_at, waiting_since, unsolved, queue_due, repeat_count, \
+             escalation_level) ",
         );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.id.to_string())
@@ -2265,7 +2399,9 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(us(c.updated_at))
                 .push_bind(c.waiting_since.map(us))
                 .push_bind(unsolved(c))
-                .push_bind(queue_due(c));
+                .push_bind(queue_due(c))
+                .push_bind(c.repeat_count)
+                .push_bind(c.escalation_level);
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -2280,7 +2416,8 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     }
     for chunk in p.contacts.chunks(250) {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at) ",
+            "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at, \
+             concern) ",
         );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.id.to_string())
@@ -2294,7 +2431,8 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(c.html.as_ref().map(|h| h.as_str().to_owned()))
                 .push_bind(to_json(&c.attachments))
                 .push_bind(c.mail.as_ref().map(to_json))
-                .push_bind(us(c.created_at));
+                .push_bind(us(c.created_at))
+                .push_bind(c.concern.as_ref().map(to_json));
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -2742,7 +2880,7 @@ impl crate::Backend for Backend {
     }
 
     async fn teams(&self) -> Result<Vec<Team>> {
-        let rows = sqlx::query("SELECT id, name, description, created_at FROM teams ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, name, description, created_at, assignment FROM teams ORDER BY name").fetch_all(&self.pool).await?;
         rows.iter().map(team_from_row).collect()
     }
 
@@ -3190,6 +3328,119 @@ impl crate::Backend for Backend {
         rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("value")?))).collect()
     }
 
+    async fn routing_rules(&self) -> Result<Vec<anliegen_core::routing::RoutingRule>> {
+        let rows = sqlx::query_as::<_, RuleRow>(
+            "SELECT id, position, name, active, conditions, team_id, priority FROM routing_rules ORDER BY position, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(RuleRow::into_rule).collect()
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        v.as_deref().map(json).transpose()
+    }
+
+    async fn prior_cases(&self, customer: CustomerId, since: Timestamp, now: Timestamp) -> Result<Vec<anliegen_core::resolve::PriorCase>> {
+        let rows = sqlx::query(
+            "SELECT id, status FROM cases WHERE customer_id = $1 AND status <> 'closed' AND (unsolved = 1 OR updated_at >= $2) \
+             ORDER BY updated_at DESC LIMIT 20",
+        )
+        .bind(customer.to_string())
+        .bind(us(since))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let status: String = r.try_get("status")?;
+            // The newest customer messages of the case (a mail's text is cut: its quoted history
+            // adds nothing the earlier contacts do not have).
+            let contacts = sqlx::query(
+                "SELECT id, subject, text, created_at FROM contacts WHERE case_id = $1 AND direction = 'inbound' \
+                 ORDER BY created_at DESC LIMIT 5",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut prior = Vec::with_capacity(contacts.len());
+            for c in &contacts {
+                let subject: Option<String> = c.try_get("subject")?;
+                let text: String = c.try_get("text")?;
+                let at = ts(c.try_get("created_at")?)?;
+                let mut t = subject.unwrap_or_default();
+                t.push('\n');
+                t.extend(text.chars().take(2000));
+                prior.push(anliegen_core::resolve::PriorContact {
+                    id: parse_id(&c.try_get::<String, _>("id")?)?,
+                    text: t,
+                    days_before: (now.as_second() - at.as_second()).max(0) / 86_400,
+                });
+            }
+            out.push(anliegen_core::resolve::PriorCase {
+                id: parse_id(&id)?,
+                status: CaseStatus::parse(&status).map_err(corrupt)?,
+                contacts: prior,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn identity_offers(&self, case_id: CaseId) -> Result<Vec<IdentityOffer>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OFFER_COLS} FROM identity_offers WHERE case_id = $1 ORDER BY created_at, id")))
+            .bind(case_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(offer_from_row).collect()
+    }
+
+    async fn identity_offer(&self, id: uuid::Uuid) -> Result<Option<IdentityOffer>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OFFER_COLS} FROM identity_offers WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(offer_from_row).transpose()
+    }
+
+    async fn merge_suggestions(&self, customer: CustomerId) -> Result<Vec<MergeSuggestion>> {
+        let key: Option<String> = sqlx::query_scalar("SELECT name_key FROM customers WHERE id = $1")
+            .bind(customer.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten();
+        let Some(key) = key else { return Ok(Vec::new()) };
+        let others = sqlx::query(
+            "SELECT id, name FROM customers WHERE name_key = $1 AND id <> $2 AND merged_into IS NULL ORDER BY created_at LIMIT 20",
+        )
+        .bind(&key)
+        .bind(customer.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mine = self.customer_identifiers(customer).await?;
+        let mut out = Vec::new();
+        for o in &others {
+            let id: CustomerId = parse_id(&o.try_get::<String, _>("id")?)?;
+            let theirs = self.customer_identifiers(id).await?;
+            let evidence: Vec<String> = mine.intersection(&theirs).cloned().collect();
+            if !evidence.is_empty() {
+                out.push(MergeSuggestion { customer_id: id, name: o.try_get::<Option<String>, _>("name")?.unwrap_or_default(), evidence });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn customer_merge(&self, source: CustomerId) -> Result<Option<CustomerId>> {
+        let t: Option<String> = sqlx::query_scalar("SELECT target FROM customer_merges WHERE source = $1")
+            .bind(source.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        opt_id(t.as_deref())
+    }
+
     async fn close(&self) {
         self.write_pool.close().await;
         self.pool.close().await;
@@ -3272,4 +3523,453 @@ fn page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Cursor) -> Page
         None
     };
     Page { items, next }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One concern, one case: routing, assignment, escalation, identity offers, customer unmerge.
+
+async fn save_routing_rule(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, rule: &anliegen_core::routing::RoutingRule) -> Result<Output> {
+    rule.conditions.validate()?;
+    let name = anliegen_core::team::parse_name("name", &rule.name)?;
+    require_team(conn, rule.team_id).await?;
+    if rule.team_id.is_none() && rule.priority.is_none() {
+        return Err(StoreError::invalid("team_id", "a rule sets a team, a priority or both"));
+    }
+    let mut rule = rule.clone();
+    rule.name = name;
+    sqlx::query(
+        "INSERT INTO routing_rules (id, position, name, active, conditions, team_id, priority, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO UPDATE SET position = $2, name = $3, active = $4, \
+         conditions = $5, team_id = $6, priority = $7, updated_at = $8",
+    )
+    .bind(rule.id.to_string())
+    .bind(rule.position)
+    .bind(&rule.name)
+    .bind(rule.active)
+    .bind(to_json(&rule.conditions))
+    .bind(rule.team_id.map(|t| t.to_string()))
+    .bind(rule.priority.map(|p| p.as_str()))
+    .bind(us(ctx.now))
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(actor, None, None, EventKind::RoutingRuleSaved { rule: Box::new(rule.clone()) });
+    Ok(Output::RoutingRule(Box::new(rule)))
+}
+
+async fn delete_routing_rule(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: anliegen_core::RuleId) -> Result<Output> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM routing_rules WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(name) = name else {
+        return Err(StoreError::not_found("routing rule", id));
+    };
+    sqlx::query("DELETE FROM routing_rules WHERE id = $1").bind(id.to_string()).execute(&mut *conn).await?;
+    ctx.event(actor, None, None, EventKind::RoutingRuleDeleted { rule_id: id, name });
+    Ok(Output::Unit)
+}
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: String,
+    position: i64,
+    name: String,
+    active: bool,
+    conditions: String,
+    team_id: Option<String>,
+    priority: Option<String>,
+}
+
+impl RuleRow {
+    fn into_rule(self) -> Result<anliegen_core::routing::RoutingRule> {
+        Ok(anliegen_core::routing::RoutingRule {
+            id: parse_id(&self.id)?,
+            position: self.position,
+            name: self.name,
+            active: self.active,
+            conditions: json(&self.conditions)?,
+            team_id: opt_id(self.team_id.as_deref())?,
+            priority: self.priority.as_deref().map(Priority::parse).transpose().map_err(corrupt)?,
+        })
+    }
+}
+
+async fn set_setting(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, key: &str, value: &serde_json::Value) -> Result<Output> {
+    if !matches!(key, "matching" | "escalation") {
+        return Err(StoreError::invalid("key", format!("'{key}' is not a setting (matching, escalation)")));
+    }
+    sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3")
+        .bind(key)
+        .bind(value.to_string())
+        .bind(us(ctx.now))
+        .execute(&mut *conn)
+        .await?;
+    ctx.event(actor, None, None, EventKind::SettingChanged { key: key.to_owned(), value: value.clone() });
+    Ok(Output::Unit)
+}
+
+async fn set_team_assignment(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    team_id: TeamId,
+    assignment: &anliegen_core::routing::TeamAssignment,
+) -> Result<Output> {
+    let mut team = load_team(conn, team_id).await?.ok_or_else(|| StoreError::not_found("team", team_id))?;
+    let mut a = assignment.clone();
+    a.skills = a.skills.iter().map(|s| anliegen_core::agent::parse_skill(s)).collect::<std::result::Result<_, _>>()?;
+    a.skills.sort();
+    a.skills.dedup();
+    if a.max_open == 0 || a.max_open > 10_000 {
+        return Err(StoreError::invalid("max_open", "an agent holds 1 to 10000 open cases"));
+    }
+    sqlx::query("UPDATE teams SET assignment = $1 WHERE id = $2")
+        .bind(to_json(&a))
+        .bind(team_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    ctx.event(actor, None, None, EventKind::TeamAssignmentChanged { team_id, assignment: a.clone() });
+    team.assignment = a;
+    Ok(Output::Team(team))
+}
+
+/// Chooses an agent of `team` for a new or escalated case, by the team's settings, and moves
+/// its round-robin cursor. On PostgreSQL the team's and its agents' rows are locked first (in
+/// that order, agents by id), so that concurrent writers never give one agent more than their
+/// capacity; in SQLite the single writer does that.
+async fn auto_assign(conn: &mut Conn, ctx: &mut BatchCtx, team: TeamId, language: Option<Language>) -> Result<anliegen_core::routing::Assignment> {
+    use anliegen_core::routing::{assign, Assignment, Candidate, TeamAssignment};
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT assignment, rr_cursor FROM teams WHERE id = $1{LOCK_ROWS}")))
+        .bind(team.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(Assignment::NobodyFree);
+    };
+    let settings: TeamAssignment = json(&row.try_get::<String, _>("assignment")?)?;
+    if settings.mode == anliegen_core::routing::AssignMode::Manual {
+        return Ok(Assignment::Manual);
+    }
+    let cursor: Option<AgentId> = opt_id(row.try_get::<Option<String>, _>("rr_cursor")?.as_deref())?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, skills, languages, available, max_open FROM agents WHERE active = TRUE AND id IN \
+         (SELECT agent_id FROM agent_teams WHERE team_id = $1) ORDER BY id{LOCK_ROWS}"
+    )))
+    .bind(team.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut candidates = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        candidates.push(Candidate {
+            id: parse_id(&id)?,
+            skills: json(&r.try_get::<String, _>("skills")?)?,
+            languages: json(&r.try_get::<String, _>("languages")?)?,
+            open: 0,
+            max_open: r.try_get::<Option<i64>, _>("max_open")?.and_then(|m| u32::try_from(m).ok()),
+            available: r.try_get("available")?,
+        });
+    }
+    if candidates.is_empty() {
+        return Ok(Assignment::NobodyFree);
+    }
+    let counts = sqlx::query(
+        "SELECT assignee_id, COUNT(*) AS n FROM cases WHERE unsolved = 1 AND assignee_id IN \
+         (SELECT agent_id FROM agent_teams WHERE team_id = $1) GROUP BY assignee_id",
+    )
+    .bind(team.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut open: HashMap<AgentId, u32> = HashMap::new();
+    for r in &counts {
+        let id: String = r.try_get("assignee_id")?;
+        let n: i64 = r.try_get("n")?;
+        open.insert(parse_id(&id)?, u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    // Cases of this batch that are not in the table yet.
+    for c in &ctx.pending.cases {
+        if let Some(a) = c.assignee_id
+            && unsolved(c) == 1
+        {
+            *open.entry(a).or_default() += 1;
+        }
+    }
+    for c in &mut candidates {
+        c.open = open.get(&c.id).copied().unwrap_or(0);
+    }
+    let decision = assign(&settings, &candidates, language, cursor);
+    if let Assignment::Assigned { agent_id, .. } = &decision {
+        sqlx::query("UPDATE teams SET rr_cursor = $1 WHERE id = $2")
+            .bind(agent_id.to_string())
+            .bind(team.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(decision)
+}
+
+async fn escalate_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, e: &Escalation) -> Result<Output> {
+    let mut case = match ctx.cases.get(&e.case_id) {
+        Some(c) => c.clone(),
+        None => case_or_404(conn, e.case_id).await?,
+    };
+    // Escalating to a tier the case has reached already changes nothing (a repeated trigger or
+    // a job that ran twice).
+    if e.level <= case.escalation_level {
+        return Ok(Output::Case(Box::new(case)));
+    }
+    if case.status == CaseStatus::Closed {
+        return Err(StoreError::invalid("case", format!("case {} is closed", case.reference)));
+    }
+    require_team(conn, e.tier.team_id).await?;
+    let who = (Some(case.id), Some(case.customer_id));
+    if let Some(team) = e.tier.team_id
+        && case.team_id != Some(team)
+    {
+        ctx.event(actor, who.0, who.1, EventKind::TeamChanged { from: case.team_id, to: Some(team) });
+        case.team_id = Some(team);
+        if let Some(a) = case.assignee_id {
+            let teams = agent_teams(conn, a).await?;
+            if !teams.contains(&team) {
+                ctx.event(actor, who.0, who.1, EventKind::AssigneeChanged { from: Some(a), to: None });
+                case.assignee_id = None;
+            }
+        }
+        if case.assignee_id.is_none() {
+            let decision = auto_assign(conn, ctx, team, case.language).await?;
+            if let anliegen_core::routing::Assignment::Assigned { agent_id, .. } = &decision {
+                ctx.event(actor, who.0, who.1, EventKind::AssigneeChanged { from: None, to: Some(*agent_id) });
+                case.assignee_id = Some(*agent_id);
+            }
+            if decision != anliegen_core::routing::Assignment::Manual {
+                ctx.event(actor, who.0, who.1, EventKind::CaseAssigned { team_id: team, decision });
+            }
+        }
+    }
+    if e.tier.priority > case.priority {
+        ctx.event(actor, who.0, who.1, EventKind::PriorityChanged { from: case.priority, to: e.tier.priority });
+        case.priority = e.tier.priority;
+    }
+    case.escalation_level = e.level;
+    let note = NewContact {
+        channel: Channel::Note,
+        direction: Direction::Internal,
+        visibility: Visibility::Internal,
+        subject: None,
+        text: e.summary.clone(),
+        html: None,
+        attachments: Vec::new(),
+        mail: None,
+        concern: None,
+        offer_identity: None,
+    };
+    let contact = insert_contact(ctx, &Actor::System, &case, &note)?;
+    ctx.event(
+        actor,
+        who.0,
+        who.1,
+        EventKind::CaseEscalated {
+            level: e.level,
+            tier: e.tier.name.clone(),
+            team_id: e.tier.team_id,
+            trigger: e.trigger.clone(),
+            summary: e.summary.clone(),
+        },
+    );
+    let _ = contact;
+    case.contact_count += 1;
+    case.updated_at = ctx.now;
+    save_case(conn, &case).await?;
+    ctx.cases.insert(case.id, case.clone());
+    Ok(Output::Case(Box::new(case)))
+}
+
+async fn offer_identity(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, case: &Case, contact_id: ContactId, identity: &Identity) -> Result<()> {
+    // Offered once per case and identity, and only while nobody owns it.
+    if identity_owner(conn, identity).await?.is_some() {
+        return Ok(());
+    }
+    let open: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM identity_offers WHERE case_id = $1 AND kind = $2 AND value = $3 AND resolution IS NULL",
+    )
+    .bind(case.id.to_string())
+    .bind(identity.kind.as_str())
+    .bind(&identity.value)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if open.is_some() {
+        return Ok(());
+    }
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO identity_offers (id, case_id, customer_id, kind, value, contact_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(case.id.to_string())
+    .bind(case.customer_id.to_string())
+    .bind(identity.kind.as_str())
+    .bind(&identity.value)
+    .bind(contact_id.to_string())
+    .bind(us(ctx.now))
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::IdentityOffered { offer_id: id, identity: identity.clone(), contact_id });
+    Ok(())
+}
+
+fn offer_from_row(r: &<Db as sqlx::Database>::Row) -> Result<IdentityOffer> {
+    let kind: String = r.try_get("kind")?;
+    let resolution: Option<String> = r.try_get("resolution")?;
+    Ok(IdentityOffer {
+        id: parse_id(&r.try_get::<String, _>("id")?)?,
+        case_id: parse_id(&r.try_get::<String, _>("case_id")?)?,
+        customer_id: parse_id(&r.try_get::<String, _>("customer_id")?)?,
+        identity: Identity { kind: IdentityKind::parse(&kind).map_err(corrupt)?, value: r.try_get("value")? },
+        contact_id: parse_id(&r.try_get::<String, _>("contact_id")?)?,
+        created_at: ts(r.try_get("created_at")?)?,
+        accepted: resolution.map(|r| r == "linked"),
+    })
+}
+
+const OFFER_COLS: &str = "id, case_id, customer_id, kind, value, contact_id, created_at, resolution";
+
+async fn resolve_identity_offer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, offer_id: uuid::Uuid, accept: bool) -> Result<Output> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {OFFER_COLS} FROM identity_offers WHERE id = $1")))
+        .bind(offer_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::not_found("identity offer", offer_id))?;
+    let offer = offer_from_row(&row)?;
+    if offer.accepted.is_some() {
+        return Err(StoreError::Conflict { field: Some("offer".into()), message: "this offer was decided already".into() });
+    }
+    // The case's customer now (a merge may have moved the case).
+    let case = case_or_404(conn, offer.case_id).await?;
+    let mut out = Output::Unit;
+    if accept {
+        if let Some(owner) = identity_owner(conn, &offer.identity).await? {
+            if owner != case.customer_id {
+                return Err(StoreError::Conflict {
+                    field: Some("identity".into()),
+                    message: format!(
+                        "{} belongs to another customer by now; merge the two customers instead",
+                        offer.identity.value
+                    ),
+                });
+            }
+        } else {
+            out = add_identity(conn, ctx, actor, case.customer_id, &offer.identity).await?;
+        }
+    }
+    sqlx::query("UPDATE identity_offers SET resolution = $1, resolved_at = $2 WHERE id = $3")
+        .bind(if accept { "linked" } else { "declined" })
+        .bind(us(ctx.now))
+        .bind(offer_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    ctx.event(
+        actor,
+        Some(case.id),
+        Some(case.customer_id),
+        EventKind::IdentityOfferResolved { offer_id, identity: offer.identity.clone(), accepted: accept },
+    );
+    Ok(out)
+}
+
+async fn unmerge_customer(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, source: CustomerId) -> Result<Output> {
+    let row = sqlx::query("SELECT target, identities, cases, redirected FROM customer_merges WHERE source = $1")
+        .bind(source.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid("customer", format!("customer {source} was not merged (or the merge was undone)")))?;
+    let target: CustomerId = parse_id(&row.try_get::<String, _>("target")?)?;
+    let identities: Vec<Identity> = json(&row.try_get::<String, _>("identities")?)?;
+    let cases: Vec<CaseId> = json(&row.try_get::<String, _>("cases")?)?;
+    let redirected: Vec<CustomerId> = json(&row.try_get::<String, _>("redirected")?)?;
+    // The target may have been merged on in the meantime: the things go back from wherever
+    // they are now, as long as they are still with the customer the source was merged into.
+    let now_with: Option<String> = sqlx::query_scalar("SELECT merged_into FROM customers WHERE id = $1")
+        .bind(target.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    let holder: CustomerId = match now_with {
+        Some(h) => parse_id(&h)?,
+        None => target,
+    };
+    let mut moved_identities = Vec::new();
+    for i in &identities {
+        let done = sqlx::query("UPDATE identities SET customer_id = $1 WHERE kind = $2 AND value = $3 AND customer_id = $4")
+            .bind(source.to_string())
+            .bind(i.kind.as_str())
+            .bind(&i.value)
+            .bind(holder.to_string())
+            .execute(&mut *conn)
+            .await?;
+        if done.rows_affected() > 0 {
+            moved_identities.push(i.clone());
+        }
+    }
+    let mut moved_cases = Vec::new();
+    for c in &cases {
+        let done = sqlx::query("UPDATE cases SET customer_id = $1, updated_at = $2 WHERE id = $3 AND customer_id = $4")
+            .bind(source.to_string())
+            .bind(us(ctx.now))
+            .bind(c.to_string())
+            .bind(holder.to_string())
+            .execute(&mut *conn)
+            .await?;
+        if done.rows_affected() > 0 {
+            ctx.cases.remove(c);
+            ctx.event(actor, Some(*c), Some(source), EventKind::CaseCustomerChanged { from: holder, to: source });
+            moved_cases.push(*c);
+        }
+    }
+    for r in &redirected {
+        sqlx::query("UPDATE customers SET merged_into = $1 WHERE id = $2 AND merged_into = $3")
+            .bind(source.to_string())
+            .bind(r.to_string())
+            .bind(holder.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE customers SET merged_into = NULL, updated_at = $1 WHERE id = $2")
+        .bind(us(ctx.now))
+        .bind(source.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM customer_merges WHERE source = $1").bind(source.to_string()).execute(&mut *conn).await?;
+    // The known-owner cache of this batch may now be wrong.
+    ctx.known = None;
+    let ev = EventKind::CustomerUnmerged { source, target: holder, identities: moved_identities, cases: moved_cases };
+    ctx.event(actor, None, Some(source), ev.clone());
+    ctx.event(actor, None, Some(holder), ev);
+    let c = load_customer(conn, source).await?.ok_or_else(|| StoreError::not_found("customer", source))?;
+    Ok(Output::Customer(Box::new(c)))
+}
+
+/// The key suggested merges compare names on: folded, words in order (`Müller, Anna` is not
+/// `Anna Müller`, but `Anna Mueller` is).
+fn name_key(name: Option<&str>) -> Option<String> {
+    let k = anliegen_core::text::fold(name?).split_whitespace().collect::<Vec<_>>().join(" ");
+    (k.chars().count() >= 3).then_some(k)
+}
+
+impl Backend {
+    /// Order, tracking numbers and IBANs in a customer's newest messages (suggested merges).
+    async fn customer_identifiers(&self, customer: CustomerId) -> Result<BTreeSet<String>> {
+        let texts: Vec<String> = sqlx::query_scalar(
+            "SELECT t.text FROM contacts t JOIN cases c ON c.id = t.case_id WHERE c.customer_id = $1 AND t.direction = 'inbound' \
+             ORDER BY t.created_at DESC LIMIT 50",
+        )
+        .bind(customer.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(texts
+            .iter()
+            .flat_map(|t| anliegen_core::text::identifiers(t))
+            .filter(|i| !matches!(i.kind, anliegen_core::text::IdKind::CaseRef))
+            .map(|i| i.value)
+            .collect())
+    }
 }

@@ -13,6 +13,9 @@ const KIND: crate::BackendKind = crate::BackendKind::Postgres;
 /// Key of the advisory lock that serialises event-sequence assignment.
 const EVENT_LOG_LOCK: i64 = 0x616e_6c69_6567_0001;
 
+/// Row locks for read-decide-write steps (assignment): concurrent writers on several nodes.
+const LOCK_ROWS: &str = " FOR UPDATE";
+
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = $1, \
      lease_until = $2, updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \
      OR (status = 'running' AND lease_until < $3) ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED)";

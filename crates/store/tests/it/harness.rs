@@ -278,6 +278,8 @@ pub fn message(channel: Channel, direction: Direction, text: &str) -> NewContact
         html: None,
         attachments: Vec::new(),
         mail: None,
+        concern: None,
+        offer_identity: None,
     }
 }
 
@@ -302,6 +304,8 @@ pub fn note(text: &str) -> NewContact {
         html: None,
         attachments: Vec::new(),
         mail: None,
+        concern: None,
+        offer_identity: None,
     }
 }
 
@@ -317,6 +321,8 @@ pub fn new_case(customer: CustomerRef, subject: &str) -> NewCase {
         fields: Default::default(),
         language: None,
         contact: inbound(&format!("Hello, this is about: {subject}")),
+        routed_by: None,
+        auto_assign: false,
     }
 }
 

@@ -179,12 +179,24 @@ async fn update_agent(
     if id != auth.agent.id && !is_admin {
         return Err(ApiError::forbidden("only admins change other agents"));
     }
-    if !is_admin && (r.role.is_some() || r.teams.is_some() || r.active.is_some()) {
+    if !is_admin
+        && (r.role.is_some() || r.teams.is_some() || r.active.is_some() || r.max_open.is_some())
+    {
         return Err(ApiError::forbidden(
-            "only admins change roles, teams and whether an agent is active",
+            "only admins change roles, teams, capacity and whether an agent is active",
+        ));
+    }
+    if let Some(Some(m)) = r.max_open
+        && !(1..=10_000).contains(&m)
+    {
+        return Err(ApiError::invalid(
+            "max_open",
+            "an agent holds 1 to 10000 open cases",
         ));
     }
     let mut patch = AgentPatch {
+        available: r.available,
+        max_open: r.max_open,
         name: r.name.clone(),
         role: r
             .role

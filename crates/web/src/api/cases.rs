@@ -149,7 +149,12 @@ fn parse_priority(field: &str, raw: Option<&str>) -> ApiResult<Option<Priority>>
 }
 
 fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
-    let c = &r.customer;
+    let customer = parse_case_customer(&r.customer)?;
+    open_case_rest(r, customer)
+}
+
+/// Who a case or contact is from: exactly one of id, email, phone, identity.
+pub(crate) fn parse_case_customer(c: &crate::dto::CaseCustomer) -> ApiResult<CustomerRef> {
     let mut ways = Vec::new();
     if let Some(id) = c.id {
         ways.push(CustomerRef::Id(CustomerId(id)));
@@ -191,9 +196,11 @@ fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
             "give exactly one of customer.id, customer.email, customer.phone or customer.identity",
         ));
     }
-    let customer = ways
-        .pop()
-        .ok_or_else(|| ApiError::invalid("customer", "missing"))?;
+    ways.pop()
+        .ok_or_else(|| ApiError::invalid("customer", "missing"))
+}
+
+fn open_case_rest(r: &OpenCase, customer: CustomerRef) -> ApiResult<NewCase> {
     let fc = &r.contact;
     let channel = parse_channel("contact.channel", fc.channel.as_deref(), Channel::Api)?;
     if channel == Channel::Note {
@@ -232,7 +239,11 @@ fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
             html: fc.html.as_deref().map(SanitisedHtml::from_untrusted),
             attachments: parse_attachments(&fc.attachments)?,
             mail: None,
+            concern: None,
+            offer_identity: None,
         },
+        routed_by: None,
+        auto_assign: true,
     })
 }
 
@@ -479,6 +490,8 @@ async fn add_contact(
         html: r.html.as_deref().map(SanitisedHtml::from_untrusted),
         attachments: parse_attachments(&r.attachments)?,
         mail: None,
+        concern: None,
+        offer_identity: None,
     };
     // A reply on a mail conversation leaves by mail, through the outbox in the same write.
     let jobs = outbound_jobs(&state, &case, &mut contact).await?;

@@ -2,6 +2,7 @@
 
 mod agents;
 pub(crate) mod cases;
+mod concerns;
 mod customers;
 mod events;
 mod jobs;
@@ -28,6 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(jobs::router())
         .merge(mailboxes::router())
+        .merge(concerns::router())
 }
 
 /// Parses a UUID path or body value, naming the field on failure.

@@ -950,6 +950,8 @@ pub(crate) async fn add_contact(
         html: None,
         attachments: files,
         mail: None,
+        concern: None,
+        offer_identity: None,
     };
     let jobs = crate::api::cases::outbound_jobs(&state, &case, &mut contact).await?;
     let write = Write {

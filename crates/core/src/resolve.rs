@@ -1,0 +1,308 @@
+//! Resolve: which concern an inbound contact belongs to. The rules run in this order, and the
+//! first that holds decides; the reason is recorded on the contact:
+//! 1. thread headers or a signed reply token (mail),
+//! 2. a case reference: in the subject, the text or a form field,
+//! 3. an open case of the same customer about the same order or parcel,
+//! 4. a near-duplicate text from the same customer within the window,
+//! 5. a new case.
+//!
+//! Rules 1 and 2 need lookups and live in the intake path; this module holds the settings, the
+//! recorded reason, and rules 3 and 4 over the customer's recent cases.
+
+use crate::concern::{MatchConfig, Reason, decide};
+use crate::{CaseId, CaseRef, CaseStatus, ContactId, ParseError};
+
+/// Matching settings (admin).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MatchSettings {
+    /// Match at all (off: every contact without headers or reference opens a new case).
+    pub enabled: bool,
+    /// Near-duplicates only within this many days.
+    pub window_days: i64,
+    /// Word overlap (0–1) that makes two texts about the same kind of problem one concern.
+    pub same_topic_overlap: f64,
+    /// Word overlap (0–1) that makes two texts without a recognised problem one concern.
+    pub no_topic_overlap: f64,
+    /// Tell the customer "we already have your concern" on a repeat by mail or form.
+    pub acknowledge_repeats: bool,
+}
+
+impl Default for MatchSettings {
+    fn default() -> Self {
+        let c = MatchConfig::default();
+        Self {
+            enabled: true,
+            window_days: c.window_days,
+            same_topic_overlap: c.same_topic_overlap,
+            no_topic_overlap: c.no_topic_overlap,
+            acknowledge_repeats: true,
+        }
+    }
+}
+
+impl MatchSettings {
+    /// Checks an admin's input.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        let bad = |m: &str| Err(ParseError::new("matching settings", m));
+        if !(0..=365).contains(&self.window_days) {
+            return bad("window_days is 0 to 365");
+        }
+        for v in [self.same_topic_overlap, self.no_topic_overlap] {
+            if !(0.0..=1.0).contains(&v) || v.is_nan() {
+                return bad("overlap thresholds are between 0 and 1");
+            }
+        }
+        Ok(())
+    }
+
+    /// The matcher's configuration.
+    pub fn config(&self) -> MatchConfig {
+        MatchConfig {
+            window_days: self.window_days,
+            same_topic_overlap: self.same_topic_overlap,
+            no_topic_overlap: self.no_topic_overlap,
+            ..MatchConfig::default()
+        }
+    }
+}
+
+/// Where a case reference came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefSource {
+    /// The subject.
+    Subject,
+    /// The text.
+    Text,
+    /// A form or API field.
+    Field,
+}
+
+/// Why a contact is on its case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum ConcernMatch {
+    /// A reply in a mail thread we know (`In-Reply-To`/`References`).
+    ThreadHeaders {
+        /// The Message-ID.
+        message_id: String,
+    },
+    /// A signed reply address.
+    SignedToken,
+    /// A case reference of the customer's own case.
+    Reference {
+        /// The reference.
+        reference: CaseRef,
+        /// Where it was.
+        source: RefSource,
+    },
+    /// An open case of the customer about the same order or parcel.
+    SameIdentifier {
+        /// The order or tracking number.
+        value: String,
+        /// The earlier contact naming it.
+        contact_id: ContactId,
+    },
+    /// A near-duplicate of a recent contact of the customer.
+    SimilarText {
+        /// The earlier contact.
+        contact_id: ContactId,
+        /// Days between them.
+        days_apart: i64,
+    },
+    /// The sender chose the case (an agent's reply or note, an API call on the case).
+    Chosen,
+    /// A new case.
+    NewCase {
+        /// Why no rule held, where it helps an agent ("a reference that is not the customer's").
+        note: Option<String>,
+    },
+}
+
+impl ConcernMatch {
+    /// Whether this joined an existing case by recognising the concern (a repeat when the
+    /// customer was not asked to answer).
+    pub fn joins(&self) -> bool {
+        !matches!(self, Self::NewCase { .. } | Self::Chosen)
+    }
+
+    /// A short German sentence for agents.
+    pub fn describe_de(&self) -> String {
+        match self {
+            Self::ThreadHeaders { .. } => "Antwort im bekannten E-Mail-Verlauf".into(),
+            Self::SignedToken => "Antwortadresse des Vorgangs".into(),
+            Self::Reference { reference, source } => format!(
+                "Vorgangsnummer {reference} {}",
+                match source {
+                    RefSource::Subject => "im Betreff",
+                    RefSource::Text => "im Text",
+                    RefSource::Field => "im Formularfeld",
+                }
+            ),
+            Self::SameIdentifier { value, .. } => {
+                format!("Offener Vorgang zur selben Bestell- oder Sendungsnummer {value}")
+            }
+            Self::SimilarText { days_apart, .. } => {
+                format!("Fast gleicher Text wie ein Kontakt vor {days_apart} Tag(en)")
+            }
+            Self::Chosen => "Direkt auf dem Vorgang erfasst".into(),
+            Self::NewCase { note: Some(n) } => format!("Neuer Vorgang ({n})"),
+            Self::NewCase { note: None } => "Neuer Vorgang".into(),
+        }
+    }
+
+    /// A short English sentence for agents.
+    pub fn describe_en(&self) -> String {
+        match self {
+            Self::ThreadHeaders { .. } => "Reply in a known mail thread".into(),
+            Self::SignedToken => "The case's reply address".into(),
+            Self::Reference { reference, source } => format!(
+                "Case reference {reference} in the {}",
+                match source {
+                    RefSource::Subject => "subject",
+                    RefSource::Text => "text",
+                    RefSource::Field => "form field",
+                }
+            ),
+            Self::SameIdentifier { value, .. } => {
+                format!("Open case about the same order or tracking number {value}")
+            }
+            Self::SimilarText { days_apart, .. } => {
+                format!("Nearly the same text as a contact {days_apart} day(s) earlier")
+            }
+            Self::Chosen => "Logged on the case directly".into(),
+            Self::NewCase { note: Some(n) } => format!("New case ({n})"),
+            Self::NewCase { note: None } => "New case".into(),
+        }
+    }
+}
+
+/// An earlier contact of the customer, as matching sees it.
+#[derive(Debug, Clone)]
+pub struct PriorContact {
+    /// Its id.
+    pub id: ContactId,
+    /// Subject and text (the new part of a mail is enough).
+    pub text: String,
+    /// Days before the new contact.
+    pub days_before: i64,
+}
+
+/// A recent case of the customer with its customer contacts, newest first.
+#[derive(Debug, Clone)]
+pub struct PriorCase {
+    /// Its id.
+    pub id: CaseId,
+    /// Its status.
+    pub status: CaseStatus,
+    /// Its customer contacts, newest first.
+    pub contacts: Vec<PriorContact>,
+}
+
+/// Rules 3 and 4 over the customer's recent cases (newest first): the case and the reason, or
+/// `None` for a new case. Closed cases never match (a reply to them opens a follow-up).
+pub fn match_concern(
+    text: &str,
+    cases: &[PriorCase],
+    settings: &MatchSettings,
+) -> Option<(CaseId, ConcernMatch)> {
+    if !settings.enabled {
+        return None;
+    }
+    let cfg = settings.config();
+    let mut similar = None;
+    for case in cases.iter().filter(|c| c.status != CaseStatus::Closed) {
+        let open = !matches!(case.status, CaseStatus::Solved | CaseStatus::Closed);
+        for prior in &case.contacts {
+            let d = decide(&prior.text, text, true, prior.days_before, &cfg);
+            match d.reason {
+                Reason::SameIdentifier(value) if open && d.same => {
+                    return Some((
+                        case.id,
+                        ConcernMatch::SameIdentifier {
+                            value,
+                            contact_id: prior.id,
+                        },
+                    ));
+                }
+                _ if d.same && similar.is_none() && prior.days_before <= cfg.window_days => {
+                    similar = Some((
+                        case.id,
+                        ConcernMatch::SimilarText {
+                            contact_id: prior.id,
+                            days_apart: prior.days_before,
+                        },
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    similar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prior(text: &str, days: i64) -> PriorContact {
+        PriorContact {
+            id: ContactId::new(),
+            text: text.into(),
+            days_before: days,
+        }
+    }
+
+    #[test]
+    fn same_order_on_an_open_case_beats_a_similar_text() {
+        let a = PriorCase {
+            id: CaseId::new(),
+            status: CaseStatus::Open,
+            contacts: vec![prior(
+                "Meine Bestellung BE-2026-104233 ist nicht angekommen.",
+                3,
+            )],
+        };
+        let b = PriorCase {
+            id: CaseId::new(),
+            status: CaseStatus::WaitingOnCustomer,
+            contacts: vec![prior("Wo bleibt mein Paket? Es ist nicht angekommen.", 1)],
+        };
+        let s = MatchSettings::default();
+        let got = match_concern(
+            "Bestellung BE-2026-104233 ist immer noch nicht da",
+            &[b.clone(), a.clone()],
+            &s,
+        );
+        assert!(
+            matches!(&got, Some((id, ConcernMatch::SameIdentifier { value, .. })) if *id == a.id && value.contains("104233")),
+            "{got:?}"
+        );
+        let closed = PriorCase {
+            status: CaseStatus::Closed,
+            ..a
+        };
+        let got = match_concern(
+            "Bestellung BE-2026-104233 ist immer noch nicht da",
+            &[closed],
+            &s,
+        );
+        assert!(got.is_none(), "{got:?}");
+        let off = MatchSettings {
+            enabled: false,
+            ..s
+        };
+        assert!(match_concern("Wo bleibt mein Paket?", &[b], &off).is_none());
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(MatchSettings::default().validate().is_ok());
+        let bad = MatchSettings {
+            same_topic_overlap: 1.5,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,441 @@
+//! One concern, one case, the parts that read the store: the admin settings (cached), concern
+//! matching rules 2–4 of [`anliegen_core::resolve`] for every inbound contact, routing of new
+//! cases, and escalation (a projection of the event log, so that a repeat or an angry message
+//! escalates even if the process stops right after the commit).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anliegen_core::escalation::{EscalationSettings, HandoffFacts, Tier, Trigger, handoff_summary};
+use anliegen_core::resolve::{ConcernMatch, MatchSettings, RefSource, match_concern};
+use anliegen_core::routing::{Facts, RoutingRule, route};
+use anliegen_core::{
+    Actor, Case, CaseRef, CaseStatus, Channel, Customer, CustomerId, Direction, Event, EventKind,
+    Language, Priority, RuleId, TeamId,
+};
+use tokio::sync::RwLock;
+
+use crate::error::Result;
+use crate::projection::Projection;
+use crate::{Command, Escalation, Store, StoreError, Write};
+
+/// The admin settings concern matching, routing and escalation work with.
+#[derive(Debug, Clone, Default)]
+pub struct ConcernSettings {
+    /// Matching thresholds.
+    pub matching: MatchSettings,
+    /// Escalation.
+    pub escalation: EscalationSettings,
+    /// Routing rules, by position.
+    pub rules: Vec<RoutingRule>,
+}
+
+/// The tier used when an admin configured none: the supervisors, at high priority.
+pub fn default_tier() -> Tier {
+    Tier {
+        name: "Teamleitung".into(),
+        team_id: None,
+        priority: Priority::High,
+        notify_supervisors: true,
+    }
+}
+
+/// Reads the settings from the store (every caller shares a two-second cache).
+#[derive(Clone)]
+pub struct Concerns {
+    store: Store,
+    cache: Arc<RwLock<Option<Cached>>>,
+}
+
+type Cached = (Instant, Arc<ConcernSettings>);
+
+/// What a routing rule decided for a new case.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// Team to send it to.
+    pub team_id: Option<TeamId>,
+    /// Priority to set.
+    pub priority: Option<Priority>,
+    /// The rule (recorded as an event).
+    pub rule: (RuleId, String),
+}
+
+/// What rules 2–4 found.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// The contact joins this case.
+    Case(Box<Case>, ConcernMatch),
+    /// A new case; the note says why an apparent match was not taken.
+    New(Option<String>),
+}
+
+impl Concerns {
+    /// Over `store`.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            cache: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// The settings, at most two seconds old.
+    pub async fn settings(&self) -> Result<Arc<ConcernSettings>> {
+        if let Some((at, s)) = &*self.cache.read().await
+            && at.elapsed() < Duration::from_secs(2)
+        {
+            return Ok(Arc::clone(s));
+        }
+        let s = Arc::new(load_settings(&self.store).await?);
+        *self.cache.write().await = Some((Instant::now(), Arc::clone(&s)));
+        Ok(s)
+    }
+
+    /// Forgets the cached settings (after an admin changed them).
+    pub async fn invalidate(&self) {
+        *self.cache.write().await = None;
+    }
+
+    /// Rules 2–4 for an inbound contact of `customer` (`None`: unknown sender, only a new case):
+    /// a case reference in a form field, the subject or the text (of the customer's own case;
+    /// another customer's case counts as no match and is not revealed); an open case about the
+    /// same order or parcel; a near-duplicate within the window.
+    pub async fn find(
+        &self,
+        customer: Option<CustomerId>,
+        subject: &str,
+        text: &str,
+        field_ref: Option<CaseRef>,
+    ) -> Result<Found> {
+        let Some(customer) = customer else {
+            return Ok(Found::New(None));
+        };
+        let settings = self.settings().await?;
+        let mut refs: Vec<(CaseRef, RefSource)> = Vec::new();
+        refs.extend(field_ref.map(|r| (r, RefSource::Field)));
+        refs.extend(
+            anliegen_core::mail::case_refs_in(subject)
+                .into_iter()
+                .map(|r| (r, RefSource::Subject)),
+        );
+        refs.extend(
+            anliegen_core::mail::case_refs_in(text)
+                .into_iter()
+                .take(5)
+                .map(|r| (r, RefSource::Text)),
+        );
+        let mut note = None;
+        for (reference, source) in refs {
+            let Some(mut case) = self.store.case_by_ref(reference).await? else {
+                note = Some(format!("Vorgangsnummer {reference} ist unbekannt"));
+                continue;
+            };
+            // A merged case redirects to the case it was merged into.
+            let mut hops = 0;
+            while let Some(into) = self.store.merged_into(case.id).await? {
+                match self.store.case(into).await? {
+                    Some(c) if hops < 10 => case = c,
+                    _ => break,
+                }
+                hops += 1;
+            }
+            if case.customer_id != customer {
+                // Not revealed to the customer; the agent learns that a foreign reference was
+                // named, not which case it is.
+                note = Some("nennt eine Vorgangsnummer, die nicht zu dieser Kundin oder diesem Kunden gehört".into());
+                continue;
+            }
+            return Ok(Found::Case(
+                Box::new(case.clone()),
+                ConcernMatch::Reference {
+                    reference: case.reference,
+                    source,
+                },
+            ));
+        }
+        if !settings.matching.enabled {
+            return Ok(Found::New(note));
+        }
+        let now = self.store.now();
+        let since =
+            now - jiff::SignedDuration::from_hours(24 * settings.matching.window_days.max(0));
+        let prior = self.store.prior_cases(customer, since, now).await?;
+        let probe = format!("{subject}\n{}", text.chars().take(4000).collect::<String>());
+        if let Some((case_id, why)) = match_concern(&probe, &prior, &settings.matching)
+            && let Some(case) = self.store.case(case_id).await?
+        {
+            return Ok(Found::Case(Box::new(case), why));
+        }
+        Ok(Found::New(note))
+    }
+
+    /// The routing rule for a new case, if one holds: (team, priority, rule).
+    pub fn route(settings: &ConcernSettings, facts: &Facts<'_>) -> Option<Routed> {
+        route(&settings.rules, facts).map(|r| Routed {
+            team_id: r.team_id,
+            priority: r.priority,
+            rule: (r.id, r.name.clone()),
+        })
+    }
+}
+
+/// Routing facts of a new case's customer.
+pub fn customer_facts(
+    c: Option<&Customer>,
+) -> (Option<anliegen_core::OrganisationId>, Option<String>) {
+    match c {
+        Some(c) => (c.organisation_id, Some(c.tier.as_str().to_owned())),
+        None => (None, None),
+    }
+}
+
+async fn load_settings(store: &Store) -> Result<ConcernSettings> {
+    let matching = match store.setting("matching").await? {
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| StoreError::Corrupt(format!("setting matching: {e}")))?,
+        None => MatchSettings::default(),
+    };
+    let escalation = match store.setting("escalation").await? {
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| StoreError::Corrupt(format!("setting escalation: {e}")))?,
+        None => EscalationSettings::default(),
+    };
+    Ok(ConcernSettings {
+        matching,
+        escalation,
+        rules: store.routing_rules().await?,
+    })
+}
+
+/// Escalates `case_id` one tier up for `trigger` with a hand-off summary; `Ok(None)` when there
+/// is no tier above the case's level (or the case is closed). The time-and-promises features
+/// call this for overdue promises and SLA breaches.
+pub async fn escalate(
+    store: &Store,
+    actor: Actor,
+    case_id: anliegen_core::CaseId,
+    trigger: Trigger,
+) -> Result<Option<Case>> {
+    let settings = load_settings(store).await?;
+    let Some(case) = store.case(case_id).await? else {
+        return Err(StoreError::not_found("case", case_id));
+    };
+    if case.status == CaseStatus::Closed {
+        return Ok(None);
+    }
+    let level = case.escalation_level + 1;
+    let tier = if settings.escalation.tiers.is_empty() {
+        (level == 1).then(default_tier)
+    } else {
+        settings
+            .escalation
+            .next_tier(u32::try_from(case.escalation_level).unwrap_or(u32::MAX))
+            .cloned()
+    };
+    let Some(tier) = tier else {
+        return Ok(None);
+    };
+    let summary = summary_of(store, &case, &trigger).await?;
+    let out = store
+        .write(Write::new(
+            actor,
+            Command::EscalateCase(Box::new(Escalation {
+                case_id,
+                level,
+                tier,
+                trigger,
+                summary,
+            })),
+        ))
+        .await?;
+    match out {
+        crate::Output::Case(c) => Ok(Some(*c)),
+        _ => Ok(None),
+    }
+}
+
+fn channel_de(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "E-Mail",
+        Channel::Form => "Kontaktformular",
+        Channel::Portal => "Kundenportal",
+        Channel::Phone => "Telefon",
+        Channel::Chat => "Chat",
+        Channel::Api => "API",
+        Channel::Note => "Notiz",
+    }
+}
+
+/// The hand-off summary of a case (German: the agents' first language).
+pub async fn summary_of(store: &Store, case: &Case, trigger: &Trigger) -> Result<String> {
+    let contacts = store.contacts(case.id, true).await?;
+    let customer = store.customer(case.customer_id).await?;
+    let mut by_channel: Vec<(String, u32)> = Vec::new();
+    let mut first = String::new();
+    let mut tried = Vec::new();
+    for c in &contacts {
+        let text = c
+            .mail
+            .as_ref()
+            .map(|m| m.new_text.as_str())
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(&c.text);
+        match c.direction {
+            Direction::Inbound => {
+                if first.is_empty() {
+                    first = text.to_owned();
+                }
+                let name = channel_de(c.channel).to_owned();
+                match by_channel.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, k)) => *k += 1,
+                    None => by_channel.push((name, 1)),
+                }
+            }
+            Direction::Outbound => {
+                let auto = c
+                    .mail
+                    .as_ref()
+                    .is_some_and(|m| m.has(anliegen_core::MailFlag::AutoSubmitted));
+                if !auto {
+                    tried.push(format!(
+                        "Antwort: {}",
+                        anliegen_core::escalation::shorten(text, 160)
+                    ));
+                }
+            }
+            Direction::Internal => {
+                if !matches!(c.author, anliegen_core::Author::System) {
+                    tried.push(format!(
+                        "Notiz: {}",
+                        anliegen_core::escalation::shorten(text, 160)
+                    ));
+                }
+            }
+        }
+    }
+    let facts = HandoffFacts {
+        reference: case.reference.to_string(),
+        subject: case.subject.clone(),
+        customer: customer
+            .as_ref()
+            .and_then(|c| c.name.clone())
+            .or_else(|| {
+                customer
+                    .as_ref()
+                    .and_then(|c| c.identities.first().map(|i| i.value.clone()))
+            })
+            .unwrap_or_else(|| "unbekannt".into()),
+        first_message: first,
+        contacts_by_channel: by_channel,
+        repeats: u32::try_from(case.repeat_count).unwrap_or(0),
+        promises: Vec::new(),
+        tried,
+        trigger: trigger.describe(Language::De),
+    };
+    Ok(handoff_summary(&facts, Language::De))
+}
+
+/// Escalates automatically from the event log: on the configured repeat contact, and on words
+/// of urgency or anger in a customer's message. Idempotent: a case never goes to a tier it has
+/// reached, so a replay after a crash changes nothing.
+pub struct AutoEscalation;
+
+impl AutoEscalation {
+    /// Checkpoint name.
+    pub const NAME: &'static str = "escalation";
+}
+
+#[async_trait::async_trait]
+impl Projection for AutoEscalation {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn apply(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
+        let mut settings: Option<EscalationSettings> = None;
+        // Events older than a day are history (a store from before this projection existed, or
+        // a rebuild): escalating them now would help nobody.
+        let horizon = store.now() - jiff::SignedDuration::from_hours(24);
+        for e in events {
+            let Some(case_id) = e.case_id else { continue };
+            if e.at < horizon {
+                continue;
+            }
+            let trigger = match &e.kind {
+                EventKind::ConcernMatched {
+                    repeat: Some(n), ..
+                } => {
+                    let s = match &settings {
+                        Some(s) => s,
+                        None => settings.insert(load_settings(store).await?.escalation),
+                    };
+                    let every = i64::from(s.after_repeats);
+                    if every == 0 || *n < every || *n % every != 0 {
+                        continue;
+                    }
+                    // The k-th multiple of the threshold reaches tier k.
+                    let Some(case) = store.case(case_id).await? else {
+                        continue;
+                    };
+                    if case.escalation_level >= *n / every {
+                        continue;
+                    }
+                    Trigger::Repeats {
+                        count: u32::try_from(*n).unwrap_or(u32::MAX),
+                    }
+                }
+                EventKind::ContactAdded {
+                    contact_id,
+                    direction: Direction::Inbound,
+                    ..
+                } => {
+                    let s = match &settings {
+                        Some(s) => s,
+                        None => settings.insert(load_settings(store).await?.escalation),
+                    };
+                    if !s.on_keywords {
+                        continue;
+                    }
+                    let Some(c) = store.contact(*contact_id).await? else {
+                        continue;
+                    };
+                    let text = format!(
+                        "{}\n{}",
+                        c.subject.as_deref().unwrap_or(""),
+                        c.mail
+                            .as_ref()
+                            .map(|m| m.new_text.as_str())
+                            .filter(|t| !t.is_empty())
+                            .unwrap_or(&c.text)
+                    );
+                    let Some(word) = s.keyword(&text) else {
+                        continue;
+                    };
+                    // Words escalate to the first tier only; more takes a person or repeats.
+                    let Some(case) = store.case(case_id).await? else {
+                        continue;
+                    };
+                    if case.escalation_level >= 1 {
+                        continue;
+                    }
+                    Trigger::Keyword { word }
+                }
+                _ => continue,
+            };
+            match escalate(store, Actor::System, case_id, trigger).await {
+                Ok(_) => {}
+                // A case that cannot be escalated (closed meanwhile) is not a reason to stop.
+                Err(err) if err.is_domain() => {
+                    tracing::warn!(case = %case_id, error = %err, "escalation skipped");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        store.set_checkpoint(Self::NAME, upto, store.now()).await
+    }
+
+    async fn reset(&self, store: &Store) -> Result<()> {
+        // Rebuilding would escalate old cases again: only the checkpoint moves to the end.
+        let last = store.last_seq().await?;
+        store.set_checkpoint(Self::NAME, last, store.now()).await
+    }
+}

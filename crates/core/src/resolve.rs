@@ -131,9 +131,9 @@ impl ConcernMatch {
     pub fn describe_de(&self) -> String {
         match self {
             Self::ThreadHeaders { .. } => "Antwort im bekannten E-Mail-Verlauf".into(),
-            Self::SignedToken => "Antwortadresse des Vorgangs".into(),
+            Self::SignedToken => "Antwortadresse des Falls".into(),
             Self::Reference { reference, source } => format!(
-                "Vorgangsnummer {reference} {}",
+                "Fallnummer {reference} {}",
                 match source {
                     RefSource::Subject => "im Betreff",
                     RefSource::Text => "im Text",
@@ -141,14 +141,14 @@ impl ConcernMatch {
                 }
             ),
             Self::SameIdentifier { value, .. } => {
-                format!("Offener Vorgang zur selben Bestell- oder Sendungsnummer {value}")
+                format!("Offener Fall zur selben Bestell- oder Sendungsnummer {value}")
             }
             Self::SimilarText { days_apart, .. } => {
                 format!("Fast gleicher Text wie ein Kontakt vor {days_apart} Tag(en)")
             }
-            Self::Chosen => "Direkt auf dem Vorgang erfasst".into(),
-            Self::NewCase { note: Some(n) } => format!("Neuer Vorgang ({n})"),
-            Self::NewCase { note: None } => "Neuer Vorgang".into(),
+            Self::Chosen => "Direkt auf dem Fall erfasst".into(),
+            Self::NewCase { note: Some(n) } => format!("Neuer Fall ({n})"),
+            Self::NewCase { note: None } => "Neuer Fall".into(),
         }
     }
 

@@ -126,7 +126,7 @@ impl Concerns {
         let mut note = None;
         for (reference, source) in refs {
             let Some(mut case) = self.store.case_by_ref(reference).await? else {
-                note = Some(format!("Vorgangsnummer {reference} ist unbekannt"));
+                note = Some(format!("Fallnummer {reference} ist unbekannt"));
                 continue;
             };
             // A merged case redirects to the case it was merged into.
@@ -141,7 +141,10 @@ impl Concerns {
             if case.customer_id != customer {
                 // Not revealed to the customer; the agent learns that a foreign reference was
                 // named, not which case it is.
-                note = Some("nennt eine Vorgangsnummer, die nicht zu dieser Kundin oder diesem Kunden gehört".into());
+                note = Some(
+                    "nennt eine Fallnummer, die nicht zu dieser Kundin oder diesem Kunden gehört"
+                        .into(),
+                );
                 continue;
             }
             return Ok(Found::Case(

@@ -268,3 +268,573 @@ trait Pipe: Sized {
     }
 }
 impl<T> Pipe for T {}
+
+async fn customer(app: &TestApp, body: Value) -> Value {
+    let (s, c) = app.post("/api/v1/customers", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    c
+}
+
+async fn inbound(app: &TestApp, body: Value) -> Value {
+    let (s, v) = app.post("/api/v1/contacts", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+/// Item 1 and its bad input: addresses and numbers normalise, two customers cannot claim one
+/// identity, merges are events and can be undone, merge cycles are refused, customers of the
+/// same name who share an order are suggested for merging.
+#[tokio::test]
+async fn identities_normalise_collide_merge_and_unmerge() {
+    let app = TestApp::spawn().await;
+    let anna = customer(
+        &app,
+        json!({"name": "Anna Müller", "identities": [
+            {"kind": "email", "value": "Anna.Mueller+shop@googlemail.com"},
+            {"kind": "phone", "value": "0171 2345678"}]}),
+    )
+    .await;
+    let ids = anna["identities"].to_string();
+    assert!(ids.contains("annamueller@gmail.com"), "{ids}");
+    assert!(ids.contains("+491712345678"), "{ids}");
+    // The same mailbox written differently is the same identity: a second customer is refused.
+    let (s, p) = app
+        .post("/api/v1/customers", json!({"name": "A. M.", "identities": [{"kind": "email", "value": "anna.mueller@GMAIL.com"}]}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{p}");
+    let (s, p) = app
+        .post(
+            "/api/v1/customers",
+            json!({"identities": [{"kind": "phone", "value": "12345"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("phone"), "{p}");
+
+    // A contact by the plus-tag address finds Anna.
+    let first = inbound(
+        &app,
+        json!({"customer": {"email": "anna.mueller+newsletter@gmail.com"}, "channel": "form",
+               "subject": "Bestellung BE-2026-104233", "text": "Meine Bestellung BE-2026-104233 ist nicht angekommen."}),
+    )
+    .await;
+    assert_eq!(first["case"]["customer_id"], anna["id"]);
+
+    // Another "Anna Müller" with another address writes about the same order: suggested.
+    let other = customer(
+        &app,
+        json!({"name": "Anna Mueller", "identities": [{"kind": "email", "value": "a.mueller@web.de"}]}),
+    )
+    .await;
+    inbound(
+        &app,
+        json!({"customer": {"id": other["id"]}, "text": "Wo bleibt die Bestellung BE-2026-104233? Die Lieferung fehlt."}),
+    )
+    .await;
+    let (_, sugg) = app
+        .get(&format!(
+            "/api/v1/customers/{}/merge-suggestions",
+            anna["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(sugg[0]["customer_id"], other["id"], "{sugg}");
+    assert!(
+        sugg[0]["evidence"].to_string().contains("BE2026104233"),
+        "{sugg}"
+    );
+    // A different name is never suggested, even with the same order.
+    let stranger = customer(&app, json!({"name": "Bernd Lau", "identities": [{"kind": "email", "value": "bernd@example.de"}]})).await;
+    inbound(
+        &app,
+        json!({"customer": {"id": stranger["id"]}, "text": "Bestellung BE-2026-104233 fehlt."}),
+    )
+    .await;
+    let (_, sugg) = app
+        .get(&format!(
+            "/api/v1/customers/{}/merge-suggestions",
+            anna["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(sugg.as_array().unwrap().len(), 1, "{sugg}");
+
+    // Merge, refuse the cycle, undo.
+    let (s, merged) = app
+        .post(
+            &format!("/api/v1/customers/{}/merge", other["id"].as_str().unwrap()),
+            json!({"into": anna["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    assert!(
+        merged["identities"]
+            .to_string()
+            .contains("a.mueller@web.de")
+    );
+    let (s, cycle) = app
+        .post(
+            &format!("/api/v1/customers/{}/merge", anna["id"].as_str().unwrap()),
+            json!({"into": other["id"]}),
+        )
+        .await;
+    assert!(s.is_client_error(), "{s} {cycle}");
+    let (s, back) = app
+        .post(
+            &format!(
+                "/api/v1/customers/{}/unmerge",
+                other["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{back}");
+    assert!(
+        back["identities"].to_string().contains("a.mueller@web.de"),
+        "{back}"
+    );
+    let (_, anna_now) = app
+        .get(&format!(
+            "/api/v1/customers/{}",
+            anna["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        !anna_now.to_string().contains("a.mueller@web.de"),
+        "{anna_now}"
+    );
+    let (_, their_cases) = app
+        .get(&format!(
+            "/api/v1/cases?customer_id={}",
+            other["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        their_cases["items"].as_array().unwrap().len(),
+        1,
+        "the case went back"
+    );
+    let (s, again) = app
+        .post(
+            &format!(
+                "/api/v1/customers/{}/unmerge",
+                other["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{again}");
+    let (_, events) = app.get("/api/v1/events?limit=500").await;
+    let text = events.to_string();
+    assert!(text.contains("customer_merged") && text.contains("customer_unmerged"));
+}
+
+/// Items 2 and 5 with their bad input: the order of the rules; a reference to another
+/// customer's case is no match and is not revealed; a merged case's reference leads to the case
+/// it was merged into; the same order with a new problem is a new case.
+#[tokio::test]
+async fn matching_order_safety_and_merged_references() {
+    let app = TestApp::spawn().await;
+    let a = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.a@example.de"}, "channel": "form", "subject": "Paket fehlt",
+               "text": "Meine Bestellung BE-2026-200001 ist nicht angekommen."}),
+    )
+    .await;
+    let a_ref = a["case"]["reference"].as_str().unwrap().to_owned();
+    assert_eq!(a["reason"]["rule"], "new_case");
+
+    // Another customer naming A's reference: a new case of their own, nothing revealed.
+    let b = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.b@example.de"}, "case_reference": a_ref, "text": "Wie ist der Stand?"}),
+    )
+    .await;
+    assert_eq!(b["new_case"], true);
+    assert_ne!(b["case"]["reference"], a_ref.as_str());
+    assert!(
+        !b.to_string().contains(&a_ref),
+        "the other case is not revealed: {b}"
+    );
+    let b_text = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.b@example.de"}, "text": format!("Bitte um Rückmeldung zu {a_ref}.")}),
+    )
+    .await;
+    assert_ne!(b_text["case"]["reference"], a_ref.as_str());
+
+    // The same customer: the reference in the field wins over everything else.
+    let again = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.a@example.de"}, "case_reference": a_ref, "text": "Noch etwas ganz anderes."}),
+    )
+    .await;
+    assert_eq!(again["case"]["reference"], a_ref.as_str());
+    assert_eq!(again["reason"]["rule"], "reference");
+    assert_eq!(again["reason"]["source"], "field");
+    // The same order number, written differently, on the open case: joins by identifier.
+    let same = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.a@example.de"}, "channel": "phone", "text": "Ruft an wegen be2026200001, immer noch nicht angekommen."}),
+    )
+    .await;
+    assert_eq!(same["case"]["reference"], a_ref.as_str(), "{same}");
+    assert_eq!(same["reason"]["rule"], "same_identifier", "{same}");
+    // A different order number vetoes a similar text.
+    let other_order = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.a@example.de"}, "text": "Meine Bestellung BE-2026-299999 ist nicht angekommen."}),
+    )
+    .await;
+    assert_eq!(other_order["new_case"], true, "{other_order}");
+
+    // A merged case's reference leads to the case it was merged into.
+    let c = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.a@example.de"}, "text": "Ich möchte meine Adresse für künftige Lieferungen ändern: Hauptstraße 5, 10115 Berlin."}),
+    )
+    .await;
+    let c_ref = c["case"]["reference"].as_str().unwrap().to_owned();
+    assert_ne!(c_ref, a_ref);
+    let (s, m) = app
+        .post("/api/v1/cases", json!({"customer": {"email": "kunde.a@example.de"}, "subject": "x", "contact": {"text": "Rechnung fehlt"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let m_ref = m["reference"].as_str().unwrap().to_owned();
+    let store = app.store();
+    let src = store
+        .case_by_ref(anliegen_core::CaseRef::parse(&m_ref).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let dst = store
+        .case_by_ref(anliegen_core::CaseRef::parse(&c_ref).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .exec(
+            anliegen_core::Actor::System,
+            anliegen_store::Command::MergeCases {
+                source: src.id,
+                target: dst.id,
+            },
+        )
+        .await
+        .unwrap();
+    let via_merged = inbound(
+        &app,
+        json!({"customer": {"email": "kunde.a@example.de"}, "case_reference": m_ref, "text": "Nachtrag"}),
+    )
+    .await;
+    assert_eq!(
+        via_merged["case"]["reference"],
+        c_ref.as_str(),
+        "{via_merged}"
+    );
+
+    // Bad input: a malformed reference is a clear 422, never a 500.
+    let (s, p) = app
+        .post("/api/v1/contacts", json!({"customer": {"email": "kunde.a@example.de"}, "case_reference": "A-", "text": "x"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let (s, _) = app
+        .post(
+            "/api/v1/contacts",
+            json!({"customer": {"email": "kunde.a@example.de"}, "channel": "note", "text": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Item 3: ordered rules choose team and priority (an event with the rule); within the team,
+/// round-robin among available agents below their capacity; away agents get nothing; a full
+/// team leaves the case unassigned and says so.
+#[tokio::test]
+async fn routing_rules_and_assignment() {
+    let app = TestApp::spawn().await;
+    let (_, premium) = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Premium", "description": ""}),
+        )
+        .await;
+    let premium_id = premium["id"].as_str().unwrap().to_owned();
+    let (_, general) = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Allgemein", "description": ""}),
+        )
+        .await;
+    let mut agents = Vec::new();
+    for who in ["p1@shop.example", "p2@shop.example"] {
+        let (s, a) = app
+            .post("/api/v1/agents", json!({"email": who, "name": who, "role": "agent", "password": "ein-gutes-passwort", "teams": [premium_id], "languages": ["de"]}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        agents.push(a["id"].as_str().unwrap().to_owned());
+    }
+    let (s, t) = app
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/teams/{premium_id}/assignment"),
+            Some(json!({"mode": "round_robin", "max_open": 2, "skills": []})),
+        )
+        .await
+        .pipe(|(s, _, v)| (s, v));
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["assignment"]["mode"], "round_robin");
+    let (s, bad) = app
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/teams/{premium_id}/assignment"),
+            Some(json!({"mode": "lottery", "max_open": 2})),
+        )
+        .await
+        .pipe(|(s, _, v)| (s, v));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (s, r1) = app
+        .post("/api/v1/routing-rules", json!({"name": "Premium zuerst", "conditions": {"tiers": ["premium"]}, "team_id": premium_id, "priority": "high"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r1}");
+    let (s, r2) = app
+        .post("/api/v1/routing-rules", json!({"name": "Telefon", "conditions": {"channels": ["phone"], "keywords": ["Rücksendung"]}, "team_id": general["id"]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r2}");
+    let (s, bad) = app
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "nichts", "conditions": {}}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a rule sets something: {bad}"
+    );
+    let (s, bad) = app
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "x", "conditions": {"channels": ["fax"]}, "priority": "low"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (_, rules) = app.get("/api/v1/routing-rules").await;
+    assert_eq!(rules.as_array().unwrap().len(), 2);
+
+    // Keywords fold: "Ruecksendung" on the phone goes to the general team.
+    let phone = inbound(&app, json!({"customer": {"email": "egal@example.de"}, "channel": "phone", "text": "Frage zur Ruecksendung eines Mantels"})).await;
+    assert_eq!(phone["case"]["team_id"], general["id"]);
+
+    // Premium customers: round-robin within capacity.
+    let mut assigned = Vec::new();
+    let texts = [
+        "Die Lampe kam zerbrochen an.",
+        "Bitte senden Sie mir eine Rechnungskopie für März.",
+        "Mein Gutschein SOMMER10 funktioniert nicht.",
+        "Ich möchte meine Adresse ändern.",
+        "Das Sofa ist nur zur Hälfte geliefert worden.",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let c = customer(&app, json!({"name": format!("Premium {i}"), "tier": "premium", "identities": [{"kind": "email", "value": format!("vip{i}@example.de")}]})).await;
+        let r = inbound(&app, json!({"customer": {"id": c["id"]}, "text": text})).await;
+        assert_eq!(r["case"]["team_id"], premium_id.as_str(), "{r}");
+        assert_eq!(r["case"]["priority"], "high");
+        assigned.push(r["case"]["assignee_id"].as_str().map(str::to_owned));
+        if i == 0 {
+            let (_, ev) = app
+                .get(&format!(
+                    "/api/v1/cases/{}/events",
+                    r["case"]["id"].as_str().unwrap()
+                ))
+                .await;
+            let routed = ev
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["type"] == "case_routed")
+                .expect("routed event");
+            assert_eq!(routed["data"]["rule"], "Premium zuerst");
+            assert!(ev.to_string().contains("case_assigned"));
+        }
+    }
+    // Two agents, two open cases each: 4 assigned in turn, the fifth waits in the team queue.
+    let got: Vec<Option<String>> = assigned.clone();
+    assert!(
+        got[0]
+            .as_deref()
+            .is_some_and(|a| agents.iter().any(|x| x == a)),
+        "{got:?}"
+    );
+    assert_ne!(got[0], got[1], "in turn: {got:?}");
+    assert_eq!(got[0], got[2], "{got:?}");
+    assert_eq!(got[1], got[3], "{got:?}");
+    assert_eq!(got[4], None, "capacity: {got:?}");
+
+    // An agent away gets nothing even with room; back, they get the next case.
+    let (_, page) = app
+        .get(&format!("/api/v1/cases?team_id={premium_id}&limit=50"))
+        .await;
+    let first_case = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["assignee_id"] == agents[0].as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/cases/{first_case}"),
+            json!({"status": "solved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/agents/{}", agents[0]),
+            json!({"available": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let c = customer(&app, json!({"name": "Premium X", "tier": "premium", "identities": [{"kind": "email", "value": "vipx@example.de"}]})).await;
+    let r = inbound(
+        &app,
+        json!({"customer": {"id": c["id"]}, "text": "Wann kommt meine Bestellung BE-2026-123456?"}),
+    )
+    .await;
+    assert_eq!(r["case"]["assignee_id"], Value::Null, "away: {r}");
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/agents/{}", agents[0]),
+            json!({"available": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let c = customer(&app, json!({"name": "Premium Y", "tier": "premium", "identities": [{"kind": "email", "value": "vipy@example.de"}]})).await;
+    let r = inbound(
+        &app,
+        json!({"customer": {"id": c["id"]}, "text": "Mein Konto ist gesperrt."}),
+    )
+    .await;
+    assert_eq!(r["case"]["assignee_id"], agents[0].as_str(), "{r}");
+
+    // Deleting a rule takes it out of routing.
+    let (s, _) = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/routing-rules/{}", r1["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .pipe(|(s, _, v)| (s, v));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let c = customer(&app, json!({"name": "Premium Z", "tier": "premium", "identities": [{"kind": "email", "value": "vipz@example.de"}]})).await;
+    let r = inbound(
+        &app,
+        json!({"customer": {"id": c["id"]}, "text": "Die Farbe ist anders als bestellt."}),
+    )
+    .await;
+    assert_eq!(r["case"]["team_id"], Value::Null, "{r}");
+}
+
+/// Item 4: words of anger escalate by themselves; an agent escalates by hand up the configured
+/// tiers; above the last tier the API says so; the settings refuse nonsense.
+#[tokio::test]
+async fn escalation_by_words_and_by_hand() {
+    let app = TestApp::spawn().await;
+    let (_, t1) = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Fachteam", "description": ""}),
+        )
+        .await;
+    let (s, bad) = app
+        .req(reqwest::Method::PUT, "/api/v1/settings/escalation", Some(json!({"after_repeats": 500, "on_keywords": true, "keywords_de": [], "keywords_en": [], "on_overdue_promise": true, "on_sla_breach": true, "tiers": []})))
+        .await
+        .pipe(|(s, _, v)| (s, v));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (s, bad) = app
+        .req(reqwest::Method::PUT, "/api/v1/settings/matching", Some(json!({"enabled": true, "window_days": 30, "same_topic_overlap": 1.5, "no_topic_overlap": 0.5, "acknowledge_repeats": true})))
+        .await
+        .pipe(|(s, _, v)| (s, v));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (s, esc) = app
+        .req(
+            reqwest::Method::PUT,
+            "/api/v1/settings/escalation",
+            Some(json!({"after_repeats": 2, "on_keywords": true, "keywords_de": ["Anwalt", "Frechheit"], "keywords_en": ["lawyer"],
+                "on_overdue_promise": true, "on_sla_breach": true,
+                "tiers": [{"name": "Fachteam", "team_id": t1["id"], "priority": "high", "notify_supervisors": true},
+                          {"name": "Leitung", "team_id": null, "priority": "urgent", "notify_supervisors": true}]})),
+        )
+        .await
+        .pipe(|(s, _, v)| (s, v));
+    assert_eq!(s, StatusCode::OK, "{esc}");
+    let (_, got) = app.get("/api/v1/settings/escalation").await;
+    assert_eq!(got["tiers"][1]["name"], "Leitung");
+
+    let angry = inbound(&app, json!({"customer": {"email": "wuetend@example.de"}, "text": "Das ist eine FRECHHEIT! Ich schalte meinen Anwalt ein."})).await;
+    let id = angry["case"]["id"].as_str().unwrap().to_owned();
+    let detail = wait_until(&app, &format!("/api/v1/cases/{id}"), |v| {
+        v["case"]["escalation_level"] == 1
+    })
+    .await;
+    assert_eq!(detail["case"]["team_id"], t1["id"]);
+    assert_eq!(detail["case"]["priority"], "high");
+    let ev = detail["events"].to_string();
+    assert!(ev.contains("\"trigger\":\"keyword\""), "{ev}");
+
+    // By hand: one tier up, then no further.
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/cases/{id}/escalate"),
+            json!({"reason": "Kunde droht mit Klage"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["escalation_level"], 2);
+    assert_eq!(v["priority"], "urgent");
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/cases/{id}/escalate"),
+            json!({"reason": "noch höher"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/cases/{id}/escalate"),
+            json!({"reason": "  "}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, detail) = app.get(&format!("/api/v1/cases/{id}")).await;
+    let notes: Vec<&Value> = detail["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["visibility"] == "internal")
+        .collect();
+    assert_eq!(notes.len(), 2, "one hand-off note per escalation");
+    assert!(
+        notes[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Von Hand eskaliert: Kunde droht mit Klage")
+    );
+
+    // A calm message does not escalate.
+    let calm = inbound(
+        &app,
+        json!({"customer": {"email": "ruhig@example.de"}, "text": "Vielen Dank, alles bestens."}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, d) = app
+        .get(&format!(
+            "/api/v1/cases/{}",
+            calm["case"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(d["case"]["escalation_level"], 0);
+}

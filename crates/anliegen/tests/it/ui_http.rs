@@ -1799,3 +1799,196 @@ async fn team_queue_covers_every_team_of_the_agent() {
             .is_empty()
     );
 }
+
+/// Issue 5, item 6 and the case view: admins manage routing rules, team assignment,
+/// escalation and matching settings in forms that refuse nonsense with a message; others get
+/// 403. The case view counts repeat contacts, shows why each contact is on the case, offers new
+/// identities for linking and escalates by hand.
+#[tokio::test]
+async fn routing_escalation_and_matching_admin_and_case_view() {
+    let app = TestApp::spawn().await;
+    let team_id = team(&app, "Verlagsservice").await;
+    agent_in(&app, "sven@shop.example", "supervisor", &[]).await;
+    let sven = Agent::login(&app, "sven@shop.example", "ein-gutes-passwort").await;
+    for path in ["/admin/routing", "/admin/escalation"] {
+        assert_eq!(sven.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let a = Agent::admin(&app).await;
+    let page = a.get("/admin/routing").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    // A rule through the form.
+    let saved = a
+        .post(
+            "/admin/routing",
+            &[
+                ("csrf", &csrf),
+                ("name", "Verlage"),
+                ("channels", "email"),
+                ("channels", "form"),
+                ("keywords", "Buchpreisbindung\nVerlag"),
+                ("team", &team_id),
+                ("priority", "high"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let list = a.get("/admin/routing").await;
+    let rows = list.select("#routing-rules tbody tr").join("\n");
+    assert!(
+        rows.contains("Verlage")
+            && rows.contains("Buchpreisbindung")
+            && rows.contains("Verlagsservice"),
+        "{rows}"
+    );
+    let bad = a
+        .post(
+            "/admin/routing",
+            &[("csrf", &csrf), ("name", "Leer"), ("active", "1")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.select("#form-error").join("").is_empty());
+    let bad = a
+        .post(
+            "/admin/routing",
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("position", "zehn"),
+                ("priority", "low"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Team assignment.
+    let done = a
+        .post(
+            &format!("/admin/routing/teams/{team_id}"),
+            &[
+                ("csrf", &csrf),
+                ("mode", "least_loaded"),
+                ("max_open", "7"),
+                ("skills", "verlage"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let (_, t) = app.get(&format!("/api/v1/teams/{team_id}")).await;
+    assert_eq!(t["assignment"]["mode"], "least_loaded");
+    assert_eq!(t["assignment"]["max_open"], 7);
+    let bad = a
+        .post(
+            &format!("/admin/routing/teams/{team_id}"),
+            &[("csrf", &csrf), ("mode", "least_loaded"), ("max_open", "0")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Escalation and matching settings.
+    let esc = a.get("/admin/escalation").await;
+    assert_eq!(esc.status, StatusCode::OK);
+    assert!(esc.body.contains("anwalt"), "the default words are shown");
+    let csrf = esc.csrf();
+    let ok = a
+        .post(
+            "/admin/escalation",
+            &[
+                ("csrf", &csrf),
+                ("form", "escalation"),
+                ("after_repeats", "3"),
+                ("on_keywords", "1"),
+                ("keywords_de", "Anwalt\nSkandal"),
+                ("keywords_en", "lawyer"),
+                ("tier0_name", "Fachteam Verlage"),
+                ("tier0_team", &team_id),
+                ("tier0_priority", "high"),
+                ("tier0_notify", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let (_, got) = app.get("/api/v1/settings/escalation").await;
+    assert_eq!(got["after_repeats"], 3);
+    assert_eq!(got["tiers"][0]["name"], "Fachteam Verlage");
+    assert_eq!(got["on_sla_breach"], false, "an unticked box is off");
+    let bad = a
+        .post(
+            "/admin/escalation",
+            &[
+                ("csrf", &csrf),
+                ("form", "matching"),
+                ("enabled", "1"),
+                ("window_days", "30"),
+                ("same_topic_overlap", "2"),
+                ("no_topic_overlap", "0,5"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = a
+        .post(
+            "/admin/escalation",
+            &[
+                ("csrf", &csrf),
+                ("form", "matching"),
+                ("enabled", "1"),
+                ("window_days", "14"),
+                ("same_topic_overlap", "0,3"),
+                ("no_topic_overlap", "0.6"),
+                ("acknowledge_repeats", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let (_, m) = app.get("/api/v1/settings/matching").await;
+    assert_eq!(m["window_days"], 14);
+    assert_eq!(m["same_topic_overlap"], 0.3);
+
+    // The case view: a repeat is counted and explained; escalation by hand.
+    let first = app
+        .post("/api/v1/contacts", json!({"customer": {"email": "verlag@example.de"}, "channel": "form", "text": "Unsere Bestellung BE-2026-555001 ist nicht angekommen."}))
+        .await
+        .1;
+    let reference = first["case"]["reference"].as_str().unwrap().to_owned();
+    let (s, second) = app
+        .post("/api/v1/contacts", json!({"customer": {"email": "verlag@example.de"}, "channel": "phone", "text": "Ruft an: BE-2026-555001 immer noch nicht da."}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    assert_eq!(second["case"]["reference"], reference.as_str());
+    let view = a.get(&format!("/cases/{reference}")).await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert_eq!(
+        view.select("#case-repeat").join(""),
+        "2. Kontakt zu diesem Anliegen"
+    );
+    assert!(
+        view.body
+            .contains("Offener Fall zur selben Bestell- oder Sendungsnummer"),
+        "the reason is shown"
+    );
+    let csrf = view.csrf();
+    let esc = a
+        .post(
+            &format!("/cases/{reference}/escalate"),
+            &[("csrf", &csrf), ("reason", "Verlag wartet seit Wochen")],
+        )
+        .await;
+    assert_eq!(esc.status, StatusCode::SEE_OTHER, "{}", esc.body);
+    let view = a.get(&format!("/cases/{reference}")).await;
+    assert_eq!(
+        view.select("#case-escalated").join(""),
+        "Eskaliert (Stufe 1)"
+    );
+    assert!(
+        view.body.contains("Übergabe"),
+        "the hand-off summary is on the timeline"
+    );
+    let again = a
+        .post(
+            &format!("/cases/{reference}/escalate"),
+            &[("csrf", &csrf), ("reason", "")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::{check_new_password, hash_password};
 
 /// Refuses everyone but admins.
-fn admin_only(s: &Session) -> Result<(), UiError> {
+pub(super) fn admin_only(s: &Session) -> Result<(), UiError> {
     if s.auth.agent.role == Role::Admin {
         Ok(())
     } else {
@@ -28,37 +28,37 @@ fn admin_only(s: &Session) -> Result<(), UiError> {
 }
 
 /// A submitted form: repeated keys kept (checkbox lists).
-struct Fields(Vec<(String, String)>);
+pub(super) struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn parse(raw: &[u8]) -> Self {
+    pub(super) fn parse(raw: &[u8]) -> Self {
         Self(
             form_urlencoded::parse(raw)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
     }
-    fn get(&self, key: &str) -> String {
+    pub(super) fn get(&self, key: &str) -> String {
         self.0
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     }
-    fn all(&self, key: &str) -> Vec<String> {
+    pub(super) fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .collect()
     }
-    fn on(&self, key: &str) -> bool {
+    pub(super) fn on(&self, key: &str) -> bool {
         !self.get(key).is_empty()
     }
 }
 
 /// A refusal to show on the form: the message of a store or parse error.
-fn message(e: anliegen_store::StoreError) -> Result<String, UiError> {
+pub(super) fn message(e: anliegen_store::StoreError) -> Result<String, UiError> {
     let api = crate::ApiError::from(e);
     if api.status().is_server_error() {
         return Err(UiError::new(api.status(), "error-server"));
@@ -66,12 +66,12 @@ fn message(e: anliegen_store::StoreError) -> Result<String, UiError> {
     Ok(api.detail().to_owned())
 }
 
-fn unprocessable(mut res: Response) -> Response {
+pub(super) fn unprocessable(mut res: Response) -> Response {
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     res
 }
 
-fn team_choices(
+pub(super) fn team_choices(
     teams: &[anliegen_core::Team],
     selected: &[String],
     none: Option<String>,

@@ -88,6 +88,8 @@ pub(crate) struct CustomerPanel {
     pub notes: String,
     pub language: String,
     pub other_cases: Vec<(String, String, String, &'static str)>,
+    /// Customers that may be the same: (id, name, evidence).
+    pub suggestions: Vec<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -110,6 +112,8 @@ struct CasePage {
     can_split: bool,
     macros: Vec<Choice>,
     tag_suggestions: Vec<String>,
+    /// Identities offered for linking: (offer id, kind, value).
+    offers: Vec<(String, String, String)>,
 }
 
 /// The case's header facts.
@@ -126,6 +130,9 @@ pub(crate) struct CaseHead {
     pub created: String,
     pub contact_count: i64,
     pub follow_up_of: Option<String>,
+    /// The n-th customer contact about this concern (repeats + 1), when repeated.
+    pub repeat_ordinal: Option<i64>,
+    pub escalation_level: i64,
 }
 
 /// The reply/note form's state.
@@ -235,6 +242,12 @@ fn contact_view(
         if let Some(anliegen_core::mail::ThreadMatch::PossiblyBelongsTo { .. }) = &m.thread {
             notes.push(t.s("thread-possibly"));
         }
+    }
+    if let Some(why) = &c.concern {
+        notes.push(match t.lang {
+            super::i18n::Lang::De => why.describe_de(),
+            super::i18n::Lang::En => why.describe_en(),
+        });
     }
     let id = c.id.to_string();
     ContactView {
@@ -370,6 +383,50 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind, here: Option<CaseId>) -> 
             ("ev-split-undone-out", from_ref),
         ),
         EventKind::MacroApplied { name, .. } => t.a("ev-macro", "name", name),
+        EventKind::ConcernMatched {
+            repeat: Some(n), ..
+        } => t.args("ev-repeat", &[("n", (n + 1).to_string())]),
+        EventKind::CaseRouted { rule, .. } => t.a("ev-routed", "rule", rule),
+        EventKind::CaseAssigned {
+            decision: anliegen_core::routing::Assignment::Assigned { agent_id, .. },
+            ..
+        } => t.a("ev-auto-assigned", "to", names.agent(t, Some(*agent_id))),
+        EventKind::CaseAssigned {
+            decision: anliegen_core::routing::Assignment::NobodyFree,
+            ..
+        } => t.s("ev-nobody-free"),
+        EventKind::CaseEscalated {
+            level,
+            tier,
+            trigger,
+            ..
+        } => t.args(
+            "ev-escalated",
+            &[
+                ("level", level.to_string()),
+                ("tier", tier.clone()),
+                (
+                    "why",
+                    trigger.describe(match t.lang {
+                        super::i18n::Lang::De => anliegen_core::Language::De,
+                        super::i18n::Lang::En => anliegen_core::Language::En,
+                    }),
+                ),
+            ],
+        ),
+        EventKind::IdentityOffered { identity, .. } => {
+            t.a("ev-identity-offered", "value", &identity.value)
+        }
+        EventKind::IdentityOfferResolved {
+            identity,
+            accepted: true,
+            ..
+        } => t.a("ev-identity-linked", "value", &identity.value),
+        EventKind::IdentityOfferResolved {
+            identity,
+            accepted: false,
+            ..
+        } => t.a("ev-identity-declined", "value", &identity.value),
         EventKind::FieldsChanged { changes } => t.args(
             "ev-fields",
             &[(
@@ -569,6 +626,12 @@ async fn case_page(
             .map(|l| l.code().to_owned())
             .unwrap_or_default(),
         other_cases,
+        suggestions: store
+            .merge_suggestions(case.customer_id)
+            .await?
+            .into_iter()
+            .map(|m| (m.customer_id.to_string(), m.name, m.evidence.join(", ")))
+            .collect(),
     };
     composer.reply_channel = t.channel(case.channel);
     let statuses = [
@@ -641,7 +704,25 @@ async fn case_page(
             Some(id) => store.case(id).await?.map(|c| c.reference.to_string()),
             None => None,
         },
+        repeat_ordinal: (case.repeat_count > 0).then_some(case.repeat_count + 1),
+        escalation_level: case.escalation_level,
     };
+    let offers = store
+        .identity_offers(case.id)
+        .await?
+        .into_iter()
+        .filter(|o| o.accepted.is_none())
+        .map(|o| {
+            (
+                o.id.to_string(),
+                t.s(&format!(
+                    "identity-{}",
+                    o.identity.kind.as_str().replace('_', "-")
+                )),
+                o.identity.value,
+            )
+        })
+        .collect();
     let (merged, split) = store.merge_links(case.id).await?;
     let mut merged_in = Vec::new();
     for id in merged {
@@ -657,6 +738,7 @@ async fn case_page(
     let mut res = render(&CasePage {
         merged_in,
         split_from,
+        offers,
         can_undo: s.auth.agent.role.includes(anliegen_core::Role::Supervisor),
         can_split: case.contact_count > 1,
         f,
@@ -1511,5 +1593,133 @@ pub(crate) async fn undo_split(
             Ok(Redirect::to(&format!("/cases/{}", back.reference)).into_response())
         }
         _ => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EscalateForm {
+    csrf: String,
+    reason: String,
+}
+
+/// An agent escalates the case one tier up, with a reason for the hand-off summary.
+pub(crate) async fn escalate(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<EscalateForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let reason = anliegen_core::contact::clean_text(&form.reason);
+    let refuse = |key: &str| {
+        let mut c = empty_composer(None);
+        c.error = Some(s.tr().s(key));
+        c
+    };
+    if reason.trim().is_empty() || reason.chars().count() > 1000 {
+        let c = refuse("escalate-need-reason");
+        return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let done = anliegen_store::concern::escalate(
+        state.store(),
+        s.auth.actor(),
+        case.id,
+        anliegen_core::escalation::Trigger::Agent { reason },
+    )
+    .await?;
+    if done.is_none() {
+        let c = refuse("escalate-top");
+        return case_page(&state, &s, case, None, c, StatusCode::CONFLICT).await;
+    }
+    Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OfferForm {
+    csrf: String,
+    link: String,
+}
+
+/// Links (or declines) an identity offered on the case.
+pub(crate) async fn decide_offer(
+    State(state): State<AppState>,
+    s: Session,
+    Path((raw, offer)): Path<(String, String)>,
+    Form(form): Form<OfferForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let offer_id = uuid::Uuid::parse_str(&offer).map_err(|_| UiError::not_found())?;
+    let found = state.store().identity_offer(offer_id).await?;
+    if found.is_none_or(|o| o.case_id != case.id) {
+        return Err(UiError::not_found());
+    }
+    let out = state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::ResolveIdentityOffer {
+                offer_id,
+                accept: form.link == "1",
+            },
+        )
+        .await;
+    match out {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
+        Err(e) => {
+            let ui = UiError::from(e);
+            if ui.status.is_server_error() {
+                return Err(ui);
+            }
+            let mut c = empty_composer(None);
+            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
+            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MergeCustomerForm {
+    csrf: String,
+    source: String,
+}
+
+/// Merges a suggested customer into the case's customer (supervisors and admins).
+pub(crate) async fn merge_customer(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<MergeCustomerForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    if !s.auth.agent.role.includes(anliegen_core::Role::Supervisor) {
+        return Err(UiError::new(StatusCode::FORBIDDEN, "error-forbidden"));
+    }
+    let source = uuid::Uuid::parse_str(form.source.trim())
+        .map(anliegen_core::CustomerId)
+        .map_err(|_| UiError::not_found())?;
+    let out = state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::MergeCustomers {
+                source,
+                target: case.customer_id,
+            },
+        )
+        .await;
+    match out {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
+        Err(e) => {
+            let ui = UiError::from(e);
+            if ui.status.is_server_error() {
+                return Err(ui);
+            }
+            let mut c = empty_composer(None);
+            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
+            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
     }
 }

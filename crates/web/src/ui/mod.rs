@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod live;
 pub mod notify;
 mod queue;
+mod routing;
 mod session;
 
 use askama::Template;
@@ -65,6 +66,9 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{id}/raw", get(case::raw_mail))
         .route("/cases/{case}/macro", post(case::apply_macro))
         .route("/cases/{case}/merge", post(case::merge))
+        .route("/cases/{case}/escalate", post(case::escalate))
+        .route("/cases/{case}/offers/{offer}", post(case::decide_offer))
+        .route("/cases/{case}/merge-customer", post(case::merge_customer))
         .route("/cases/{case}/unmerge", post(case::unmerge))
         .route("/cases/{case}/split", post(case::split))
         .route("/cases/{case}/undo-split", post(case::undo_split))
@@ -83,6 +87,20 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/teams", get(admin::teams).post(admin::create_team))
         .route("/admin/tags", get(admin::tags).post(admin::define_tag))
+        .route(
+            "/admin/routing",
+            get(routing::routing).post(routing::save_rule),
+        )
+        .route("/admin/routing/{id}", get(routing::rule))
+        .route("/admin/routing/{id}/delete", post(routing::delete_rule))
+        .route(
+            "/admin/routing/teams/{id}",
+            post(routing::save_team_assignment),
+        )
+        .route(
+            "/admin/escalation",
+            get(routing::escalation).post(routing::save_escalation),
+        )
         .route("/admin/tags/{name}/delete", post(admin::remove_tag))
         .route("/admin/macros", get(admin::macros).post(admin::save_macro))
         .route(

@@ -7,7 +7,8 @@
 #   bench/import_mail.sh text 100000                 # embedded store
 #   bench/import_mail.sh attachments 10000
 #   bench/import_mail.sh text 100000 postgres postgres://postgres@127.0.0.1/postgres
-# Env: PARALLEL (256 messages in flight), BENCH_CORPUS (an existing mbox to use instead).
+# Env: PARALLEL (256 messages in flight), BENCH_CORPUS (an existing mbox to use instead),
+#      MATCHING=off (concern matching switched off, for comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-text}
@@ -34,6 +35,15 @@ if [ -z "${BENCH_CORPUS:-}" ]; then
 fi
 bytes=$(stat -c %s "$corpus")
 "$bin" migrate "${store_args[@]}" >/dev/null
+# MATCHING=off: concern matching switched off (to measure what matching costs the intake).
+if [ "${MATCHING:-on}" = off ]; then
+  setting="INSERT INTO settings (key, value, updated_at) VALUES ('matching', '{\"enabled\": false}', 0) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+  if [ "$backend" = postgres ]; then
+    psql "${admin_url%/*}/$db" -qc "$setting" >/dev/null
+  else
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()' "$work/data/anliegen.db" "$setting"
+  fi
+fi
 start=$(date +%s.%N)
 ANLIEGEN_LOG=warn /usr/bin/time -v -o "$work/time" "$bin" import mail "$corpus" --quiet --parallel "$parallel" "${store_args[@]}" >"$work/import.out"
 end=$(date +%s.%N)

@@ -62,13 +62,17 @@ async fn load(dir: &std::path::Path, args: &Args) -> anyhow::Result<u64> {
         .max_connections(1)
         .connect(&url)
         .await?;
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts").fetch_one(&pool).await?;
+    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts")
+        .fetch_one(&pool)
+        .await?;
     let customers = (args.contacts / args.per_customer).max(1);
     if have as u64 >= args.contacts {
         pool.close().await;
         return Ok(customers);
     }
-    sqlx::query("PRAGMA synchronous = OFF").execute(&pool).await?;
+    sqlx::query("PRAGMA synchronous = OFF")
+        .execute(&pool)
+        .await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let now = jiff::Timestamp::now().as_microsecond();
     let day = 86_400_000_000i64;
@@ -135,7 +139,50 @@ async fn load(dir: &std::path::Path, args: &Args) -> anyhow::Result<u64> {
         if c % 20_000 == 19_999 {
             tx.commit().await?;
             tx = pool.begin().await?;
-            eprintln!("{contacts} contacts loaded ({:.0} s)", started.elapsed().as_secs_f64());
+            eprintln!(
+                "{contacts} contacts loaded ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    // One heavy customer (a marketplace seller or publisher): 300 open cases of 3 contacts.
+    let heavy = "00000000-0000-7000-8000-ffffffffffff";
+    sqlx::query("INSERT INTO customers (id, name, tier, notes, created_at, updated_at, name_key) VALUES ($1, 'Großkunde', 'standard', '', $2, $2, 'grosskunde')")
+        .bind(heavy)
+        .bind(now - 400 * day)
+        .execute(&mut *tx)
+        .await?;
+    for i in 0..300i64 {
+        number += 1;
+        let case_id = format!("00000000-0000-7000-9000-{number:012}");
+        let opened = now - rng.random_range(0..30) * day;
+        let order = rng.random_range(0..900_000);
+        sqlx::query(
+            "INSERT INTO cases (id, number, subject, customer_id, status, priority, tags, fields, channel, contact_count, \
+             created_at, updated_at, unsolved, queue_due) VALUES ($1, $2, $3, $4, 'open', 'normal', '[]', '{}', 'email', 3, $5, $6, 1, $5)",
+        )
+        .bind(&case_id)
+        .bind(number)
+        .bind(format!("Bestellung BE-2026-{order:06}"))
+        .bind(heavy)
+        .bind(opened)
+        .bind(opened + i)
+        .execute(&mut *tx)
+        .await?;
+        for k in 0..3 {
+            contacts += 1;
+            sqlx::query(
+                "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, attachments, created_at) \
+                 VALUES ($1, $2, 'email', 'inbound', 'public', $3, $4, $5, '[]', $6)",
+            )
+            .bind(format!("00000000-0000-7000-a000-{contacts:012}"))
+            .bind(&case_id)
+            .bind(format!("{{\"kind\":\"customer\",\"id\":\"{heavy}\"}}"))
+            .bind(format!("Bestellung BE-2026-{order:06}"))
+            .bind(text(&mut rng, order))
+            .bind(opened + k * 3_600_000_000)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'")
@@ -145,7 +192,10 @@ async fn load(dir: &std::path::Path, args: &Args) -> anyhow::Result<u64> {
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&pool).await?;
     pool.close().await;
-    eprintln!("{contacts} contacts loaded in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{contacts} contacts loaded in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(customers)
 }
 
@@ -154,9 +204,14 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let tmp = tempfile_dir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.clone());
-    let config = StoreConfig::Sqlite { data_dir: dir.clone() };
+    let config = StoreConfig::Sqlite {
+        data_dir: dir.clone(),
+    };
     // The real migrations make the schema.
-    Store::open(&config, Arc::new(SystemClock)).await?.close().await;
+    Store::open(&config, Arc::new(SystemClock))
+        .await?
+        .close()
+        .await;
     let customers = load(&dir, &args).await?;
     let store = Store::open(&config, Arc::new(SystemClock)).await?;
     let concerns = Concerns::new(store.clone());
@@ -175,12 +230,21 @@ async fn main() -> anyhow::Result<()> {
         // A third write again about one of their orders, the rest about something new.
         let order = if rng.random_bool(0.33) {
             let subject: Option<String> = store
-                .prior_cases(cid, jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 365), jiff::Timestamp::now())
+                .prior_cases(
+                    cid,
+                    jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 365),
+                    jiff::Timestamp::now(),
+                )
                 .await?
                 .first()
                 .and_then(|p| p.contacts.first().map(|c| c.text.clone()));
             subject
-                .and_then(|s| s.split("BE-2026-").nth(1).and_then(|x| x.get(..6)).and_then(|x| x.parse().ok()))
+                .and_then(|s| {
+                    s.split("BE-2026-")
+                        .nth(1)
+                        .and_then(|x| x.get(..6))
+                        .and_then(|x| x.parse().ok())
+                })
                 .unwrap_or(1)
         } else {
             rng.random_range(0..900_000)
@@ -194,6 +258,18 @@ async fn main() -> anyhow::Result<()> {
             Found::New(_) => new += 1,
         }
     }
+    // The heavy customer: every probe compares with the newest 20 of 300 open cases.
+    let heavy: CustomerId = "00000000-0000-7000-8000-ffffffffffff".parse()?;
+    let mut heavy_times = Vec::new();
+    for _ in 0..1000 {
+        let order = rng.random_range(0..900_000);
+        let body = text(&mut rng, order);
+        let t = Instant::now();
+        concerns.find(Some(heavy), "Nachfrage", &body, None).await?;
+        heavy_times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    heavy_times.sort_by(f64::total_cmp);
+    let heavy_p99 = heavy_times[(heavy_times.len() * 99 / 100).min(heavy_times.len() - 1)];
     times.sort_by(f64::total_cmp);
     let q = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!(
@@ -208,6 +284,8 @@ async fn main() -> anyhow::Result<()> {
             "p95_ms": (q(0.95) * 1000.0).round() / 1000.0,
             "p99_ms": (q(0.99) * 1000.0).round() / 1000.0,
             "max_ms": (times[times.len() - 1] * 1000.0).round() / 1000.0,
+            "heavy_customer_300_open_cases_p50_ms": (heavy_times[heavy_times.len() / 2] * 1000.0).round() / 1000.0,
+            "heavy_customer_300_open_cases_p99_ms": (heavy_p99 * 1000.0).round() / 1000.0,
         })
     );
     store.close().await;

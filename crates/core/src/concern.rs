@@ -6,6 +6,12 @@
 //! geschrieben", "as discussed in the chat"), the kind of problem (missing, damaged, refund, …)
 //! from German and English word classes, and the content words both use.
 //!
+//! Explicit references back ("meine Mail von Dienstag", "following up") tie a contact to an
+//! earlier one unless it raises a kind of problem that does not follow; weak ones (a reply
+//! prefix, a channel word, "anbei") only when both name the same kind of problem. A new contact
+//! that says the earlier thing arrived or was done ("Rechnung erhalten", "refund received",
+//! not negated or asked for) opens a new matter.
+//!
 //! Kinds of problem may develop: a missing parcel becomes a refund request, a damaged item a
 //! return. Such a development (see `FOLLOWS`) is the same concern; a problem that does not
 //! follow from the earlier one (a broken lamp after a missing parcel) is a new one.
@@ -108,6 +114,7 @@ const TOPICS: &[(&str, &[&str])] = &[
             "verschollen",
             "verloren gegangen",
             "wo bleibt",
+            "bis heute nicht",
             "noch nicht da",
             "nicht da=",
             "nichts da=",
@@ -261,19 +268,29 @@ const TOPICS: &[(&str, &[&str])] = &[
             "misaligned",
             "torn",
             "ripped",
+            "ohne bild",
+            "kein bild",
+            "no picture",
+            "no image",
+            "startet nicht",
+            "wont start",
         ],
     ),
     (
         "wrong_item",
         &[
             "falsch",
-            "statt=",
-            "anstatt",
+            "statt _ geliefert",
+            "statt _ bekommen",
+            "statt _ erhalten",
+            "geliefert statt",
             "verwechselt",
             "anderen artikel",
             "andere farbe",
             "wrong",
-            "instead of",
+            "sent me _ instead",
+            "got _ instead",
+            "received _ instead",
             "not what i ordered",
             "someone elses",
             "different colour",
@@ -316,6 +333,9 @@ const TOPICS: &[(&str, &[&str])] = &[
             "returned",
             "send back",
             "send it back",
+            "sent back",
+            "sent it back",
+            "schickte _ zuruck",
             "exchange",
             "label",
             "pickup",
@@ -350,7 +370,10 @@ const TOPICS: &[(&str, &[&str])] = &[
             "charged",
             "charge=",
             "twice",
-            "double",
+            "double charg",
+            "double debit",
+            "double payment",
+            "charged double",
             "duplicate",
             "lastschrift",
             "klarna",
@@ -385,6 +408,12 @@ const TOPICS: &[(&str, &[&str])] = &[
             "gift card",
             "geschenkkarte",
             "guthaben",
+            "punkte",
+            "punktestand",
+            "bonuspunkt",
+            "treuepunkt",
+            "points",
+            "loyalty",
             "balance",
         ],
     ),
@@ -394,6 +423,7 @@ const TOPICS: &[(&str, &[&str])] = &[
             "*adress",
             "*anschrift",
             "address",
+            "deliver= to",
             "postleitzahl",
             "plz=",
             "postcode",
@@ -409,6 +439,8 @@ const TOPICS: &[(&str, &[&str])] = &[
         "cancel",
         &[
             "storn",
+            "kundig",
+            "gekundigt",
             "abbestell",
             "cancel",
             "widerruf",
@@ -438,8 +470,18 @@ const TOPICS: &[(&str, &[&str])] = &[
             "suspended",
             "sign in",
             "hacked",
-            "unsubscribe",
-            "abmelden",
+            "zwei faktor",
+            "2fa",
+            "authenticator",
+            "two factor",
+            "bestatigungscode",
+            "verification code",
+            "locked out",
+            "cant log",
+            "cannot log",
+            "nicht _ ins kundenkonto",
+            "nicht _ in mein konto",
+            "nicht _ ins konto",
         ],
     ),
     (
@@ -459,6 +501,9 @@ const TOPICS: &[(&str, &[&str])] = &[
             "phishing",
             "bankdaten",
             "bank details",
+            "freunde familie",
+            "friends and family",
+            "friends family",
         ],
     ),
     (
@@ -523,6 +568,9 @@ const TOPICS: &[(&str, &[&str])] = &[
             "servicepartner",
             "techniker",
             "technician",
+            "service centre",
+            "service center",
+            "servicecenter",
         ],
     ),
     (
@@ -544,6 +592,66 @@ const TOPICS: &[(&str, &[&str])] = &[
             "does not fit",
             "wrong fit",
             "bigger",
+        ],
+    ),
+    (
+        "payout",
+        &[
+            "*auszahlung",
+            "ausgezahlt",
+            "auszuzahlen",
+            "payout",
+            "paid out",
+            "pay out",
+            "disbursement",
+        ],
+    ),
+    (
+        "privacy",
+        &[
+            "newsletter",
+            "werbemail",
+            "werbung",
+            "unsubscribe",
+            "abmelden",
+            "abgemeldet",
+            "einwillig",
+            "consent",
+            "opt in",
+            "opt out",
+            "dsgvo",
+            "gdpr",
+            "datenschutz",
+            "datenauskunft",
+            "auskunft nach",
+            "daten loschen",
+            "meine daten",
+            "personal data",
+            "my data",
+            "delete my",
+            "marketing",
+        ],
+    ),
+    (
+        "listing",
+        &[
+            "listing",
+            "inaktiv",
+            "deaktiviert",
+            "aktiv schalten",
+            "freischalt",
+            "freigeschaltet",
+            "reaktivier",
+            "inactive",
+            "deactivated",
+            "reactivate",
+            "delisted",
+            "offline",
+            "nicht mehr sichtbar",
+            "unsichtbar",
+            "no longer visible",
+            "not visible",
+            "takedown",
         ],
     ),
 ];
@@ -576,7 +684,6 @@ const FOLLOWS: &[(&str, &[&str])] = &[
     ("cancel", &["refund", "payment", "missing", "return"]),
     ("account", &["voucher", "payment", "fraud"]),
     ("fraud", &["payment", "cancel", "account", "refund"]),
-    ("price", &["voucher"]),
     (
         "customs",
         &["refund", "invoice", "payment", "return", "missing"],
@@ -585,59 +692,90 @@ const FOLLOWS: &[(&str, &[&str])] = &[
         "warranty",
         &["damaged", "refund", "missing", "return", "invoice"],
     ),
+    ("payout", &["payment", "account", "invoice", "missing"]),
+    ("privacy", &["account"]),
+    ("listing", &["account", "price"]),
+    ("price", &["voucher", "listing"]),
 ];
 
-/// Phrases of a contact that refers back to an earlier one ("ich hatte geschrieben", "as
-/// discussed in the chat", the agent's "hatte gemailt").
+/// Phrases of a contact that refers back explicitly to an earlier one ("ich hatte
+/// geschrieben", "as discussed", "meine Mail von Dienstag", the agent's "hatte gemailt").
 const FOLLOW_UP: &[&str] = &[
     "hatte _ geschrieben",
     "habe _ geschrieben",
-    "geschrieben",
-    "gemailt",
+    "hatten _ geschrieben",
+    "haben _ geschrieben",
+    "hatte _ gemailt",
+    "habe _ gemailt",
     "hatte _ gemeldet",
     "habe _ gemeldet",
     "hatte _ angerufen",
     "habe _ angerufen",
     "hab _ angerufen",
-    "angerufen",
+    "hatte _ gefragt",
+    "habe _ gefragt",
+    "hatte _ angefragt",
+    "habe _ angefragt",
+    "hatte _ reklamiert",
+    "habe _ reklamiert",
     "meinem anruf",
-    "telefonisch",
-    "am telefon",
+    "meinem _ anruf",
+    "unser telefonat",
+    "unserem telefonat",
     "besprochen",
-    "im chat",
-    "chat=",
-    "formular",
-    "per mail",
     "meine mail",
     "meiner mail",
+    "meine _ mail",
+    "meiner _ mail",
+    "meine _ nachricht",
+    "meiner _ nachricht",
+    "letzten nachricht",
     "mein schreiben",
     "meinem schreiben",
     "meine anfrage",
     "meiner anfrage",
+    "meine meldung",
+    "meiner meldung",
+    "meine reklamation",
+    "meiner reklamation",
+    "bezug auf",
+    "bezugnehmend",
     "erinnerung",
     "nachtrag",
     "erganzend",
+    "erganzung",
     "nochmal nach",
-    "nochmals",
     "nochmal wegen",
+    "noch mal wegen",
+    "noch einmal wegen",
     "hallo nochmal",
-    "erneut=",
+    "hatte _ nachgefragt",
+    "habe _ nachgefragt",
+    "schon _ geschrieben",
+    "bereits _ geschrieben",
+    "hat _ geschrieben",
+    "schon _ angerufen",
+    "bereits _ angerufen",
+    "schon _ gemeldet",
+    "bereits _ gemeldet",
+    "per formular",
+    "ubers formular",
+    "uber das formular",
     "zugesagt",
     "versprochen",
     "keine antwort",
     "keine reaktion",
     "keine ruckmeldung",
-    "keine bestatigung",
+    "unbeantwortet",
     "nichts gehort",
-    "seitdem",
+    "nichts mehr gehort",
     "wie vereinbart",
-    "bezugnehmend",
-    "wrote",
-    "written",
-    "emailed",
+    "wie bereits",
+    "wie besprochen",
     "as discussed",
     "as i said",
-    "as requested",
+    "as mentioned",
+    "as already",
     "following up",
     "follow up",
     "followed up",
@@ -645,18 +783,26 @@ const FOLLOW_UP: &[&str] = &[
     "spoke to",
     "spoke with",
     "talked to",
-    "chatted",
-    "in chat",
-    "the chat",
     "i called",
     "had called",
     "my email",
+    "my _ email",
     "my message",
+    "my _ message",
+    "my last",
+    "my previous",
+    "my earlier",
     "my request",
     "my form",
+    "sent a form",
+    "sent you a",
+    "via the form",
+    "via your form",
+    "my report",
+    "my complaint",
+    "our call",
     "first asked",
     "second request",
-    "second try",
     "second email",
     "a reminder",
     "friendly reminder",
@@ -665,21 +811,62 @@ const FOLLOW_UP: &[&str] = &[
     "no reply",
     "no response",
     "nobody answered",
+    "unanswered",
     "havent heard",
     "not heard back",
+    "heard nothing",
     "writing again",
     "me again",
+    "hi again",
+    "hello again",
     "was promised",
-    "promised",
-    "was told",
     "you said",
     "contacted you",
     "asked me to",
     "told me to",
     "i asked",
-    "the parcel i",
+    "we asked",
+];
+
+/// Weaker signs of a follow-up: a reply, a channel, material sent as asked ("anbei",
+/// "here is the photo"). They tie two contacts only about a kind of problem both name.
+const FOLLOW_UP_WEAK: &[&str] = &[
+    "geschrieben",
+    "gemailt",
+    "angerufen",
+    "telefonisch",
+    "am telefon",
+    "im chat",
+    "chat=",
+    "formular",
+    "nochmals",
+    "erneut=",
+    "seitdem",
+    "keine bestatigung",
+    "anbei",
+    "hier noch",
+    "hier das",
+    "hier die",
+    "hier der",
+    "hier wie",
+    "wie gewunscht",
+    "wrote",
+    "written",
+    "emailed",
+    "chatted",
+    "in chat",
+    "the chat",
+    "your chat",
+    "as requested",
+    "attached",
+    "here is the",
+    "here are the",
+    "promised",
+    "was told",
+    "i told",
     "i filled",
     "filled out",
+    "second try",
 ];
 
 /// Phrases that say the problem lasts ("immer noch", "still"): a follow-up when the problem is
@@ -689,8 +876,6 @@ const STILL: &[&str] = &[
     "noch immer",
     "weiterhin",
     "nach wie vor",
-    "inzwischen",
-    "mittlerweile",
     "still",
     "any news",
     "any update",
@@ -741,7 +926,34 @@ const NEW_MATTER: &[&str] = &[
     "got it thanks",
     "arrived thanks",
     "the order arrived",
-    "danke fur die schnelle",
+    "was anderes",
+    "separate sache",
+    "separates thema",
+    "anderes thema",
+    "anderen thema",
+    "neues thema",
+    "diesen faden",
+    "diesen thread",
+    "der einfachheit halber",
+    "neuer defekt",
+    "neuen defekt",
+    "anderer defekt",
+    "anderen defekt",
+    "neuen reparaturauftrag",
+    "neue reparatur",
+    "different fault",
+    "new fault",
+    "another fault",
+    "new repair",
+    "different topic",
+    "other topic",
+    "another matter",
+    "separate matter",
+    "separate issue",
+    "different matter",
+    "this thread",
+    "not about the",
+    "geht nicht um",
 ];
 
 /// Phrases that settle a contact ("hat geklappt", "all good", the agent's "erledigt"): what
@@ -762,6 +974,16 @@ const SETTLED: &[&str] = &[
     "re issued",
     "funktioniert danke",
     "repariert zuruckgekommen",
+    "danke fur die info",
+    "danke fur die auskunft",
+    "thanks for the info",
+    "thanks for the explanation",
+    "confirmed working",
+    "funktioniert wieder",
+    "works again",
+    "working again",
+    "problem solved",
+    "problem gelost",
 ];
 
 /// A general or pre-sales question ("wie lange dauert …?", "can I pay with …?").
@@ -794,7 +1016,210 @@ const REPEAT: &[&str] = &[
     "second time",
     "second mistake",
     "this time",
-    "again=",
+    "happened again",
+    "yet again",
+    "again a=",
+    "again an=",
+    "another parcel",
+    "another package",
+];
+
+/// What the new contact says has arrived or been done ("Rechnung erhalten", "refund
+/// received"): the earlier matter is settled, so what it raises now is a new one. Phrases are
+/// a thing followed by its arrival (`RESOLVED_THINGS` × `RESOLVED_AFTER`) or, in English, also
+/// the arrival followed by the thing; a negation, a doubt or a fault near them cancels them.
+const RESOLVED_THINGS: &[&str] = &[
+    "rechnung",
+    "erstattung",
+    "ruckerstattung",
+    "geld=",
+    "gutschrift",
+    "paket",
+    "lieferung",
+    "ware=",
+    "karton",
+    "etikett",
+    "retourenschein",
+    "ersatz",
+    "auszahlung",
+    "gutschein",
+    "bestellung",
+    "label",
+    "refund",
+    "invoice",
+    "parcel",
+    "package",
+    "money",
+    "replacement",
+    "payout",
+    "voucher",
+    "order=",
+];
+
+const RESOLVED_AFTER: &[&str] = &[
+    "erhalten",
+    "bekommen",
+    "angekommen",
+    "ist _ da=",
+    "sind _ da=",
+    "kam _ an=",
+    "eingegangen",
+    "gekommen",
+    "gutgeschrieben",
+    "received",
+    "arrived",
+    "came=",
+    "is here",
+    "turned up",
+    "showed up",
+    "went through",
+];
+
+const RESOLVED_BEFORE: &[&str] = &["received", "got="];
+
+/// Arrivals with thanks, whatever arrived ("kam gestern an, danke").
+const RESOLVED_THANKS: &[&str] = &[
+    "kam _ an danke",
+    "ist _ da danke",
+    "angekommen danke",
+    "erhalten danke",
+    "bekommen danke",
+    "received thank",
+    "arrived thank",
+    "got it thank",
+];
+
+/// Words that cancel a `RESOLVED` phrase near it: it did not arrive, may not have, or came
+/// with a fault.
+const NOT_RESOLVED: &[&str] = &[
+    "nicht",
+    "nie",
+    "niemals",
+    "kein",
+    "keine",
+    "keinen",
+    "nichts",
+    "weder",
+    "noch",
+    "wann",
+    "ob",
+    "falls",
+    "wenn",
+    "sobald",
+    "bis",
+    "sollte",
+    "sollten",
+    "angeblich",
+    "laut",
+    "sei",
+    "not",
+    "never",
+    "no",
+    "nothing",
+    "didnt",
+    "hasnt",
+    "havent",
+    "hadnt",
+    "wasnt",
+    "isnt",
+    "dont",
+    "doesnt",
+    "yet",
+    "still",
+    "when",
+    "whether",
+    "if",
+    "once",
+    "until",
+    "should",
+    "supposedly",
+    "says",
+    "shows",
+    "marked",
+    "beschadigt",
+    "kaputt",
+    "defekt",
+    "zerbrochen",
+    "nass",
+    "leer",
+    "offen",
+    "falsch",
+    "falsche",
+    "falschen",
+    "unvollstandig",
+    "teilweise",
+    "nur",
+    "halb",
+    "damaged",
+    "broken",
+    "crushed",
+    "wet",
+    "empty",
+    "open",
+    "wrong",
+    "incomplete",
+    "partly",
+    "only",
+    "half",
+    "trotzdem",
+    "obwohl",
+    "anyway",
+    "despite",
+    "though",
+    "kann",
+    "konnen",
+    "konnte",
+    "mochte",
+    "will",
+    "wollen",
+    "muss",
+    "bitte",
+    "hoffe",
+    "erwarte",
+    "warte",
+    "can",
+    "could",
+    "would",
+    "want",
+    "please",
+    "hope",
+    "expect",
+    "wait",
+    "dhl",
+    "hermes",
+    "dpd",
+    "gls",
+    "ups",
+    "tracking",
+    "sendungsverfolgung",
+    "status",
+];
+
+/// Words right after an arrival that cancel it ("arrived damaged", "angekommen, trotzdem").
+const NOT_RESOLVED_AFTER: &[&str] = &[
+    "nicht",
+    "nichts",
+    "nie",
+    "not",
+    "nothing",
+    "never",
+    "beschadigt",
+    "kaputt",
+    "defekt",
+    "damaged",
+    "broken",
+    "leer",
+    "empty",
+    "falsch",
+    "wrong",
+    "unvollstandig",
+    "incomplete",
+    "only",
+    "nur",
+    "halb",
+    "half",
+    "trotzdem",
+    "anyway",
 ];
 
 /// A new order is named ("neue Bestellung", "I re-ordered").
@@ -971,6 +1396,12 @@ enum Class {
     Question,
     Repeat,
     NewOrder,
+    FollowUpWeak,
+    Resolved,
+    /// Internal: a thing of `RESOLVED_THINGS` (its arrival may follow).
+    ResolvedThing,
+    /// Internal: an arrival of `RESOLVED_BEFORE` (its thing may follow).
+    ResolvedBefore,
 }
 
 impl Class {
@@ -984,6 +1415,10 @@ impl Class {
             Class::Question => 44,
             Class::Repeat => 45,
             Class::NewOrder => 46,
+            Class::FollowUpWeak => 47,
+            Class::Resolved => 48,
+            Class::ResolvedThing => 49,
+            Class::ResolvedBefore => 50,
         };
         1u64 << n
     }
@@ -1012,10 +1447,47 @@ struct Pattern {
 /// All phrases, folded once, indexed by the first two bytes of their first word.
 struct Lexicon {
     patterns: Vec<Pattern>,
-    by_start: Vec<([u8; 2], Vec<usize>)>,
+    by_start: std::collections::HashMap<[u8; 3], Vec<usize>, KeyHash>,
     anywhere: Vec<usize>,
     follows: Vec<u64>,
     generic: std::collections::HashSet<String>,
+    not_resolved: std::collections::HashSet<String>,
+    /// `RESOLVED_THINGS` and `RESOLVED_AFTER`, to complete a thing or an arrival.
+    things: Vec<Pattern>,
+    arrivals: Vec<Pattern>,
+}
+
+/// A hasher for the three-byte keys of `Lexicon::by_start` (SipHash is slow for them).
+#[derive(Default, Clone, Copy)]
+struct KeyHash(u64);
+
+impl std::hash::Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+}
+
+impl std::hash::BuildHasher for KeyHash {
+    type Hasher = KeyHash;
+    fn build_hasher(&self) -> KeyHash {
+        KeyHash(0)
+    }
+}
+
+/// The first `n` (at most three) bytes of a word, padded with zeros: phrases are indexed by
+/// the key of their first word, and a word looks up the keys of its first one, two and three
+/// bytes.
+fn start_key(word: &str, n: usize) -> [u8; 3] {
+    let mut key = [0u8; 3];
+    for (k, b) in key.iter_mut().zip(word.bytes().take(n.min(3))) {
+        *k = b;
+    }
+    key
 }
 
 fn parse(phrase: &str, bit: u64) -> Pattern {
@@ -1059,18 +1531,32 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         (QUESTION, Class::Question),
         (REPEAT, Class::Repeat),
         (NEW_ORDER, Class::NewOrder),
+        (FOLLOW_UP_WEAK, Class::FollowUpWeak),
     ] {
         patterns.extend(list.iter().map(|p| parse(p, class.bit())));
     }
-    let mut index: BTreeMap<[u8; 2], Vec<usize>> = BTreeMap::new();
+    patterns.extend(
+        RESOLVED_THANKS
+            .iter()
+            .map(|p| parse(p, Class::Resolved.bit())),
+    );
+    // Things and arrivals are combined while matching ("Rechnung _ erhalten").
+    patterns.extend(
+        RESOLVED_THINGS
+            .iter()
+            .map(|p| parse(p, Class::ResolvedThing.bit())),
+    );
+    patterns.extend(
+        RESOLVED_BEFORE
+            .iter()
+            .map(|p| parse(p, Class::ResolvedBefore.bit())),
+    );
+    let mut index: BTreeMap<[u8; 3], Vec<usize>> = BTreeMap::new();
     let mut anywhere = Vec::new();
     for (i, p) in patterns.iter().enumerate() {
         match p.toks.first() {
-            Some(t) if t.mode != Mode::Infix && t.s.len() >= 2 => {
-                let b = t.s.as_bytes();
-                if let (Some(&x), Some(&y)) = (b.first(), b.get(1)) {
-                    index.entry([x, y]).or_default().push(i);
-                }
+            Some(t) if t.mode != Mode::Infix && !t.s.is_empty() => {
+                index.entry(start_key(&t.s, 3)).or_default().push(i);
             }
             Some(_) => anywhere.push(i),
             None => {}
@@ -1098,25 +1584,31 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         anywhere,
         follows,
         generic: GENERIC.iter().map(|g| fold(g)).collect(),
+        not_resolved: NOT_RESOLVED.iter().map(|g| fold(g)).collect(),
+        things: RESOLVED_THINGS.iter().map(|p| parse(p, 0)).collect(),
+        arrivals: RESOLVED_AFTER.iter().map(|p| parse(p, 0)).collect(),
     }
 });
 
-fn match_from(words: &[&str], i: usize, toks: &[Tok]) -> bool {
+/// Where a phrase starting at word `i` ends (one past its last word), if it matches.
+fn match_from(words: &[&str], i: usize, toks: &[Tok]) -> Option<usize> {
     let Some((t, rest)) = toks.split_first() else {
-        return true;
+        return Some(i);
     };
     if t.mode == Mode::Gap {
-        return (0..=3).any(|skip| match_from(words, i + skip, rest));
+        return (0..=3).find_map(|skip| match_from(words, i + skip, rest));
     }
-    let Some(w) = words.get(i) else {
-        return false;
-    };
+    let w = words.get(i)?;
     let ok = match t.mode {
         Mode::Prefix => w.starts_with(t.s.as_str()),
         Mode::Exact => *w == t.s,
         Mode::Infix | Mode::Gap => w.contains(t.s.as_str()),
     };
-    ok && match_from(words, i + 1, rest)
+    if ok {
+        match_from(words, i + 1, rest)
+    } else {
+        None
+    }
 }
 
 /// What the matcher reads from one text.
@@ -1132,8 +1624,22 @@ struct Profile {
 impl Profile {
     fn of(text: &str) -> Self {
         let lex = &*LEXICON;
-        let folded = fold(text);
-        let ws: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+        // Words sentence by sentence: `sentence[k]` is where the sentence of word `k` starts.
+        let parts: Vec<String> = text
+            .split(['.', '!', '?', ';', '\n'])
+            .map(fold)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let mut ws: Vec<&str> = Vec::new();
+        let mut sentence: Vec<usize> = Vec::new();
+        for part in &parts {
+            let start = ws.len();
+            for w in part.split(' ').filter(|w| !w.is_empty()) {
+                ws.push(w);
+                sentence.push(start);
+            }
+        }
+        let folded = parts.join(" ");
         // Compound (infix) phrases only where their word occurs in the text at all.
         let inside: Vec<usize> = lex
             .anywhere
@@ -1147,31 +1653,68 @@ impl Profile {
             })
             .collect();
         let mut bits = 0u64;
+        let resolved = Class::Resolved.bit();
+        let (thing, before) = (Class::ResolvedThing.bit(), Class::ResolvedBefore.bit());
         for i in 0..ws.len() {
             let Some(w) = ws.get(i) else { continue };
-            let b = w.as_bytes();
-            let key = (b.first(), b.get(1));
-            let started = match key {
-                (Some(&x), Some(&y)) => lex
-                    .by_start
-                    .binary_search_by_key(&[x, y], |(k, _)| *k)
-                    .ok()
-                    .and_then(|k| lex.by_start.get(k))
-                    .map(|(_, v)| v),
-                _ => None,
-            };
-            for &p in started.into_iter().flatten().chain(inside.iter()) {
-                if let Some(pat) = lex.patterns.get(p)
-                    && bits & pat.bit == 0
-                    && match_from(&ws, i, &pat.toks)
-                {
-                    bits |= pat.bit;
+            let started = (1..=w.len().min(3)).filter_map(|n| lex.by_start.get(&start_key(w, n)));
+            for &p in started.flatten().chain(inside.iter()) {
+                let Some(pat) = lex.patterns.get(p) else {
+                    continue;
+                };
+                let pair = pat.bit & (thing | before) != 0;
+                let bit = if pair { resolved } else { pat.bit };
+                if bits & bit != 0 {
+                    continue;
                 }
+                let Some(mut end) = match_from(&ws, i, &pat.toks) else {
+                    continue;
+                };
+                if pair {
+                    // A thing, then up to three words, then its arrival (or the reverse).
+                    let rest = if pat.bit == thing {
+                        &lex.arrivals
+                    } else {
+                        &lex.things
+                    };
+                    let Some(e) = (0..=3).find_map(|skip| {
+                        rest.iter()
+                            .find_map(|r| match_from(&ws, end + skip, &r.toks))
+                    }) else {
+                        continue;
+                    };
+                    end = e;
+                }
+                // "Paket ist nicht angekommen", "kann ich das Geld zurück bekommen?": no
+                // arrival. The words before it in its sentence, and the one after.
+                if bit == resolved {
+                    let from = i
+                        .saturating_sub(5)
+                        .max(sentence.get(i).copied().unwrap_or(0));
+                    let before = ws.get(from..end).unwrap_or_default();
+                    let after = ws
+                        .get(end)
+                        .filter(|_| sentence.get(end) == sentence.get(i))
+                        .filter(|w| NOT_RESOLVED_AFTER.contains(*w));
+                    // "the order I just received": a relative clause, not an arrival.
+                    let clause = ws
+                        .get(i + 1..end)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|w| matches!(*w, "i" | "we" | "you" | "they"));
+                    if clause
+                        || after.is_some()
+                        || before.iter().any(|w| lex.not_resolved.contains(*w))
+                    {
+                        continue;
+                    }
+                }
+                bits |= bit;
             }
         }
         // A reply ("Re: …", "AW: …") refers back to the earlier contact.
         if matches!(ws.first(), Some(&("re" | "aw" | "wg" | "fwd"))) {
-            bits |= Class::FollowUp.bit();
+            bits |= Class::FollowUpWeak.bit();
         }
         let stems = ws
             .iter()
@@ -1276,6 +1819,27 @@ pub fn decide(
     days_apart: i64,
     cfg: &MatchConfig,
 ) -> Decision {
+    decide_prepared(&prepare(a), &prepare(b), same_customer, days_apart, cfg)
+}
+
+/// A text analysed once for matching (folding, identifiers, kinds of problem, phrase classes,
+/// word stems), so that one new contact compared with many earlier ones is analysed only once.
+pub struct Prepared(Profile);
+
+/// Analyses `text` for [`decide_prepared`].
+pub fn prepare(text: &str) -> Prepared {
+    Prepared(Profile::of(text))
+}
+
+/// [`decide`] on texts analysed before.
+pub fn decide_prepared(
+    a: &Prepared,
+    b: &Prepared,
+    same_customer: bool,
+    days_apart: i64,
+    cfg: &MatchConfig,
+) -> Decision {
+    let (pa, pb) = (&a.0, &b.0);
     let no = |reason| Decision {
         same: false,
         reason,
@@ -1284,17 +1848,22 @@ pub fn decide(
     if !same_customer {
         return no(Reason::OtherCustomer);
     }
-    let (pa, pb) = (Profile::of(a), Profile::of(b));
     let (ta, tb) = (pa.topics(), pb.topics());
     // Kinds of problem in b that neither a names nor follow from a's.
     let novel = if ta == 0 { 0 } else { tb & !pa.follows() };
     // A follow-up retells the case in other words and may name kinds of problem of its own;
     // it continues the case when it shares one of a's kinds (or either names none).
-    let follow_up = pb.has(Class::FollowUp) && (novel == 0 || ta & tb != 0);
-    let new_matter = pb.has(Class::NewMatter) || pa.has(Class::Settled);
+    let follow_up = (pb.has(Class::FollowUp) && (novel == 0 || ta & tb != 0))
+        || (pb.has(Class::FollowUpWeak) && ta & tb != 0);
+    // b says the earlier matter arrived or was done ("Rechnung erhalten, danke").
+    let resolved = pb.has(Class::Resolved) && !pb.has(Class::Still);
+    let new_matter = pb.has(Class::NewMatter) || pa.has(Class::Settled) || resolved;
 
     if let Some(shared) = pa.ids.intersection(&pb.ids).next() {
-        return if new_matter || (novel != 0 && !follow_up) {
+        // a names no kind of problem we know (a wish, a note) and b names one without
+        // referring back: the order is all they share.
+        let first_problem = ta == 0 && tb != 0 && !follow_up && !pb.has(Class::Still);
+        return if new_matter || first_problem || (novel != 0 && !follow_up) {
             no(Reason::SameIdentifierOtherProblem(shared.value.clone()))
         } else {
             yes(Reason::SameIdentifier(shared.value.clone()))
@@ -1336,10 +1905,10 @@ pub fn decide(
     let meet = ta & tb != 0 || tb & pa.follows() != 0;
     // A reply that only adds the parcel's tracking number to an order asked about before.
     let adds_tracking = |p: &Profile, kind| p.ids.iter().any(|i| i.kind == kind);
-    let tracking_added = adds_tracking(&pa, IdKind::Order)
-        && !adds_tracking(&pa, IdKind::Tracking)
-        && adds_tracking(&pb, IdKind::Tracking)
-        && !adds_tracking(&pb, IdKind::Order);
+    let tracking_added = adds_tracking(pa, IdKind::Order)
+        && !adds_tracking(pa, IdKind::Tracking)
+        && adds_tracking(pb, IdKind::Tracking)
+        && !adds_tracking(pb, IdKind::Order);
     let similar = if meet {
         words >= cfg.same_topic_overlap || still || tracking_added
     } else if ta == 0 || tb == 0 {
@@ -1389,5 +1958,18 @@ mod tests {
         let q = "Hallo, wie lange dauert bei Ihnen eine Erstattung?";
         let r = "Die Erstattung für Bestellung 405226918 fehlt noch.";
         assert_eq!(decide(q, r, true, 9, &cfg).reason, Reason::NewMatter);
+    }
+
+    #[test]
+    fn an_arrival_settles_the_earlier_matter() {
+        let cfg = MatchConfig::default();
+        let a = "Rechnungskopie zu Bestellung 30-44109 bitte.";
+        let b = "Rechnung erhalten. Jetzt ist aber der Fernseher aus 30-44109 ohne Bild.";
+        assert!(!decide(a, b, true, 6, &cfg).same);
+        // Not arrived, or asked for: no settlement.
+        let c = "Die Rechnung zu 30-44109 habe ich immer noch nicht erhalten.";
+        assert!(decide(a, c, true, 6, &cfg).same);
+        let r = "Kann ich dann einfach das Geld zurück bekommen? Bestellung 30-44109.";
+        assert!(!prepare(r).0.has(Class::Resolved));
     }
 }

@@ -9,7 +9,7 @@
 //! Rules 1 and 2 need lookups and live in the intake path; this module holds the settings, the
 //! recorded reason, and rules 3 and 4 over the customer's recent cases.
 
-use crate::concern::{MatchConfig, Reason, decide};
+use crate::concern::{MatchConfig, Reason, decide_prepared, prepare};
 use crate::{CaseId, CaseRef, CaseStatus, ContactId, ParseError};
 
 /// Matching settings (admin).
@@ -207,15 +207,29 @@ pub fn match_concern(
     cases: &[PriorCase],
     settings: &MatchSettings,
 ) -> Option<(CaseId, ConcernMatch)> {
+    match_concern_with(text, cases, settings, &mut |p| {
+        std::sync::Arc::new(prepare(&p.text))
+    })
+}
+
+/// [`match_concern`] with the earlier contacts' analyses from `prepared` (a cache: contacts
+/// never change, and a busy customer's are compared again and again).
+pub fn match_concern_with(
+    text: &str,
+    cases: &[PriorCase],
+    settings: &MatchSettings,
+    prepared: &mut dyn FnMut(&PriorContact) -> std::sync::Arc<crate::concern::Prepared>,
+) -> Option<(CaseId, ConcernMatch)> {
     if !settings.enabled {
         return None;
     }
     let cfg = settings.config();
+    let new = prepare(text);
     let mut similar = None;
     for case in cases.iter().filter(|c| c.status != CaseStatus::Closed) {
         let open = !matches!(case.status, CaseStatus::Solved | CaseStatus::Closed);
         for prior in &case.contacts {
-            let d = decide(&prior.text, text, true, prior.days_before, &cfg);
+            let d = decide_prepared(&prepared(prior), &new, true, prior.days_before, &cfg);
             match d.reason {
                 Reason::SameIdentifier(value) if open && d.same => {
                     return Some((

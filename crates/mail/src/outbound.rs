@@ -177,6 +177,17 @@ pub async fn prepare_mail(
     contact: &mut NewContact,
     auto: bool,
 ) -> Result<Option<NewJob>, PrepareError> {
+    prepare_mail_to(store, case, contact, auto, None).await
+}
+
+/// [`prepare_mail`], to `to` when given (an answer by mail to a contact that came another way).
+pub async fn prepare_mail_to(
+    store: &Store,
+    case: &Case,
+    contact: &mut NewContact,
+    auto: bool,
+    to: Option<String>,
+) -> Result<Option<NewJob>, PrepareError> {
     if contact.direction != Direction::Outbound {
         return Ok(None);
     }
@@ -184,7 +195,7 @@ pub async fn prepare_mail(
     let inbound = last_inbound(&contacts);
     let inbound_mail = inbound.and_then(|c| c.mail.as_deref());
     let customer = store.customer(case.customer_id).await?;
-    let to = match inbound_mail.and_then(|m| m.from.clone()) {
+    let to = match to.or_else(|| inbound_mail.and_then(|m| m.from.clone())) {
         Some(a) => Some(a),
         None if case.channel == Channel::Email => customer.as_ref().and_then(|c| {
             c.identities
@@ -517,6 +528,11 @@ impl Outbound {
     /// Acknowledges a new case: at most one automatic mail per sender and period, never to
     /// `noreply`/`mailer-daemon`, in the customer's language.
     async fn acknowledge(&self, store: &Store, job: &Job) -> Result<(), String> {
+        // A contact from another channel (a form) on a known case: answer its customer's
+        // email address, from the first mailbox.
+        if let Some(case_id) = job.payload.get("case_id").and_then(|v| v.as_str()) {
+            return self.acknowledge_case(store, job, case_id).await;
+        }
         let key = job
             .payload
             .get("intake_key")
@@ -590,6 +606,99 @@ impl Outbound {
             offer_identity: None,
         };
         prepare_mail(store, &case, &mut contact, true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(details) = contact.mail.as_deref() else {
+            return Ok(());
+        };
+        let send = send_job(details);
+        let mut w = Write::new(
+            Actor::System,
+            Command::AddContact {
+                case_id: case.id,
+                contact,
+                status_after: None,
+            },
+        );
+        w.jobs.push(send);
+        store.write(w).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+impl Outbound {
+    /// "We already have your concern" for a repeat that came by form (job payload `case_id`).
+    async fn acknowledge_case(
+        &self,
+        store: &Store,
+        job: &Job,
+        case_id: &str,
+    ) -> Result<(), String> {
+        let Ok(case_id) = case_id.parse::<anliegen_core::CaseId>() else {
+            return Ok(());
+        };
+        let Some(case) = store.case(case_id).await.map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        let Some(customer) = store
+            .customer(case.customer_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let Some(address) = customer
+            .identities
+            .iter()
+            .find(|i| i.kind == anliegen_core::IdentityKind::Email)
+            .and_then(|i| EmailAddress::parse(&i.value).ok())
+        else {
+            return Ok(());
+        };
+        if crate::parse::is_no_reply(&address) {
+            return Ok(());
+        }
+        let Some(mailbox) = store
+            .mailboxes()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|m| m.active)
+        else {
+            return Ok(());
+        };
+        let now = store.now();
+        let since = now
+            - jiff::SignedDuration::try_from(self.auto_reply_period)
+                .unwrap_or(jiff::SignedDuration::from_hours(24));
+        if !store
+            .claim_auto_reply(address.as_str(), now, since)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(());
+        }
+        let _ = job;
+        let language = case.language.unwrap_or(mailbox.language);
+        let (subject, text) = repeat_acknowledgement(
+            language,
+            &case,
+            customer.name.as_deref(),
+            &mailbox.display_name,
+        );
+        let mut contact = NewContact {
+            channel: Channel::Email,
+            direction: Direction::Outbound,
+            visibility: Visibility::Public,
+            subject: Some(subject),
+            text,
+            html: None,
+            attachments: Vec::new(),
+            mail: None,
+            concern: None,
+            offer_identity: None,
+        };
+        prepare_mail_to(store, &case, &mut contact, true, Some(address.to_string()))
             .await
             .map_err(|e| e.to_string())?;
         let Some(details) = contact.mail.as_deref() else {

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anliegen_core::concern::{Prepared, prepare};
 use anliegen_core::escalation::{EscalationSettings, HandoffFacts, Tier, Trigger, handoff_summary};
-use anliegen_core::resolve::{ConcernMatch, MatchSettings, RefSource, match_concern};
+use anliegen_core::resolve::{ConcernMatch, MatchSettings, RefSource, match_concern_with};
 use anliegen_core::routing::{Facts, RoutingRule, route};
 use anliegen_core::{
     Actor, Case, CaseRef, CaseStatus, Channel, Customer, CustomerId, Direction, Event, EventKind,
@@ -45,7 +46,13 @@ pub fn default_tier() -> Tier {
 pub struct Concerns {
     store: Store,
     cache: Arc<RwLock<Option<Cached>>>,
+    /// Analyses of earlier contacts (their texts never change), bounded.
+    prepared:
+        Arc<std::sync::Mutex<std::collections::HashMap<anliegen_core::ContactId, Arc<Prepared>>>>,
 }
+
+/// Analysed contacts kept for matching; beyond this the cache starts afresh.
+const PREPARED_MAX: usize = 50_000;
 
 type Cached = (Instant, Arc<ConcernSettings>);
 
@@ -75,6 +82,7 @@ impl Concerns {
         Self {
             store,
             cache: Arc::new(RwLock::new(None)),
+            prepared: Arc::default(),
         }
     }
 
@@ -163,7 +171,37 @@ impl Concerns {
             now - jiff::SignedDuration::from_hours(24 * settings.matching.window_days.max(0));
         let prior = self.store.prior_cases(customer, since, now).await?;
         let probe = format!("{subject}\n{}", text.chars().take(4000).collect::<String>());
-        if let Some((case_id, why)) = match_concern(&probe, &prior, &settings.matching)
+        // Cached analyses are taken under the lock; missing ones are made outside it, so that
+        // concurrent intakes never wait for each other's text analysis.
+        let mut have: std::collections::HashMap<anliegen_core::ContactId, Arc<Prepared>> = {
+            let cache = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+            prior
+                .iter()
+                .flat_map(|c| &c.contacts)
+                .filter_map(|p| cache.get(&p.id).map(|a| (p.id, Arc::clone(a))))
+                .collect()
+        };
+        let mut made = Vec::new();
+        for p in prior.iter().flat_map(|c| &c.contacts) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = have.entry(p.id) {
+                let a = Arc::new(prepare(&p.text));
+                made.push((p.id, Arc::clone(&a)));
+                slot.insert(a);
+            }
+        }
+        if !made.is_empty() {
+            let mut cache = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() + made.len() > PREPARED_MAX {
+                cache.clear();
+            }
+            cache.extend(made);
+        }
+        let found = match_concern_with(&probe, &prior, &settings.matching, &mut |p| {
+            have.get(&p.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(prepare(&p.text)))
+        });
+        if let Some((case_id, why)) = found
             && let Some(case) = self.store.case(case_id).await?
         {
             return Ok(Found::Case(Box::new(case), why));

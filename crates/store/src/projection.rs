@@ -229,6 +229,18 @@ impl Projection for Notifications {
                 {
                     push(*to, "assigned", e, String::new());
                 }
+                // Supervisors and admins hear of every escalation, with its reason.
+                EventKind::CaseEscalated { trigger, tier, .. } => {
+                    let why = format!("{tier}: {}", trigger.describe(anliegen_core::Language::De));
+                    for a in agents
+                        .iter()
+                        .filter(|a| a.active && a.role.includes(anliegen_core::Role::Supervisor))
+                    {
+                        if e.actor != (Actor::Agent { id: a.id }) {
+                            push(a.id, "escalated", e, excerpt(&why));
+                        }
+                    }
+                }
                 EventKind::ContactAdded {
                     contact_id,
                     direction,

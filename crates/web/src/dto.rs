@@ -808,6 +808,10 @@ pub struct AgentDto {
     pub teams: Vec<uuid::Uuid>,
     /// Active.
     pub active: bool,
+    /// Available for automatic assignment (`false`: away).
+    pub available: bool,
+    /// Own limit of open cases for automatic assignment (`null`: the team's).
+    pub max_open: Option<u32>,
     /// Created.
     pub created_at: String,
 }
@@ -825,6 +829,8 @@ impl From<&Agent> for AgentDto {
             time_zone: a.time_zone.as_str().to_owned(),
             teams: a.teams.iter().map(|t| t.0).collect(),
             active: a.active,
+            available: a.available,
+            max_open: a.max_open,
             created_at: a.created_at.to_string(),
         }
     }

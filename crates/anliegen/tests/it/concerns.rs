@@ -783,6 +783,30 @@ async fn escalation_by_words_and_by_hand() {
     assert_eq!(detail["case"]["priority"], "high");
     let ev = detail["events"].to_string();
     assert!(ev.contains("\"trigger\":\"keyword\""), "{ev}");
+    // The supervisors (here: the first admin) are told.
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let admin: anliegen_core::AgentId = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["role"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut told = false;
+    for _ in 0..100 {
+        let n = app.store().notifications(admin, 20).await.unwrap();
+        if n.iter()
+            .any(|n| n.kind == "escalated" && n.excerpt.contains("Anwalt"))
+        {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(told, "an escalation notification for the supervisors");
 
     // By hand: one tier up, then no further.
     let (s, v) = app
@@ -837,4 +861,49 @@ async fn escalation_by_words_and_by_hand() {
         ))
         .await;
     assert_eq!(d["case"]["escalation_level"], 0);
+}
+
+/// Item 2: a repeat by form is answered by mail with the case's reference and status instead
+/// of a new ticket number.
+#[tokio::test]
+async fn form_repeat_is_answered_with_the_existing_case() {
+    if skip() {
+        return;
+    }
+    let sink = Sink::start();
+    let clock = Arc::new(ManualClock::new("2026-11-02T09:00:00Z".parse().unwrap()));
+    let mut app = app_with_clock(Some(&sink), clock.clone()).await;
+    let (_, token) = app
+        .agent_token("leitung@shop.example", "admin", &["read", "write", "admin"])
+        .await;
+    app.token = token;
+    let first = inbound(
+        &app,
+        json!({"customer": {"email": "petra@example.de", "name": "Petra Lang"}, "channel": "form", "subject": "Sofa",
+               "text": "Mein Sofa aus der Bestellung BE-2026-777001 ist nur zur Hälfte geliefert worden, der zweite Karton fehlt."}),
+    )
+    .await;
+    let reference = first["case"]["reference"].as_str().unwrap().to_owned();
+    day(&clock, 2);
+    let second = inbound(
+        &app,
+        json!({"customer": {"email": "petra@example.de"}, "channel": "form", "subject": "Zweiter Karton",
+               "text": "Wo bleibt der zweite Karton vom Sofa? Bestellung BE-2026-777001, ich warte immer noch."}),
+    )
+    .await;
+    assert_eq!(second["case"]["reference"], reference.as_str(), "{second}");
+    assert_eq!(second["new_case"], false);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let jobs = app.store().jobs(None, 50).await.unwrap();
+    eprintln!("reason {} jobs {jobs:#?}", second["reason"]);
+    let mail = sink.wait_for(1).await;
+    assert!(
+        header(&mail, "Subject").unwrap().contains(&reference),
+        "{mail}"
+    );
+    assert!(
+        header(&mail, "To").unwrap().contains("petra@example.de"),
+        "{mail}"
+    );
+    assert!(mail.contains("bereits"), "{mail}");
 }

@@ -1991,4 +1991,36 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
         )
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Away and back: the header's switch, seen by automatic assignment through the agent.
+    let page = a.get("/cases").await;
+    assert!(page.select("#availability").join("").contains("Verfügbar"));
+    let away = a
+        .post(
+            "/availability",
+            &[("csrf", &page.csrf()), ("available", "0")],
+        )
+        .await;
+    assert_eq!(away.status, StatusCode::SEE_OTHER);
+    let page = a.get("/cases").await;
+    assert!(
+        page.select("#availability").join("").contains("Abwesend"),
+        "{}",
+        page.body
+    );
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let me = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["role"] == "admin")
+        .unwrap();
+    assert_eq!(me["available"], false, "{me}");
+    let back = a
+        .post(
+            "/availability",
+            &[("csrf", &page.csrf()), ("available", "1")],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
 }

@@ -1807,13 +1807,21 @@ async fn add_contact(
     }
 
     let contact = insert_contact(ctx, actor, &case, nc)?;
-    // A repeat: the customer comes back about a concern we recognised, without our asking
-    // (an answer while the case waits on the customer is not one; neither is an auto-reply).
+    // A repeat: the customer comes back about a concern we recognised without our asking.
+    // Writing anew about it (same order, near-duplicate) always is one; a reply in the thread or
+    // with the reference is one while their earlier message is unanswered or the case was
+    // solved. An answer while the case waits on the customer never is, nor an auto-reply.
     let mut repeat = None;
+    let anew = matches!(
+        nc.concern,
+        Some(anliegen_core::resolve::ConcernMatch::SameIdentifier { .. } | anliegen_core::resolve::ConcernMatch::SimilarText { .. })
+    );
+    let chasing = case.waiting_since.is_some() || case.status == CaseStatus::Solved;
     if from_customer
         && !automatic(nc)
         && case.status != CaseStatus::WaitingOnCustomer
         && nc.concern.as_ref().is_some_and(|c| c.joins())
+        && (anew || chasing)
     {
         case.repeat_count += 1;
         repeat = Some(case.repeat_count);

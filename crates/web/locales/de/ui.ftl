@@ -391,3 +391,7 @@ ev-escalated = Eskaliert auf Stufe { $level } ({ $tier }): { $why }
 ev-identity-offered = Neue Kontaktdaten angeboten: { $value }
 ev-identity-linked = Kontaktdaten verknüpft: { $value }
 ev-identity-declined = Kontaktdaten abgelehnt: { $value }
+availability-available = Verfügbar
+availability-away = Abwesend
+availability-set-away = Verfügbar – klicken, um sich abwesend zu melden (keine automatische Zuweisung)
+availability-set-available = Abwesend – klicken, um sich verfügbar zu melden

@@ -396,3 +396,7 @@ ev-escalated = Escalated to tier { $level } ({ $tier }): { $why }
 ev-identity-offered = New contact details offered: { $value }
 ev-identity-linked = Contact details linked: { $value }
 ev-identity-declined = Contact details declined: { $value }
+availability-available = Available
+availability-away = Away
+availability-set-away = Available – click to set yourself away (no automatic assignment)
+availability-set-available = Away – click to set yourself available

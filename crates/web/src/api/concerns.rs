@@ -189,12 +189,28 @@ async fn inbound_contact(
         }
         _ => None,
     });
-    execute(
+    // A repeat by form is answered by mail like one by mail: "we already have your concern".
+    let mut jobs = Vec::new();
+    if let MailTarget::Case { case_id, contact } = &target
+        && channel == Channel::Form
+        && matches!(
+            contact.concern,
+            Some(ConcernMatch::SameIdentifier { .. } | ConcernMatch::SimilarText { .. })
+        )
+        && concerns.settings().await?.matching.acknowledge_repeats
+    {
+        jobs.push(anliegen_store::NewJob::new(
+            "mail.acknowledge",
+            serde_json::json!({ "case_id": case_id.to_string(), "repeat": true }),
+        ));
+    }
+    crate::idempotency::execute_with_jobs(
         &state,
         &auth,
         key,
         ("POST", "/api/v1/contacts", &body.raw),
         Command::Inbound(Box::new(target)),
+        jobs,
         out,
     )
     .await

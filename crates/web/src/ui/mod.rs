@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
             get(session::password_page).post(session::change_password),
         )
         .route("/lang", post(session::switch_lang))
+        .route("/availability", post(routing::set_availability))
         .route("/cases", get(queue::queue))
         .route("/views", post(queue::save_view))
         .route("/views/{id}/delete", post(queue::delete_view))
@@ -402,6 +403,8 @@ pub(crate) struct ViewLink {
 pub(crate) struct Frame {
     pub t: Tr,
     pub agent_name: String,
+    /// Available for automatic assignment.
+    pub available: bool,
     pub agent_id: String,
     pub is_admin: bool,
     pub csrf: String,
@@ -473,6 +476,7 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
     Ok(Frame {
         t,
         agent_name: s.auth.agent.name.clone(),
+        available: s.auth.agent.available,
         agent_id: s.auth.agent.id.to_string(),
         is_admin: s.auth.agent.role == anliegen_core::Role::Admin,
         csrf: s.csrf.clone(),

@@ -699,3 +699,32 @@ pub(crate) async fn save_escalation(
         )),
     }
 }
+
+/// An agent sets themselves available or away (automatic assignment skips away agents).
+pub(crate) async fn set_availability(
+    State(state): State<AppState>,
+    s: Session,
+    headers: axum::http::HeaderMap,
+    RawForm(raw): RawForm,
+) -> Result<Response, UiError> {
+    let f = Fields::parse(&raw);
+    s.check_csrf(&f.get("csrf"))?;
+    let available = f.get("available") == "1";
+    let id = s.auth.agent.id;
+    state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::UpdateAgent {
+                id,
+                patch: anliegen_store::AgentPatch {
+                    available: Some(available),
+                    ..Default::default()
+                },
+            },
+        )
+        .await?;
+    state.tokens().forget(None, Some(id));
+    let back = super::referer_path(&headers).unwrap_or_else(|| "/cases".to_owned());
+    Ok(Redirect::to(&back).into_response())
+}

@@ -8,6 +8,10 @@ use crate::{
     MailboxId, Priority, TeamId, Visibility,
 };
 
+fn yes() -> bool {
+    true
+}
+
 /// Who caused an event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -336,6 +340,9 @@ pub enum EventKind {
         trigger: crate::escalation::Trigger,
         /// The hand-off summary (also added as an internal note).
         summary: String,
+        /// Whether supervisors and admins are told.
+        #[serde(default = "yes")]
+        notify_supervisors: bool,
     },
     /// A new identity arrived on a known case and is offered for linking.
     IdentityOffered {

@@ -313,6 +313,9 @@ impl Intake {
             && !mail.unreadable()
             && !auto_mail
             && !mail.details.has(MailFlag::DmarcFail)
+            // A second copy of a message we have (same Message-ID, another body) stays apart,
+            // flagged for an agent, as before: it is not the customer coming back.
+            && !mail.details.has(MailFlag::DuplicateMessageId)
         {
             let body = if mail.details.new_text.trim().is_empty() {
                 mail.text.as_str()

@@ -31,6 +31,11 @@ pub struct ConcernSettings {
     pub rules: Vec<RoutingRule>,
 }
 
+/// The note on a contact that named a case reference of no case of its customer (unknown and
+/// foreign references read the same, so the note tells nobody which cases exist).
+const FOREIGN_REFERENCE: &str =
+    "nennt eine Fallnummer, die zu keinem Fall dieser Kundin oder dieses Kunden gehört";
+
 /// The tier used when an admin configured none: the supervisors, at high priority.
 pub fn default_tier() -> Tier {
     Tier {
@@ -134,7 +139,7 @@ impl Concerns {
         let mut note = None;
         for (reference, source) in refs {
             let Some(mut case) = self.store.case_by_ref(reference).await? else {
-                note = Some(format!("Fallnummer {reference} ist unbekannt"));
+                note = Some(FOREIGN_REFERENCE.into());
                 continue;
             };
             // A merged case redirects to the case it was merged into.
@@ -149,10 +154,7 @@ impl Concerns {
             if case.customer_id != customer {
                 // Not revealed to the customer; the agent learns that a foreign reference was
                 // named, not which case it is.
-                note = Some(
-                    "nennt eine Fallnummer, die nicht zu dieser Kundin oder diesem Kunden gehört"
-                        .into(),
-                );
+                note = Some(FOREIGN_REFERENCE.into());
                 continue;
             }
             return Ok(Found::Case(
@@ -439,6 +441,15 @@ impl Projection for AutoEscalation {
                     let Some(c) = store.contact(*contact_id).await? else {
                         continue;
                     };
+                    // Auto-replies ("for urgent matters…"), bounces and mail that failed DMARC
+                    // never escalate.
+                    if c.mail.as_ref().is_some_and(|m| {
+                        m.has(anliegen_core::MailFlag::AutoSubmitted)
+                            || m.has(anliegen_core::MailFlag::DmarcFail)
+                            || m.has(anliegen_core::MailFlag::Bounce)
+                    }) {
+                        continue;
+                    }
                     let text = format!(
                         "{}\n{}",
                         c.subject.as_deref().unwrap_or(""),

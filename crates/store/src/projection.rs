@@ -230,7 +230,12 @@ impl Projection for Notifications {
                     push(*to, "assigned", e, String::new());
                 }
                 // Supervisors and admins hear of every escalation, with its reason.
-                EventKind::CaseEscalated { trigger, tier, .. } => {
+                EventKind::CaseEscalated {
+                    trigger,
+                    tier,
+                    notify_supervisors: true,
+                    ..
+                } => {
                     let why = format!("{tier}: {}", trigger.describe(anliegen_core::Language::De));
                     for a in agents
                         .iter()
@@ -261,6 +266,7 @@ impl Projection for Notifications {
                         }
                     } else if *visibility == Visibility::Internal
                         && let Some(c) = store.contact(*contact_id).await?
+                        && !matches!(c.author, anliegen_core::Author::System)
                     {
                         for m in mentions(&c.text) {
                             let by_local: Vec<_> = agents

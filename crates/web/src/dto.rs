@@ -1080,7 +1080,7 @@ pub struct SaveRoutingRule {
     pub position: Option<i64>,
     /// Name.
     pub name: String,
-    /// Switched on (default true).
+    /// Switched on (new rules: default true; changes: unchanged when absent).
     pub active: Option<bool>,
     /// When it applies.
     #[serde(default)]
@@ -1166,13 +1166,14 @@ pub struct InboundContact {
 /// Where an inbound contact went, and why.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResolvedContact {
-    /// The case that holds it now.
-    pub case: CaseDto,
+    /// The case that holds it now (absent when the caller's role may not see that case).
+    pub case: Option<CaseDto>,
     /// The contact.
     pub contact_id: uuid::Uuid,
     /// Whether a case was opened for it.
     pub new_case: bool,
-    /// The rule that decided (`{"rule": …}`), as recorded on the contact.
+    /// The rule that decided (`{"rule": …}`), as recorded on the contact (`{"rule": "hidden"}`
+    /// when the caller may not see the case).
     #[schema(value_type = Object)]
     pub reason: serde_json::Value,
     /// The rule in words.

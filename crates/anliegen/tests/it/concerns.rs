@@ -531,6 +531,50 @@ async fn matching_order_safety_and_merged_references() {
         "{via_merged}"
     );
 
+    // An agent who may not see the case still logs the call onto it, but learns nothing of it.
+    let (_, other_team) = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Andere", "description": ""}),
+        )
+        .await;
+    let (_, own_team) = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Eigene", "description": ""}),
+        )
+        .await;
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/cases/{a_ref}"),
+            json!({"team_id": other_team["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, agent) = app
+        .post("/api/v1/agents", json!({"email": "eva@shop.example", "name": "Eva", "role": "agent", "password": "ein-gutes-passwort", "teams": [own_team["id"]]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{agent}");
+    let (s, t) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "t", "agent_id": agent["id"], "scopes": ["read", "write"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let (s, _, hidden) = app
+        .req_as(
+            t["token"].as_str().unwrap(),
+            reqwest::Method::POST,
+            "/api/v1/contacts",
+            Some(json!({"customer": {"email": "kunde.a@example.de"}, "channel": "phone", "case_reference": a_ref, "text": "Rückruf erbeten"})),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hidden}");
+    assert_eq!(hidden["case"], Value::Null, "{hidden}");
+    assert!(!hidden.to_string().contains(&a_ref), "{hidden}");
+
     // Bad input: a malformed reference is a clear 422, never a 500.
     let (s, p) = app
         .post("/api/v1/contacts", json!({"customer": {"email": "kunde.a@example.de"}, "case_reference": "A-", "text": "x"}))

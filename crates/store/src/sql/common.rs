@@ -3642,12 +3642,15 @@ async fn set_team_assignment(
 }
 
 /// Chooses an agent of `team` for a new or escalated case, by the team's settings, and moves
-/// its round-robin cursor. On PostgreSQL the team's and its agents' rows are locked first (in
-/// that order, agents by id), so that concurrent writers never give one agent more than their
+/// its round-robin cursor. On PostgreSQL an advisory lock held to the end of the transaction
+/// serialises assignment across writers and nodes, so that nobody is given more than their
 /// capacity; in SQLite the single writer does that.
 async fn auto_assign(conn: &mut Conn, ctx: &mut BatchCtx, team: TeamId, language: Option<Language>) -> Result<anliegen_core::routing::Assignment> {
     use anliegen_core::routing::{assign, Assignment, Candidate, TeamAssignment};
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT assignment, rr_cursor FROM teams WHERE id = $1{LOCK_ROWS}")))
+    if let Some(lock) = ASSIGN_LOCK_SQL {
+        sqlx::query(lock).execute(&mut *conn).await?;
+    }
+    let row = sqlx::query("SELECT assignment, rr_cursor FROM teams WHERE id = $1")
         .bind(team.to_string())
         .fetch_optional(&mut *conn)
         .await?;
@@ -3659,10 +3662,10 @@ async fn auto_assign(conn: &mut Conn, ctx: &mut BatchCtx, team: TeamId, language
         return Ok(Assignment::Manual);
     }
     let cursor: Option<AgentId> = opt_id(row.try_get::<Option<String>, _>("rr_cursor")?.as_deref())?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let rows = sqlx::query(
         "SELECT id, skills, languages, available, max_open FROM agents WHERE active = TRUE AND id IN \
-         (SELECT agent_id FROM agent_teams WHERE team_id = $1) ORDER BY id{LOCK_ROWS}"
-    )))
+         (SELECT agent_id FROM agent_teams WHERE team_id = $1) ORDER BY id",
+    )
     .bind(team.to_string())
     .fetch_all(&mut *conn)
     .await?;
@@ -3782,6 +3785,7 @@ async fn escalate_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, e: &E
             team_id: e.tier.team_id,
             trigger: e.trigger.clone(),
             summary: e.summary.clone(),
+            notify_supervisors: e.tier.notify_supervisors,
         },
     );
     let _ = contact;
@@ -3967,8 +3971,8 @@ impl Backend {
     /// Order, tracking numbers and IBANs in a customer's newest messages (suggested merges).
     async fn customer_identifiers(&self, customer: CustomerId) -> Result<BTreeSet<String>> {
         let texts: Vec<String> = sqlx::query_scalar(
-            "SELECT t.text FROM contacts t JOIN cases c ON c.id = t.case_id WHERE c.customer_id = $1 AND t.direction = 'inbound' \
-             ORDER BY t.created_at DESC LIMIT 50",
+            "SELECT substr(t.text, 1, 2000) FROM contacts t JOIN cases c ON c.id = t.case_id WHERE c.customer_id = $1 \
+             AND t.direction = 'inbound' ORDER BY t.created_at DESC LIMIT 20",
         )
         .bind(customer.to_string())
         .fetch_all(&self.pool)

@@ -13,8 +13,9 @@ const KIND: crate::BackendKind = crate::BackendKind::Postgres;
 /// Key of the advisory lock that serialises event-sequence assignment.
 const EVENT_LOG_LOCK: i64 = 0x616e_6c69_6567_0001;
 
-/// Row locks for read-decide-write steps (assignment): concurrent writers on several nodes.
-const LOCK_ROWS: &str = " FOR UPDATE";
+/// Serialises automatic assignment across concurrent writers and nodes (one transaction-scoped
+/// advisory lock: no lock-order deadlocks between teams that share agents).
+const ASSIGN_LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(7311734653186261)");
 
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = $1, \
      lease_until = $2, updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \

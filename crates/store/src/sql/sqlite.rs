@@ -13,8 +13,8 @@ type Db = sqlx::Sqlite;
 
 const KIND: crate::BackendKind = crate::BackendKind::Sqlite;
 
-/// No row locks: the single writer runs one transaction at a time.
-const LOCK_ROWS: &str = "";
+/// No lock needed: the single writer runs one transaction at a time.
+const ASSIGN_LOCK_SQL: Option<&str> = None;
 
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = $1, \
      lease_until = $2, updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \

@@ -169,6 +169,7 @@ async fn inbound_contact(
         }
     };
     let lang = auth.agent.ui_language;
+    let agent = auth.agent.clone();
     let out = render(StatusCode::CREATED, move |o| match o {
         Output::Contact {
             case,
@@ -176,10 +177,27 @@ async fn inbound_contact(
             follow_up_of,
         } => {
             let reason = contact.concern.clone().unwrap_or(ConcernMatch::Chosen);
+            // A caller who may not see the case learns only that the contact was stored.
+            let visible = crate::ui::can_see(&agent, case);
+            let new_case = follow_up_of.is_some() || matches!(reason, ConcernMatch::NewCase { .. });
+            if !visible {
+                return Some(ResolvedContact {
+                    case: None,
+                    contact_id: contact.id.0,
+                    new_case,
+                    reason_text: match lang {
+                        anliegen_core::Language::De => {
+                            "Einem Fall zugeordnet, den Sie nicht sehen".into()
+                        }
+                        anliegen_core::Language::En => "Added to a case you cannot see".into(),
+                    },
+                    reason: serde_json::json!({ "rule": "hidden" }),
+                });
+            }
             Some(ResolvedContact {
-                case: CaseDto::from(&**case),
+                case: Some(CaseDto::from(&**case)),
                 contact_id: contact.id.0,
-                new_case: follow_up_of.is_some() || matches!(reason, ConcernMatch::NewCase { .. }),
+                new_case,
                 reason_text: match lang {
                     anliegen_core::Language::De => reason.describe_de(),
                     anliegen_core::Language::En => reason.describe_en(),
@@ -220,7 +238,12 @@ fn rule_dto(r: &RoutingRule) -> RoutingRuleDto {
     via_json(r)
 }
 
-fn parse_rule(id: RuleId, position: i64, b: &SaveRoutingRule) -> ApiResult<RoutingRule> {
+fn parse_rule(
+    id: RuleId,
+    position: i64,
+    active: bool,
+    b: &SaveRoutingRule,
+) -> ApiResult<RoutingRule> {
     let conditions: Conditions = serde_json::to_value(&b.conditions)
         .ok()
         .and_then(|v| serde_json::from_value(v).ok())
@@ -237,7 +260,7 @@ fn parse_rule(id: RuleId, position: i64, b: &SaveRoutingRule) -> ApiResult<Routi
         id,
         position: b.position.unwrap_or(position),
         name: b.name.clone(),
-        active: b.active.unwrap_or(true),
+        active: b.active.unwrap_or(active),
         conditions,
         team_id: b.team_id.map(TeamId),
         priority: b
@@ -288,7 +311,7 @@ async fn create_rule(
         .map(|r| r.position)
         .max()
         .map_or(10, |p| p + 10);
-    let rule = parse_rule(RuleId::new(), next, &body.value)?;
+    let rule = parse_rule(RuleId::new(), next, true, &body.value)?;
     let res = execute(
         &state,
         &auth,
@@ -324,7 +347,7 @@ async fn update_rule(
         .into_iter()
         .find(|r| r.id == id)
         .ok_or_else(|| ApiError::not_found(format!("routing rule {id} was not found")))?;
-    let rule = parse_rule(id, old.position, &body.value)?;
+    let rule = parse_rule(id, old.position, old.active, &body.value)?;
     let out = state
         .store()
         .exec(auth.actor(), Command::SaveRoutingRule(Box::new(rule)))
@@ -669,6 +692,7 @@ async fn unmerge(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<crate::dto::CustomerDto>> {
+    auth.require(Scope::Write)?;
     auth.require_role(Role::Supervisor)?;
     let source = CustomerId(uuid_field("id", &id)?);
     match state

@@ -392,7 +392,14 @@ pub(crate) async fn save_rule(
         .and_then(|id| existing.iter().find(|r| r.id == id))
         .map(|r| r.position);
     let rule = match parse_rule_form(&f, id, keep.unwrap_or(next), &t) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            // The form has no organisation picker: a rule's organisations (set through the
+            // API) stay as they are.
+            if let Some(old) = editing.and_then(|id| existing.iter().find(|r| r.id == id)) {
+                r.conditions.organisation_ids = old.conditions.organisation_ids.clone();
+            }
+            r
+        }
         Err(e) => {
             return Ok(unprocessable(
                 routing_page(&state, &s, editing, Some(&f), Some(e)).await?,

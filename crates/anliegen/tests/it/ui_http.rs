@@ -1926,6 +1926,8 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The other form on the page still shows what is stored.
+    assert!(bad.body.contains("Fachteam Verlage"), "{}", bad.body);
     let ok = a
         .post(
             "/admin/escalation",

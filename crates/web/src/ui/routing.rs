@@ -533,11 +533,20 @@ async fn escalation_page(
     let e = &settings.escalation;
     let m = &settings.matching;
     let teams = state.store().teams().await?;
-    let get = |key: &str, from: String| match form {
+    // A refused form keeps what was entered; the page's other form shows what is stored.
+    let matching_form = form.is_some_and(|f| f.get("form") == "matching");
+    let esc_form = form.filter(|_| !matching_form);
+    let m_form = form.filter(|_| matching_form);
+    let get = |key: &str, from: String| match esc_form {
         Some(f) => f.get(key),
         None => from,
     };
-    let on = |key: &str, from: bool| form.map_or(from, |f| f.on(key));
+    let on = |key: &str, from: bool| esc_form.map_or(from, |f| f.on(key));
+    let m_get = |key: &str, from: String| match m_form {
+        Some(f) => f.get(key),
+        None => from,
+    };
+    let m_on = |key: &str, from: bool| m_form.map_or(from, |f| f.on(key));
     let tiers = (0..TIER_ROWS.max(e.tiers.len() + 1))
         .map(|i| {
             let tier = e.tiers.get(i);
@@ -585,11 +594,11 @@ async fn escalation_page(
         on_overdue_promise: on("on_overdue_promise", e.on_overdue_promise),
         on_sla_breach: on("on_sla_breach", e.on_sla_breach),
         tiers,
-        enabled: on("enabled", m.enabled),
-        window_days: get("window_days", m.window_days.to_string()),
-        same_topic_overlap: get("same_topic_overlap", m.same_topic_overlap.to_string()),
-        no_topic_overlap: get("no_topic_overlap", m.no_topic_overlap.to_string()),
-        acknowledge_repeats: on("acknowledge_repeats", m.acknowledge_repeats),
+        enabled: m_on("enabled", m.enabled),
+        window_days: m_get("window_days", m.window_days.to_string()),
+        same_topic_overlap: m_get("same_topic_overlap", m.same_topic_overlap.to_string()),
+        no_topic_overlap: m_get("no_topic_overlap", m.no_topic_overlap.to_string()),
+        acknowledge_repeats: m_on("acknowledge_repeats", m.acknowledge_repeats),
     }))
 }
 

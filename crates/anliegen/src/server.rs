@@ -165,25 +165,17 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
 
-    let mut workers = Vec::new();
-    workers.push(tokio::spawn(projection::follow(
-        store.clone(),
+    // The projections that follow the event log, each from its own checkpoint.
+    let followers: Vec<Arc<dyn projection::Projection>> = vec![
         Arc::new(Stats),
-        opts.poll,
-        rx.clone(),
-    )));
-    workers.push(tokio::spawn(projection::follow(
-        store.clone(),
         Arc::new(Notifications),
-        opts.poll,
-        rx.clone(),
-    )));
-    workers.push(tokio::spawn(projection::follow(
-        store.clone(),
         Arc::new(anliegen_store::concern::AutoEscalation),
-        opts.poll,
-        rx.clone(),
-    )));
+        Arc::new(anliegen_store::concern::Backlog),
+    ];
+    let mut workers: Vec<_> = followers
+        .into_iter()
+        .map(|p| tokio::spawn(projection::follow(store.clone(), p, opts.poll, rx.clone())))
+        .collect();
     let tokens = crate::mail::tokens(&store, settings).await?;
     let intake = crate::mail::intake(&store, settings, tokens.clone())
         .with_concerns(state.concerns().clone());

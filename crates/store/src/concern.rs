@@ -491,3 +491,75 @@ impl Projection for AutoEscalation {
         store.set_checkpoint(Self::NAME, last, store.now()).await
     }
 }
+
+/// Hands out a team's waiting cases when room appears: an agent comes back (available again),
+/// a case of the team is solved or closed, or the team switches automatic assignment on.
+/// Idempotent: it only ever assigns cases that are still unassigned, within capacity.
+pub struct Backlog;
+
+impl Backlog {
+    /// Checkpoint name.
+    pub const NAME: &'static str = "backlog";
+}
+
+#[async_trait::async_trait]
+impl Projection for Backlog {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn apply(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
+        let horizon = store.now() - jiff::SignedDuration::from_hours(24);
+        let mut teams: Vec<TeamId> = Vec::new();
+        for e in events.iter().filter(|e| e.at >= horizon) {
+            match &e.kind {
+                EventKind::AvailabilityChanged {
+                    agent_id,
+                    available: true,
+                } => {
+                    if let Some(a) = store.agent(*agent_id).await? {
+                        teams.extend(a.teams);
+                    }
+                }
+                EventKind::StatusChanged {
+                    to: CaseStatus::Solved | CaseStatus::Closed,
+                    ..
+                } => {
+                    if let Some(case_id) = e.case_id
+                        && let Some(c) = store.case(case_id).await?
+                        && let Some(t) = c.team_id
+                    {
+                        teams.push(t);
+                    }
+                }
+                EventKind::TeamAssignmentChanged { team_id, .. } => teams.push(*team_id),
+                _ => {}
+            }
+        }
+        teams.sort();
+        teams.dedup();
+        for team_id in teams {
+            let Some(team) = store.team(team_id).await? else {
+                continue;
+            };
+            if team.assignment.mode == anliegen_core::routing::AssignMode::Manual {
+                continue;
+            }
+            store
+                .write(Write::new(
+                    Actor::System,
+                    Command::AssignWaiting {
+                        team_id,
+                        limit: 200,
+                    },
+                ))
+                .await?;
+        }
+        store.set_checkpoint(Self::NAME, upto, store.now()).await
+    }
+
+    async fn reset(&self, store: &Store) -> Result<()> {
+        let last = store.last_seq().await?;
+        store.set_checkpoint(Self::NAME, last, store.now()).await
+    }
+}

@@ -241,6 +241,14 @@ pub enum Command {
         /// Link it to the case's customer.
         accept: bool,
     },
+    /// Hand the oldest unassigned open cases of a team to its agents who have room now (after
+    /// an agent came back or closed cases), by the team's assignment settings.
+    AssignWaiting {
+        /// The team.
+        team_id: TeamId,
+        /// At most this many cases.
+        limit: i64,
+    },
     /// Undo the merge of a customer: its identities and cases go back.
     UnmergeCustomer {
         /// The customer that was merged away.

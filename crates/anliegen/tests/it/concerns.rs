@@ -670,6 +670,7 @@ async fn routing_rules_and_assignment() {
 
     // Premium customers: round-robin within capacity.
     let mut assigned = Vec::new();
+    let mut case_ids = Vec::new();
     let texts = [
         "Die Lampe kam zerbrochen an.",
         "Bitte senden Sie mir eine Rechnungskopie für März.",
@@ -683,6 +684,7 @@ async fn routing_rules_and_assignment() {
         assert_eq!(r["case"]["team_id"], premium_id.as_str(), "{r}");
         assert_eq!(r["case"]["priority"], "high");
         assigned.push(r["case"]["assignee_id"].as_str().map(str::to_owned));
+        case_ids.push(r["case"]["id"].as_str().unwrap().to_owned());
         if i == 0 {
             let (_, ev) = app
                 .get(&format!(
@@ -713,19 +715,8 @@ async fn routing_rules_and_assignment() {
     assert_eq!(got[1], got[3], "{got:?}");
     assert_eq!(got[4], None, "capacity: {got:?}");
 
-    // An agent away gets nothing even with room; back, they get the next case.
-    let (_, page) = app
-        .get(&format!("/api/v1/cases?team_id={premium_id}&limit=50"))
-        .await;
-    let first_case = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["assignee_id"] == agents[0].as_str())
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Room appears: agent 1 solves a case, and the waiting fifth case goes to them by itself.
+    let first_case = case_ids[0].clone();
     let (s, v) = app
         .patch(
             &format!("/api/v1/cases/{first_case}"),
@@ -733,9 +724,28 @@ async fn routing_rules_and_assignment() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    let waiting = case_ids[4].clone();
+    let took = wait_until(&app, &format!("/api/v1/cases/{waiting}"), |v| {
+        !v["case"]["assignee_id"].is_null()
+    })
+    .await;
+    assert_eq!(
+        took["case"]["assignee_id"],
+        got[0].as_deref().unwrap(),
+        "{took:#}"
+    );
+
+    // An agent away gets nothing even with room; back, the waiting case goes to them.
     let (s, v) = app
         .patch(
             &format!("/api/v1/agents/{}", agents[0]),
+            json!({"available": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/agents/{}", agents[1]),
             json!({"available": false}),
         )
         .await;
@@ -747,20 +757,32 @@ async fn routing_rules_and_assignment() {
     )
     .await;
     assert_eq!(r["case"]["assignee_id"], Value::Null, "away: {r}");
+    let x = r["case"]["id"].as_str().unwrap().to_owned();
+    // Room while away changes nothing.
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/cases/{}", case_ids[1]),
+            json!({"status": "solved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, still) = app.get(&format!("/api/v1/cases/{x}")).await;
+    assert_eq!(still["case"]["assignee_id"], Value::Null, "{still:#}");
+    let back = got[1].as_deref().unwrap().to_owned();
+    let back_idx = agents.iter().position(|a| *a == back).unwrap();
     let (s, _) = app
         .patch(
-            &format!("/api/v1/agents/{}", agents[0]),
+            &format!("/api/v1/agents/{}", agents[back_idx]),
             json!({"available": true}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let c = customer(&app, json!({"name": "Premium Y", "tier": "premium", "identities": [{"kind": "email", "value": "vipy@example.de"}]})).await;
-    let r = inbound(
-        &app,
-        json!({"customer": {"id": c["id"]}, "text": "Mein Konto ist gesperrt."}),
-    )
+    let took = wait_until(&app, &format!("/api/v1/cases/{x}"), |v| {
+        !v["case"]["assignee_id"].is_null()
+    })
     .await;
-    assert_eq!(r["case"]["assignee_id"], agents[0].as_str(), "{r}");
+    assert_eq!(took["case"]["assignee_id"], back.as_str(), "{took:#}");
 
     // Deleting a rule takes it out of routing.
     let (s, _) = app

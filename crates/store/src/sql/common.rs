@@ -551,6 +551,7 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
         Command::EscalateCase(e) => escalate_case(conn, ctx, actor, e).await,
         Command::ResolveIdentityOffer { offer_id, accept } => resolve_identity_offer(conn, ctx, actor, *offer_id, *accept).await,
         Command::UnmergeCustomer { source } => unmerge_customer(conn, ctx, actor, *source).await,
+        Command::AssignWaiting { team_id, limit } => assign_waiting(conn, ctx, actor, *team_id, *limit).await,
         Command::CreateAgent(na) => create_agent(conn, ctx, actor, na).await,
         Command::UpdateAgent { id, patch } => update_agent(conn, ctx, actor, *id, patch).await,
         Command::CreateToken(nt) => create_token(conn, ctx, actor, nt).await,
@@ -3984,4 +3985,29 @@ impl Backend {
             .map(|i| i.value)
             .collect())
     }
+}
+
+/// Assigns a team's waiting cases (unassigned, unsolved; most due first) while its agents have
+/// room; stops at the first case nobody can take.
+async fn assign_waiting(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, team: TeamId, limit: i64) -> Result<Output> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM cases WHERE team_id = $1 AND unsolved = 1 AND assignee_id IS NULL ORDER BY queue_due, id LIMIT $2",
+    )
+    .bind(team.to_string())
+    .bind(limit.clamp(1, 500))
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in ids {
+        let Some(mut case) = load_case(conn, parse_id(&id)?).await? else { continue };
+        let decision = auto_assign(conn, ctx, team, case.language).await?;
+        let anliegen_core::routing::Assignment::Assigned { agent_id, .. } = &decision else {
+            break;
+        };
+        let who = (Some(case.id), Some(case.customer_id));
+        ctx.event(actor, who.0, who.1, EventKind::AssigneeChanged { from: None, to: Some(*agent_id) });
+        case.assignee_id = Some(*agent_id);
+        ctx.event(actor, who.0, who.1, EventKind::CaseAssigned { team_id: team, decision: decision.clone() });
+        save_case(conn, &case).await?;
+    }
+    Ok(Output::Unit)
 }

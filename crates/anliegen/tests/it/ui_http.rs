@@ -1994,6 +1994,63 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Skills, spoken languages and capacity of an agent in the admin form.
+    let csrf = a.get("/admin/agents").await.csrf();
+    let made = a
+        .post(
+            "/admin/agents",
+            &[
+                ("csrf", &csrf),
+                ("name", "Vera Verlag"),
+                ("email", "vera@shop.example"),
+                ("role", "agent"),
+                ("ui_language", "de"),
+                ("spoken", "de"),
+                ("spoken", "en"),
+                ("skills", "verlage, Preise"),
+                ("password", "ein-gutes-passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let vera = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["email"] == "vera@shop.example")
+        .unwrap()
+        .clone();
+    assert_eq!(vera["skills"], json!(["verlage", "preise"]));
+    assert_eq!(vera["languages"], json!(["de", "en"]));
+    let vera_id = vera["id"].as_str().unwrap();
+    let edit = a.get(&format!("/admin/agents/{vera_id}")).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Vera Verlag"),
+        ("role", "agent"),
+        ("ui_language", "de"),
+        ("spoken", "de"),
+        ("skills", "verlage"),
+        ("active", "1"),
+    ];
+    let mut bad = form.to_vec();
+    bad.push(("max_open", "0"));
+    let refused = a.post(&format!("/admin/agents/{vera_id}"), &bad).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        edit.body.len()
+    );
+    let mut good = form.to_vec();
+    good.push(("max_open", "3"));
+    let saved = a.post(&format!("/admin/agents/{vera_id}"), &good).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, vera) = app.get(&format!("/api/v1/agents/{vera_id}")).await;
+    assert_eq!(vera["max_open"], 3, "{vera}");
+    assert_eq!(vera["languages"], json!(["de"]));
+
     // Away and back: the header's switch, seen by automatic assignment through the agent.
     let page = a.get("/cases").await;
     assert!(page.select("#availability").join("").contains("Verfügbar"));

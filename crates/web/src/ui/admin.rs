@@ -105,6 +105,8 @@ pub(crate) struct AgentRow {
     pub role: String,
     pub teams: String,
     pub active: bool,
+    pub available: bool,
+    pub skills: String,
 }
 
 #[derive(Template)]
@@ -121,6 +123,9 @@ struct AgentsPage {
     teams: Vec<Choice>,
     languages: Vec<Choice>,
     active: bool,
+    spoken: Vec<Choice>,
+    skills: String,
+    max_open: String,
 }
 
 async fn agents_page(
@@ -150,6 +155,8 @@ async fn agents_page(
             role: t.s(&format!("role-{}", a.role)),
             teams: a.teams.iter().map(team_name).collect::<Vec<_>>().join(", "),
             active: a.active,
+            available: a.available,
+            skills: a.skills.join(", "),
         })
         .collect();
     let current = editing.and_then(|id| agents.iter().find(|a| a.id == id));
@@ -189,6 +196,23 @@ async fn agents_page(
             selected: ui_lang == v,
         })
         .collect();
+    let (spoken_on, skills, max_open) = match (form, current) {
+        (Some(f), _) => (f.all("spoken"), f.get("skills"), f.get("max_open")),
+        (None, Some(a)) => (
+            a.languages.iter().map(|l| l.code().to_owned()).collect(),
+            a.skills.join(", "),
+            a.max_open.map(|m| m.to_string()).unwrap_or_default(),
+        ),
+        (None, None) => (vec!["de".to_owned()], String::new(), String::new()),
+    };
+    let spoken = [("de", "Deutsch"), ("en", "English")]
+        .into_iter()
+        .map(|(v, l)| Choice {
+            value: v.into(),
+            label: l.into(),
+            selected: spoken_on.iter().any(|x| x == v),
+        })
+        .collect();
     let roles = [Role::Agent, Role::Supervisor, Role::Admin]
         .into_iter()
         .map(|r| Choice {
@@ -210,6 +234,9 @@ async fn agents_page(
         teams: team_choices(&teams, &team_ids, None),
         languages,
         active,
+        spoken,
+        skills,
+        max_open,
     }))
 }
 
@@ -267,6 +294,33 @@ pub(crate) async fn save_agent(
             None => return again(t.s("admin-bad-team")).await,
         }
     }
+    // Skills and spoken languages steer automatic assignment; the capacity limits it.
+    let mut skills = Vec::new();
+    for raw in f
+        .get("skills")
+        .split([',', ' '])
+        .filter(|x| !x.trim().is_empty())
+    {
+        match anliegen_core::agent::parse_skill(raw) {
+            Ok(sk) => skills.push(sk),
+            Err(e) => return again(e.message).await,
+        }
+    }
+    let mut spoken: Vec<Language> = f
+        .all("spoken")
+        .iter()
+        .filter_map(|l| Language::parse(l).ok())
+        .collect();
+    if spoken.is_empty() {
+        spoken.push(ui_language);
+    }
+    let max_open = match f.get("max_open").trim() {
+        "" => None,
+        m => match m.parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => Some(n),
+            _ => return again(t.s("routing-bad-max-open")).await,
+        },
+    };
     let password = f.get("password");
     let password_hash = if password.is_empty() {
         None
@@ -295,8 +349,8 @@ pub(crate) async fn save_agent(
                 name: f.get("name"),
                 role,
                 password_hash,
-                skills: Vec::new(),
-                languages: vec![ui_language],
+                skills,
+                languages: spoken,
                 ui_language,
                 time_zone: TimeZoneName::berlin(),
                 teams,
@@ -315,6 +369,9 @@ pub(crate) async fn save_agent(
                     teams: Some(teams),
                     ui_language: Some(ui_language),
                     active: Some(f.on("active")),
+                    skills: Some(skills),
+                    languages: Some(spoken),
+                    max_open: Some(max_open),
                     ..Default::default()
                 },
             }

@@ -317,6 +317,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn merge_suggestions(&self, customer: CustomerId) -> Result<Vec<MergeSuggestion>>;
     /// Whether a customer was merged and can be unmerged (the target).
     async fn customer_merge(&self, source: CustomerId) -> Result<Option<CustomerId>>;
+    /// Customers merged into `target` that can be unmerged: (id, name), oldest merge first.
+    async fn merged_customers(&self, target: CustomerId) -> Result<Vec<(CustomerId, String)>>;
     /// Closes the pools.
     async fn close(&self);
 }

@@ -1994,6 +1994,50 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Suggested merge from the customer panel, and its undo.
+    let one = app
+        .post("/api/v1/contacts", json!({"customer": {"email": "jonas.berg@example.de", "name": "Jonas Berg"}, "text": "Bestellung BE-2026-313131 fehlt."}))
+        .await
+        .1;
+    app.post("/api/v1/contacts", json!({"customer": {"email": "j.berg@firma.example", "name": "Jonas Berg"}, "text": "Wo ist BE-2026-313131?"}))
+        .await;
+    let r1 = one["case"]["reference"].as_str().unwrap().to_owned();
+    let view = a.get(&format!("/cases/{r1}")).await;
+    let sugg = view.select("#merge-suggestions li").join("");
+    assert!(
+        sugg.contains("Jonas Berg") && sugg.contains("BE2026313131"),
+        "{sugg}"
+    );
+    let source = view
+        .attr("#merge-suggestions input[name=source]", "value")
+        .unwrap();
+    let merged = a
+        .post(
+            &format!("/cases/{r1}/merge-customer"),
+            &[("csrf", &view.csrf()), ("source", &source)],
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::SEE_OTHER, "{}", merged.body);
+    let view = a.get(&format!("/cases/{r1}")).await;
+    assert!(
+        view.body.contains("j.berg@firma.example"),
+        "the identity moved over"
+    );
+    assert_eq!(view.select("#merged-customers li").len(), 1);
+    let undone = a
+        .post(
+            &format!("/cases/{r1}/unmerge-customer"),
+            &[("csrf", &view.csrf()), ("source", &source)],
+        )
+        .await;
+    assert_eq!(undone.status, StatusCode::SEE_OTHER, "{}", undone.body);
+    let view = a.get(&format!("/cases/{r1}")).await;
+    assert!(
+        !view.body.contains("j.berg@firma.example"),
+        "the identity went back"
+    );
+    assert!(view.select("#merged-customers li").is_empty());
+
     // Skills, spoken languages and capacity of an agent in the admin form.
     let csrf = a.get("/admin/agents").await.csrf();
     let made = a

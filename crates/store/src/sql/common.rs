@@ -3442,6 +3442,24 @@ impl crate::Backend for Backend {
         Ok(out)
     }
 
+    async fn merged_customers(&self, target: CustomerId) -> Result<Vec<(CustomerId, String)>> {
+        let rows = sqlx::query(
+            "SELECT m.source, c.name FROM customer_merges m JOIN customers c ON c.id = m.source WHERE m.target = $1 \
+             ORDER BY m.merged_at, m.source LIMIT 50",
+        )
+        .bind(target.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_id(&r.try_get::<String, _>("source")?)?,
+                    r.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+
     async fn customer_merge(&self, source: CustomerId) -> Result<Option<CustomerId>> {
         let t: Option<String> = sqlx::query_scalar("SELECT target FROM customer_merges WHERE source = $1")
             .bind(source.to_string())

@@ -401,3 +401,5 @@ admin-spoken = Spricht
 admin-max-open = Höchstens offene Fälle
 admin-max-open-hint = Leer: die Grenze des Teams. Die automatische Zuweisung gibt niemandem mehr.
 admin-available = Status
+merged-customers-title = Zusammengeführt aus
+merged-customers-undo = Zusammenführung rückgängig machen

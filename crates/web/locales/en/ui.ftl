@@ -406,3 +406,5 @@ admin-spoken = Speaks
 admin-max-open = Most open cases
 admin-max-open-hint = Empty: the team's limit. Automatic assignment gives nobody more.
 admin-available = Status
+merged-customers-title = Merged from
+merged-customers-undo = Undo the merge

@@ -90,6 +90,8 @@ pub(crate) struct CustomerPanel {
     pub other_cases: Vec<(String, String, String, &'static str)>,
     /// Customers that may be the same: (id, name, evidence).
     pub suggestions: Vec<(String, String, String)>,
+    /// Customers merged into this one: (id, name).
+    pub merged_from: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -631,6 +633,12 @@ async fn case_page(
             .await?
             .into_iter()
             .map(|m| (m.customer_id.to_string(), m.name, m.evidence.join(", ")))
+            .collect(),
+        merged_from: store
+            .merged_customers(case.customer_id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
             .collect(),
     };
     composer.reply_channel = t.channel(case.channel);
@@ -1709,6 +1717,42 @@ pub(crate) async fn merge_customer(
                 target: case.customer_id,
             },
         )
+        .await;
+    match out {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
+        Err(e) => {
+            let ui = UiError::from(e);
+            if ui.status.is_server_error() {
+                return Err(ui);
+            }
+            let mut c = empty_composer(None);
+            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
+            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// Undoes the merge of a customer into the case's customer (supervisors and admins).
+pub(crate) async fn unmerge_customer(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<MergeCustomerForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    if !s.auth.agent.role.includes(anliegen_core::Role::Supervisor) {
+        return Err(UiError::new(StatusCode::FORBIDDEN, "error-forbidden"));
+    }
+    let source = uuid::Uuid::parse_str(form.source.trim())
+        .map(anliegen_core::CustomerId)
+        .map_err(|_| UiError::not_found())?;
+    if state.store().customer_merge(source).await? != Some(case.customer_id) {
+        return Err(UiError::not_found());
+    }
+    let out = state
+        .store()
+        .exec(s.auth.actor(), Command::UnmergeCustomer { source })
         .await;
     match out {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),

@@ -70,6 +70,10 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case}/escalate", post(case::escalate))
         .route("/cases/{case}/offers/{offer}", post(case::decide_offer))
         .route("/cases/{case}/merge-customer", post(case::merge_customer))
+        .route(
+            "/cases/{case}/unmerge-customer",
+            post(case::unmerge_customer),
+        )
         .route("/cases/{case}/unmerge", post(case::unmerge))
         .route("/cases/{case}/split", post(case::split))
         .route("/cases/{case}/undo-split", post(case::undo_split))

@@ -307,11 +307,11 @@ impl Intake {
             }
             _ => None,
         };
-        let auto_mail = mail.auto.is_some() || mail.bounce.is_some();
+        let auto = mail.auto.is_some() || mail.bounce.is_some();
         if target_case.is_none()
             && bounced.is_none()
             && !mail.unreadable()
-            && !auto_mail
+            && !auto
             && !mail.details.has(MailFlag::DmarcFail)
             // A second copy of a message we have (same Message-ID, another body) stays apart,
             // flagged for an agent, as before: it is not the customer coming back.
@@ -346,7 +346,7 @@ impl Intake {
         // the agent for linking, never linked silently.
         let offer = match (&thread, &sender, sender_customer, &target_case) {
             (ThreadMatch::Headers { .. } | ThreadMatch::SignedToken, Some(a), None, Some(_))
-                if bounced.is_none() && !auto_mail =>
+                if bounced.is_none() && !auto =>
             {
                 Some(Identity::email(a))
             }
@@ -359,7 +359,6 @@ impl Intake {
         mail.details.thread = Some(thread);
 
         let key = mail.intake_key.clone();
-        let auto = mail.auto.is_some() || mail.bounce.is_some();
         let language = mail.language.or(mailbox.as_ref().map(|m| m.language));
         let unreadable = mail.unreadable();
         let from_name = mail.details.from_name.clone();

@@ -531,7 +531,7 @@ impl Outbound {
         // A contact from another channel (a form) on a known case: answer its customer's
         // email address, from the first mailbox.
         if let Some(case_id) = job.payload.get("case_id").and_then(|v| v.as_str()) {
-            return self.acknowledge_case(store, job, case_id).await;
+            return self.acknowledge_case(store, case_id).await;
         }
         let key = job
             .payload
@@ -558,15 +558,7 @@ impl Outbound {
         {
             return Ok(());
         }
-        let now = store.now();
-        let since = now
-            - jiff::SignedDuration::try_from(self.auto_reply_period)
-                .unwrap_or(jiff::SignedDuration::from_hours(24));
-        if !store
-            .claim_auto_reply(&sender, now, since)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        if !self.claim_auto_reply(store, &sender).await? {
             return Ok(());
         }
         let name = inbound.mail.as_ref().and_then(|m| m.from_name.clone());
@@ -593,47 +585,13 @@ impl Outbound {
                 &mailbox.display_name,
             )
         };
-        let mut contact = NewContact {
-            channel: Channel::Email,
-            direction: Direction::Outbound,
-            visibility: Visibility::Public,
-            subject: Some(subject),
-            text,
-            html: None,
-            attachments: Vec::new(),
-            mail: None,
-            concern: None,
-            offer_identity: None,
-        };
-        prepare_mail(store, &case, &mut contact, true)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(details) = contact.mail.as_deref() else {
-            return Ok(());
-        };
-        let send = send_job(details);
-        let mut w = Write::new(
-            Actor::System,
-            Command::AddContact {
-                case_id: case.id,
-                contact,
-                status_after: None,
-            },
-        );
-        w.jobs.push(send);
-        store.write(w).await.map_err(|e| e.to_string())?;
-        Ok(())
+        send_automatic(store, &case, subject, text, None).await
     }
 }
 
 impl Outbound {
     /// "We already have your concern" for a repeat that came by form (job payload `case_id`).
-    async fn acknowledge_case(
-        &self,
-        store: &Store,
-        job: &Job,
-        case_id: &str,
-    ) -> Result<(), String> {
+    async fn acknowledge_case(&self, store: &Store, case_id: &str) -> Result<(), String> {
         let Ok(case_id) = case_id.parse::<anliegen_core::CaseId>() else {
             return Ok(());
         };
@@ -667,18 +625,9 @@ impl Outbound {
         else {
             return Ok(());
         };
-        let now = store.now();
-        let since = now
-            - jiff::SignedDuration::try_from(self.auto_reply_period)
-                .unwrap_or(jiff::SignedDuration::from_hours(24));
-        if !store
-            .claim_auto_reply(address.as_str(), now, since)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        if !self.claim_auto_reply(store, address.as_str()).await? {
             return Ok(());
         }
-        let _ = job;
         let language = case.language.unwrap_or(mailbox.language);
         let (subject, text) = repeat_acknowledgement(
             language,
@@ -686,37 +635,61 @@ impl Outbound {
             customer.name.as_deref(),
             &mailbox.display_name,
         );
-        let mut contact = NewContact {
-            channel: Channel::Email,
-            direction: Direction::Outbound,
-            visibility: Visibility::Public,
-            subject: Some(subject),
-            text,
-            html: None,
-            attachments: Vec::new(),
-            mail: None,
-            concern: None,
-            offer_identity: None,
-        };
-        prepare_mail_to(store, &case, &mut contact, true, Some(address.to_string()))
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(details) = contact.mail.as_deref() else {
-            return Ok(());
-        };
-        let send = send_job(details);
-        let mut w = Write::new(
-            Actor::System,
-            Command::AddContact {
-                case_id: case.id,
-                contact,
-                status_after: None,
-            },
-        );
-        w.jobs.push(send);
-        store.write(w).await.map_err(|e| e.to_string())?;
-        Ok(())
+        send_automatic(store, &case, subject, text, Some(address.to_string())).await
     }
+
+    /// The RFC 3834 rule: at most one automatic mail per sender and period.
+    async fn claim_auto_reply(&self, store: &Store, sender: &str) -> Result<bool, String> {
+        let now = store.now();
+        let since = now
+            - jiff::SignedDuration::try_from(self.auto_reply_period)
+                .unwrap_or(jiff::SignedDuration::from_hours(24));
+        store
+            .claim_auto_reply(sender, now, since)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Stores an automatic mail on `case` and enqueues its sending in the same write (to `to`, or
+/// to whoever the case's conversation is with).
+async fn send_automatic(
+    store: &Store,
+    case: &Case,
+    subject: String,
+    text: String,
+    to: Option<String>,
+) -> Result<(), String> {
+    let mut contact = NewContact {
+        channel: Channel::Email,
+        direction: Direction::Outbound,
+        visibility: Visibility::Public,
+        subject: Some(subject),
+        text,
+        html: None,
+        attachments: Vec::new(),
+        mail: None,
+        concern: None,
+        offer_identity: None,
+    };
+    prepare_mail_to(store, case, &mut contact, true, to)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(details) = contact.mail.as_deref() else {
+        return Ok(());
+    };
+    let send = send_job(details);
+    let mut w = Write::new(
+        Actor::System,
+        Command::AddContact {
+            case_id: case.id,
+            contact,
+            status_after: None,
+        },
+    );
+    w.jobs.push(send);
+    store.write(w).await.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// Subject and text of the acknowledgement of a new case.

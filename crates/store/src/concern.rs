@@ -237,15 +237,18 @@ async fn load_settings(store: &Store) -> Result<ConcernSettings> {
             .map_err(|e| StoreError::Corrupt(format!("setting matching: {e}")))?,
         None => MatchSettings::default(),
     };
-    let escalation = match store.setting("escalation").await? {
+    Ok(ConcernSettings {
+        matching,
+        escalation: load_escalation(store).await?,
+        rules: store.routing_rules().await?,
+    })
+}
+
+async fn load_escalation(store: &Store) -> Result<EscalationSettings> {
+    Ok(match store.setting("escalation").await? {
         Some(v) => serde_json::from_value(v)
             .map_err(|e| StoreError::Corrupt(format!("setting escalation: {e}")))?,
         None => EscalationSettings::default(),
-    };
-    Ok(ConcernSettings {
-        matching,
-        escalation,
-        rules: store.routing_rules().await?,
     })
 }
 
@@ -258,7 +261,24 @@ pub async fn escalate(
     case_id: anliegen_core::CaseId,
     trigger: Trigger,
 ) -> Result<Option<Case>> {
-    let settings = load_settings(store).await?;
+    escalate_with(
+        store,
+        &load_escalation(store).await?,
+        actor,
+        case_id,
+        trigger,
+    )
+    .await
+}
+
+/// [`escalate`] with settings read before.
+async fn escalate_with(
+    store: &Store,
+    settings: &EscalationSettings,
+    actor: Actor,
+    case_id: anliegen_core::CaseId,
+    trigger: Trigger,
+) -> Result<Option<Case>> {
     let Some(case) = store.case(case_id).await? else {
         return Err(StoreError::not_found("case", case_id));
     };
@@ -266,11 +286,10 @@ pub async fn escalate(
         return Ok(None);
     }
     let level = case.escalation_level + 1;
-    let tier = if settings.escalation.tiers.is_empty() {
+    let tier = if settings.tiers.is_empty() {
         (level == 1).then(default_tier)
     } else {
         settings
-            .escalation
             .next_tier(u32::try_from(case.escalation_level).unwrap_or(u32::MAX))
             .cloned()
     };
@@ -407,10 +426,10 @@ impl Projection for AutoEscalation {
                 EventKind::ConcernMatched {
                     repeat: Some(n), ..
                 } => {
-                    let s = match &settings {
-                        Some(s) => s,
-                        None => settings.insert(load_settings(store).await?.escalation),
-                    };
+                    if settings.is_none() {
+                        settings = Some(load_escalation(store).await?);
+                    }
+                    let Some(s) = &settings else { continue };
                     let every = i64::from(s.after_repeats);
                     if every == 0 || *n < every || *n % every != 0 {
                         continue;
@@ -431,10 +450,10 @@ impl Projection for AutoEscalation {
                     direction: Direction::Inbound,
                     ..
                 } => {
-                    let s = match &settings {
-                        Some(s) => s,
-                        None => settings.insert(load_settings(store).await?.escalation),
-                    };
+                    if settings.is_none() {
+                        settings = Some(load_escalation(store).await?);
+                    }
+                    let Some(s) = &settings else { continue };
                     if !s.on_keywords {
                         continue;
                     }
@@ -473,7 +492,8 @@ impl Projection for AutoEscalation {
                 }
                 _ => continue,
             };
-            match escalate(store, Actor::System, case_id, trigger).await {
+            let Some(s) = &settings else { continue };
+            match escalate_with(store, s, Actor::System, case_id, trigger).await {
                 Ok(_) => {}
                 // A case that cannot be escalated (closed meanwhile) is not a reason to stop.
                 Err(err) if err.is_domain() => {

@@ -3360,37 +3360,44 @@ impl crate::Backend for Backend {
         .bind(us(since))
         .fetch_all(&self.pool)
         .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The newest five customer messages of each case, in one query (a mail's text is cut:
+        // its quoted history adds nothing the earlier contacts do not have).
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "SELECT id, case_id, subject, text, created_at FROM (SELECT id, case_id, subject, substr(text, 1, 2000) AS text, \
+             created_at, ROW_NUMBER() OVER (PARTITION BY case_id ORDER BY created_at DESC, id DESC) AS rn FROM contacts \
+             WHERE direction = 'inbound' AND case_id IN (",
+        );
+        let mut ids = qb.separated(", ");
+        for r in &rows {
+            ids.push_bind(r.try_get::<String, _>("id")?);
+        }
+        qb.push(")) AS newest WHERE rn <= 5 ORDER BY created_at DESC, id DESC");
+        let contacts = qb.build().fetch_all(&self.pool).await?;
+        let mut by_case: HashMap<String, Vec<anliegen_core::resolve::PriorContact>> = HashMap::new();
+        for c in &contacts {
+            let subject: Option<String> = c.try_get("subject")?;
+            let text: String = c.try_get("text")?;
+            let at = ts(c.try_get("created_at")?)?;
+            let mut t = subject.unwrap_or_default();
+            t.push('\n');
+            t.push_str(&text);
+            by_case.entry(c.try_get("case_id")?).or_default().push(anliegen_core::resolve::PriorContact {
+                id: parse_id(&c.try_get::<String, _>("id")?)?,
+                text: t,
+                days_before: (now.as_second() - at.as_second()).max(0) / 86_400,
+            });
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get("id")?;
             let status: String = r.try_get("status")?;
-            // The newest customer messages of the case (a mail's text is cut: its quoted history
-            // adds nothing the earlier contacts do not have).
-            let contacts = sqlx::query(
-                "SELECT id, subject, text, created_at FROM contacts WHERE case_id = $1 AND direction = 'inbound' \
-                 ORDER BY created_at DESC LIMIT 5",
-            )
-            .bind(&id)
-            .fetch_all(&self.pool)
-            .await?;
-            let mut prior = Vec::with_capacity(contacts.len());
-            for c in &contacts {
-                let subject: Option<String> = c.try_get("subject")?;
-                let text: String = c.try_get("text")?;
-                let at = ts(c.try_get("created_at")?)?;
-                let mut t = subject.unwrap_or_default();
-                t.push('\n');
-                t.extend(text.chars().take(2000));
-                prior.push(anliegen_core::resolve::PriorContact {
-                    id: parse_id(&c.try_get::<String, _>("id")?)?,
-                    text: t,
-                    days_before: (now.as_second() - at.as_second()).max(0) / 86_400,
-                });
-            }
             out.push(anliegen_core::resolve::PriorCase {
                 id: parse_id(&id)?,
                 status: CaseStatus::parse(&status).map_err(corrupt)?,
-                contacts: prior,
+                contacts: by_case.remove(&id).unwrap_or_default(),
             });
         }
         Ok(out)
@@ -3793,7 +3800,7 @@ async fn escalate_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, e: &E
         concern: None,
         offer_identity: None,
     };
-    let contact = insert_contact(ctx, &Actor::System, &case, &note)?;
+    insert_contact(ctx, &Actor::System, &case, &note)?;
     ctx.event(
         actor,
         who.0,
@@ -3807,7 +3814,6 @@ async fn escalate_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, e: &E
             notify_supervisors: e.tier.notify_supervisors,
         },
     );
-    let _ = contact;
     case.contact_count += 1;
     case.updated_at = ctx.now;
     save_case(conn, &case).await?;

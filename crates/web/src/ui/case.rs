@@ -1480,15 +1480,7 @@ pub(crate) async fn merge(
             target.reference, case.reference
         ))
         .into_response()),
-        Err(e) => {
-            let ui = UiError::from(e);
-            if ui.status.is_server_error() {
-                return Err(ui);
-            }
-            let mut c = empty_composer(None);
-            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
-            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(e) => refused(&state, &s, case, e).await,
     }
 }
 
@@ -1673,18 +1665,7 @@ pub(crate) async fn decide_offer(
             },
         )
         .await;
-    match out {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
-        Err(e) => {
-            let ui = UiError::from(e);
-            if ui.status.is_server_error() {
-                return Err(ui);
-            }
-            let mut c = empty_composer(None);
-            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
-            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-    }
+    back_to_case(&state, &s, case, out).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1718,18 +1699,7 @@ pub(crate) async fn merge_customer(
             },
         )
         .await;
-    match out {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
-        Err(e) => {
-            let ui = UiError::from(e);
-            if ui.status.is_server_error() {
-                return Err(ui);
-            }
-            let mut c = empty_composer(None);
-            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
-            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-    }
+    back_to_case(&state, &s, case, out).await
 }
 
 /// Undoes the merge of a customer into the case's customer (supervisors and admins).
@@ -1754,16 +1724,35 @@ pub(crate) async fn unmerge_customer(
         .store()
         .exec(s.auth.actor(), Command::UnmergeCustomer { source })
         .await;
+    back_to_case(&state, &s, case, out).await
+}
+
+/// The case page again with the store's refusal as the composer's error (422); server errors
+/// pass on.
+async fn refused(
+    state: &AppState,
+    s: &Session,
+    case: Case,
+    e: anliegen_store::StoreError,
+) -> Result<Response, UiError> {
+    let ui = UiError::from(e);
+    if ui.status.is_server_error() {
+        return Err(ui);
+    }
+    let mut c = empty_composer(None);
+    c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
+    case_page(state, s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// After an action on a case: back to it, or its page with the refusal.
+async fn back_to_case(
+    state: &AppState,
+    s: &Session,
+    case: Case,
+    out: Result<anliegen_store::Output, anliegen_store::StoreError>,
+) -> Result<Response, UiError> {
     match out {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response()),
-        Err(e) => {
-            let ui = UiError::from(e);
-            if ui.status.is_server_error() {
-                return Err(ui);
-            }
-            let mut c = empty_composer(None);
-            c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
-            case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(e) => refused(state, s, case, e).await,
     }
 }

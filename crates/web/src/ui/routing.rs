@@ -57,10 +57,6 @@ struct RoutingPage {
     priorities: Vec<Choice>,
 }
 
-fn lines(list: &[String], sep: &str) -> String {
-    list.join(sep)
-}
-
 fn split(raw: &str, by: &[char]) -> Vec<String> {
     raw.split(by)
         .map(str::trim)
@@ -267,9 +263,9 @@ async fn routing_page(
                 selected: boxes_on.contains(&m.id.to_string()),
             })
             .collect(),
-        topics: get("topics", lines(&c.topics, ", ")),
-        tiers: get("tiers", lines(&c.tiers, ", ")),
-        keywords: get("keywords", lines(&c.keywords, "\n")),
+        topics: get("topics", c.topics.join(", ")),
+        tiers: get("tiers", c.tiers.join(", ")),
+        keywords: get("keywords", c.keywords.join("\n")),
         teams: team_choices(&teams, &[team], Some(t.s("routing-keep"))),
         priorities: std::iter::once(Choice {
             value: String::new(),

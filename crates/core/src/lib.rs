@@ -25,6 +25,7 @@ pub mod money;
 pub mod phone;
 pub mod resolve;
 pub mod routing;
+pub mod search;
 pub mod team;
 pub mod text;
 

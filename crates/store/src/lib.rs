@@ -321,6 +321,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn merged_customers(&self, target: CustomerId) -> Result<Vec<(CustomerId, String)>>;
     /// Closes the pools.
     async fn close(&self);
+    /// The PostgreSQL pool, for features that speak PostgreSQL themselves (search); `None` on
+    /// the embedded store.
+    fn pg_pool(&self) -> Option<sqlx::PgPool> {
+        None
+    }
 }
 
 /// Where the data lives.

@@ -3475,6 +3475,10 @@ impl crate::Backend for Backend {
         opt_id(t.as_deref())
     }
 
+    fn pg_pool(&self) -> Option<sqlx::PgPool> {
+        pg_pool_of(self)
+    }
+
     async fn close(&self) {
         self.write_pool.close().await;
         self.pool.close().await;

@@ -91,6 +91,10 @@ async fn lock_event_log(conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
+fn pg_pool_of(b: &Backend) -> Option<sqlx::PgPool> {
+    Some(b.pool.clone())
+}
+
 async fn lock_checkpoint(conn: &mut Conn, name: &str) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
         .bind(format!("projection:{name}"))

@@ -142,6 +142,10 @@ async fn lock_event_log(_conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
+fn pg_pool_of(_b: &Backend) -> Option<sqlx::PgPool> {
+    None
+}
+
 async fn lock_checkpoint(_conn: &mut Conn, _name: &str) -> Result<()> {
     Ok(())
 }

@@ -1,0 +1,439 @@
+//! PostgreSQL full-text search over our own terms: every document's terms become a tsvector
+//! literal (positions kept, title weighted `A`), every query a tsquery literal, so PostgreSQL
+//! matches exactly what the embedded index matches — no text-search configuration, stop list or
+//! extension of PostgreSQL is involved. GIN indexes serve any number of app nodes. Relevance is
+//! ranked over the newest [`crate::RANK_WINDOW`] matches and facet counts stop at
+//! [`crate::FACET_CAP`], so very common words stay fast.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anliegen_core::search::{DocKind, TextTerm, Token, WordMatch};
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use crate::{Cond, Doc, Engine, FACET_CAP, Found, PROJECTION, Plan, RANK_WINDOW, Result, Sort, StoredHit};
+
+/// The highest position PostgreSQL keeps.
+const MAX_POS: u32 = 16_383;
+
+/// PostgreSQL search.
+pub struct PgEngine {
+    pool: sqlx::PgPool,
+}
+
+impl PgEngine {
+    /// Search over `pool` (the store's).
+    pub fn new(pool: sqlx::PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn quote(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('\'');
+    for c in term.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A tsvector literal of `parts` (tokens, position offset, weighted `A`).
+pub fn tsvector(parts: &[(&[Token], u32, bool)]) -> String {
+    let mut lexemes: BTreeMap<&str, Vec<(u32, bool)>> = BTreeMap::new();
+    for (tokens, offset, a) in parts {
+        for t in *tokens {
+            if t.term.is_empty() || t.term.len() > 2000 {
+                continue;
+            }
+            let pos = (t.pos + offset + 1).min(MAX_POS);
+            let v = lexemes.entry(t.term.as_str()).or_default();
+            if v.len() < 256 {
+                v.push((pos, *a));
+            }
+        }
+    }
+    let mut out = String::new();
+    for (term, mut ps) in lexemes {
+        ps.sort_unstable();
+        ps.dedup_by_key(|p| p.0);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&quote(term));
+        out.push(':');
+        for (i, (p, a)) in ps.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&p.to_string());
+            if *a {
+                out.push('A');
+            }
+        }
+    }
+    out
+}
+
+fn max_pos(tokens: &[Token]) -> u32 {
+    tokens.iter().map(|t| t.pos).max().map(|p| p + 1).unwrap_or(0)
+}
+
+fn alts(w: &WordMatch) -> String {
+    let q: Vec<String> = w.terms.iter().map(|t| quote(t)).collect();
+    if q.len() == 1 {
+        q.join("")
+    } else {
+        format!("( {} )", q.join(" | "))
+    }
+}
+
+/// The tsquery literal of one text clause.
+pub fn tsquery(t: &TextTerm) -> String {
+    match t {
+        TextTerm::Word(w) => alts(w),
+        TextTerm::Prefix(p) => format!("{}:*", quote(p)),
+        TextTerm::Phrase(ws) => {
+            let mut out = String::from("( ");
+            let mut prev = None;
+            for (o, w) in ws {
+                if let Some(p) = prev {
+                    let d = o - p;
+                    if d == 1 {
+                        out.push_str(" <-> ");
+                    } else {
+                        out.push_str(&format!(" <{d}> "));
+                    }
+                }
+                out.push_str(&alts(w));
+                prev = Some(*o);
+            }
+            out.push_str(" )");
+            out
+        }
+    }
+}
+
+fn and_all(ts: &[TextTerm]) -> Option<String> {
+    if ts.is_empty() {
+        return None;
+    }
+    Some(ts.iter().map(tsquery).collect::<Vec<_>>().join(" & "))
+}
+
+fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
+    match c {
+        Cond::Kind(k) => {
+            qb.push("kind = ").push_bind(k.as_str().to_owned());
+        }
+        Cond::Status(s) => {
+            qb.push("status = ").push_bind(s.as_str().to_owned());
+        }
+        Cond::Team(None) => {
+            qb.push("(team_id IS NULL AND kind = 'case')");
+        }
+        Cond::Team(Some(t)) => {
+            qb.push("team_id = ").push_bind(t.to_string());
+        }
+        Cond::Tag(t) => {
+            qb.push("").push_bind(t.clone()).push(" = ANY(tags)");
+        }
+        Cond::Channel(c) => {
+            qb.push("").push_bind(c.clone()).push(" = ANY(channels)");
+        }
+        Cond::Priority(p) => {
+            qb.push("priority = ").push_bind(p.clone());
+        }
+        Cond::Sender(keys) => {
+            qb.push("senders && ").push_bind(keys.clone()).push("::text[]");
+        }
+        Cond::Assignee(None) => {
+            qb.push("(assignee_id IS NULL AND kind = 'case')");
+        }
+        Cond::Assignee(Some(a)) => {
+            qb.push("assignee_id = ").push_bind(a.to_string());
+        }
+        Cond::Created(lo, hi) | Cond::Updated(lo, hi) => {
+            let col = if matches!(c, Cond::Created(..)) {
+                "created_us"
+            } else {
+                "updated_us"
+            };
+            qb.push("(TRUE");
+            if let Some(lo) = lo {
+                qb.push(format!(" AND {col} >= ")).push_bind(*lo);
+            }
+            if let Some(hi) = hi {
+                qb.push(format!(" AND {col} < ")).push_bind(*hi);
+            }
+            qb.push(")");
+        }
+        Cond::HasAttachment => {
+            qb.push("has_attachment");
+        }
+        Cond::HasNote => {
+            qb.push("has_note");
+        }
+        Cond::Customer(c) => {
+            qb.push("customer_id = ").push_bind(c.to_string());
+        }
+        Cond::Visible { teams, me } => {
+            qb.push("(kind = 'customer' OR team_id IS NULL OR team_id = ANY(")
+                .push_bind(teams.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+                .push("::text[]) OR assignee_id = ")
+                .push_bind(me.to_string())
+                .push(")");
+        }
+    }
+}
+
+/// Appends ` WHERE …` for a plan.
+fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str) {
+    qb.push(" WHERE TRUE");
+    if let Some(q) = and_all(&plan.text) {
+        qb.push(format!(" AND {tsv} @@ "))
+            .push_bind(q)
+            .push("::tsquery");
+    }
+    for t in &plan.not_text {
+        qb.push(format!(" AND NOT ({tsv} @@ "))
+            .push_bind(tsquery(t))
+            .push("::tsquery)");
+    }
+    for c in &plan.must {
+        qb.push(" AND ");
+        push_cond(qb, c);
+    }
+    for c in &plan.not {
+        qb.push(" AND NOT COALESCE(");
+        push_cond(qb, c);
+        qb.push(", FALSE)");
+    }
+}
+
+#[async_trait::async_trait]
+impl Engine for PgEngine {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn apply(&self, docs: Vec<Doc>, deletes: Vec<uuid::Uuid>, upto: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // One runner at a time per node set: the checkpoint row is the lock.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:search'))")
+            .execute(&mut *tx)
+            .await?;
+        for chunk in docs.chunks(100) {
+            let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO search_docs (id, kind, customer_id, team_id, assignee_id, status, priority, tags, channels, senders, has_attachment, has_note, created_us, updated_us, reference, title, public_text, notes_text, public_tsv, agent_tsv) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                let pub_off = max_pos(&d.title_terms) + 8;
+                let notes_off = pub_off + max_pos(&d.public_terms) + 8;
+                let public = tsvector(&[(&d.title_terms, 0, true), (&d.public_terms, pub_off, false)]);
+                let agent = tsvector(&[
+                    (&d.title_terms, 0, true),
+                    (&d.public_terms, pub_off, false),
+                    (&d.notes_terms, notes_off, false),
+                ]);
+                b.push_bind(d.id.to_string())
+                    .push_bind(d.kind.as_str())
+                    .push_bind(d.customer.map(|u| u.to_string()))
+                    .push_bind(d.team.map(|u| u.to_string()))
+                    .push_bind(d.assignee.map(|u| u.to_string()))
+                    .push_bind(d.status.map(|s| s.as_str().to_owned()))
+                    .push_bind(d.priority.clone())
+                    .push_bind(d.tags.clone())
+                    .push_bind(d.channels.clone())
+                    .push_bind(d.senders.clone())
+                    .push_bind(d.has_attachment)
+                    .push_bind(d.has_note)
+                    .push_bind(d.created)
+                    .push_bind(d.updated)
+                    .push_bind(d.reference.clone())
+                    .push_bind(d.title.clone())
+                    .push_bind(d.public_text.replace('\0', ""))
+                    .push_bind(d.notes_text.replace('\0', ""))
+                    .push_bind(public)
+                    .push_unseparated("::tsvector")
+                    .push_bind(agent)
+                    .push_unseparated("::tsvector");
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id, team_id = excluded.team_id, \
+                 assignee_id = excluded.assignee_id, status = excluded.status, priority = excluded.priority, tags = excluded.tags, \
+                 channels = excluded.channels, senders = excluded.senders, has_attachment = excluded.has_attachment, \
+                 has_note = excluded.has_note, created_us = excluded.created_us, updated_us = excluded.updated_us, \
+                 reference = excluded.reference, title = excluded.title, public_text = excluded.public_text, \
+                 notes_text = excluded.notes_text, public_tsv = excluded.public_tsv, agent_tsv = excluded.agent_tsv",
+            );
+            qb.build().execute(&mut *tx).await?;
+        }
+        if !deletes.is_empty() {
+            sqlx::query("DELETE FROM search_docs WHERE id = ANY($1)")
+                .bind(deletes.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if upto > 0 {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (name, seq, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET seq = GREATEST(projection_checkpoints.seq, excluded.seq), updated_at = excluded.updated_at",
+            )
+            .bind(PROJECTION)
+            .bind(upto)
+            .bind(jiff::Timestamp::now().as_microsecond())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn checkpoint(&self) -> Result<i64> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+                .bind(PROJECTION)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(at.unwrap_or(0))
+    }
+
+    async fn reset(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:search'))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("TRUNCATE search_docs").execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, seq, updated_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (name) DO UPDATE SET seq = 0, updated_at = excluded.updated_at",
+        )
+        .bind(PROJECTION)
+        .bind(jiff::Timestamp::now().as_microsecond())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn search(&self, plan: &Plan) -> Result<Found> {
+        let tsv = if plan.notes { "agent_tsv" } else { "public_tsv" };
+        let text = and_all(&plan.text);
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
+        let ranked = plan.sort == Sort::Relevance && text.is_some();
+        if ranked {
+            qb.push(format!(
+                "WITH m AS (SELECT id, updated_us, {tsv} AS tsv FROM search_docs"
+            ));
+            push_where(&mut qb, plan, tsv);
+            qb.push(format!(" ORDER BY updated_us DESC LIMIT {RANK_WINDOW}) "));
+            qb.push("SELECT id, ts_rank(tsv, ")
+                .push_bind(text.clone().unwrap_or_default())
+                .push("::tsquery)::real AS r FROM m ORDER BY r DESC, updated_us DESC");
+        } else {
+            qb.push("SELECT id, 0::real AS r FROM search_docs");
+            push_where(&mut qb, plan, tsv);
+            qb.push(if plan.sort == Sort::Oldest {
+                " ORDER BY updated_us ASC"
+            } else {
+                " ORDER BY updated_us DESC"
+            });
+        }
+        qb.push(" LIMIT ")
+            .push_bind(plan.limit as i64)
+            .push(" OFFSET ")
+            .push_bind(plan.offset as i64);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let page: Vec<(String, f32)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<f32, _>(1)?)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
+        let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
+        let rows = sqlx::query(
+            "SELECT id, kind, reference, title, status, team_id, updated_us, public_text, notes_text FROM search_docs WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_id: HashMap<String, StoredHit> = HashMap::new();
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            let hit = StoredHit {
+                kind: DocKind::parse(&r.try_get::<String, _>("kind")?).unwrap_or(DocKind::Case),
+                id: uuid::Uuid::parse_str(&id).unwrap_or_default(),
+                reference: r.try_get("reference")?,
+                title: r.try_get("title")?,
+                status: r
+                    .try_get::<Option<String>, _>("status")?
+                    .and_then(|s| anliegen_core::CaseStatus::parse(&s).ok()),
+                team: r
+                    .try_get::<Option<String>, _>("team_id")?
+                    .and_then(|s| uuid::Uuid::parse_str(&s).ok()),
+                updated: r.try_get("updated_us")?,
+                score: 0.0,
+                public_text: r.try_get("public_text")?,
+                notes_text: if plan.notes {
+                    r.try_get("notes_text")?
+                } else {
+                    String::new()
+                },
+            };
+            by_id.insert(id, hit);
+        }
+        let hits = page
+            .into_iter()
+            .filter_map(|(id, score)| {
+                by_id.remove(&id).map(|mut h| {
+                    h.score = score;
+                    h
+                })
+            })
+            .collect();
+        let mut found = Found {
+            hits,
+            ..Found::default()
+        };
+        if plan.facets {
+            let mut qb: QueryBuilder<Postgres> =
+                QueryBuilder::new("SELECT status, team_id, count(*) FROM (SELECT status, team_id FROM search_docs");
+            push_where(&mut qb, plan, tsv);
+            qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
+            let rows = qb.build().fetch_all(&self.pool).await?;
+            let mut by_status = HashMap::new();
+            let mut by_team = HashMap::new();
+            let mut total = 0u64;
+            for r in rows {
+                let n = r.try_get::<i64, _>(2)?.max(0) as u64;
+                total += n;
+                let status: Option<String> = r.try_get(0)?;
+                let Some(status) = status.and_then(|s| anliegen_core::CaseStatus::parse(&s).ok())
+                else {
+                    continue;
+                };
+                *by_status.entry(status).or_insert(0u64) += n;
+                let team: Option<String> = r.try_get(1)?;
+                *by_team
+                    .entry(team.and_then(|t| uuid::Uuid::parse_str(&t).ok()))
+                    .or_insert(0u64) += n;
+            }
+            found.capped = total > FACET_CAP;
+            found.total = total.min(FACET_CAP);
+            found.by_status = crate::sorted_counts(by_status);
+            found.by_team = crate::sorted_counts(by_team);
+        } else {
+            found.total = found.hits.len() as u64 + plan.offset as u64;
+        }
+        Ok(found)
+    }
+
+    async fn doc_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM search_docs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+}

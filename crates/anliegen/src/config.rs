@@ -24,6 +24,9 @@ pub struct Settings {
     pub body_limit: usize,
     /// Jobs run at once per node.
     pub job_concurrency: usize,
+    /// Whether this node keeps the search index up to date (default on). With PostgreSQL,
+    /// nodes that only serve requests may leave it to others.
+    pub search_index: bool,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// The address agents reach Anliegen at (links in notification mails); default
@@ -85,6 +88,7 @@ impl Default for Settings {
             pg_writers: 1,
             body_limit: 40 * 1024 * 1024,
             job_concurrency: 4,
+            search_index: true,
             log_format: "text".into(),
             secure_cookies: false,
             public_url: None,
@@ -215,6 +219,7 @@ impl Settings {
             "pg_writers",
             "body_limit",
             "job_concurrency",
+            "search_index",
             "log_format",
             "secure_cookies",
             "public_url",

@@ -76,6 +76,21 @@ enum Cmd {
         #[command(subcommand)]
         command: ProjectionCmd,
     },
+    /// The search index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCmd {
+    /// Rebuild the search index from the store (stop the node first on the embedded store;
+    /// on PostgreSQL the nodes may keep running).
+    Reindex {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -407,6 +422,32 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 serde_json::to_string_pretty(&anliegen_web::openapi())?
             );
+        }
+        Cmd::Search {
+            command: SearchCmd::Reindex { store },
+        } => {
+            let s = settings(cli.config.as_ref(), &store, None)?;
+            init_logging(false);
+            let st = open(&s).await?;
+            let search = anliegen_search::Search::open(st.clone(), &s.data_dir)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("{e} (is a node running on this data directory? stop it first)")
+                })?;
+            let started = std::time::Instant::now();
+            let n = search
+                .reindex(&|n| {
+                    if n % 5000 == 0 {
+                        eprintln!("… {n} documents");
+                    }
+                })
+                .await?;
+            anliegen_search::align_checkpoint(&search).await?;
+            println!(
+                "Search index rebuilt: {n} documents in {:.1} s.",
+                started.elapsed().as_secs_f64()
+            );
+            st.close().await;
         }
         Cmd::Projections {
             command: ProjectionCmd::Rebuild { name, store },

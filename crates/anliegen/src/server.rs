@@ -123,6 +123,33 @@ async fn ensure_admin(store: &Store) -> anyhow::Result<Option<FirstLogin>> {
     }))
 }
 
+/// Keeps the search index behind the log: continues from the index's own checkpoint (after a
+/// crash it catches up from there); an empty index over a store with history — new, lost or
+/// found damaged — is rebuilt from the store's state first, which is much faster than
+/// replaying every event.
+async fn follow_search(
+    search: anliegen_search::Search,
+    store: Store,
+    poll: Duration,
+    shutdown: watch::Receiver<bool>,
+) {
+    match anliegen_search::align_checkpoint(&search).await {
+        Ok(0) if store.last_seq().await.unwrap_or(0) > 0 => {
+            tracing::info!("building the search index from the store");
+            match search.reindex(&|_| {}).await {
+                Ok(n) => tracing::info!(documents = n, "search index built"),
+                Err(e) => {
+                    tracing::error!(error = %e, "building the search index failed; following the log from the start")
+                }
+            }
+            anliegen_search::align_checkpoint(&search).await.ok();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "reading the search index's checkpoint failed"),
+    }
+    projection::follow(store, search.projection(), poll, shutdown).await
+}
+
 /// Starts a node with `settings`.
 pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Running> {
     let offset = Arc::new(OffsetClock::default());
@@ -149,8 +176,12 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
             }
         });
     }
+    let search = anliegen_search::Search::open(store.clone(), &settings.data_dir)
+        .await
+        .context("opening the search index")?;
     let state = AppState::new(
         store.clone(),
+        search.clone(),
         metrics,
         WebConfig {
             body_limit: settings.body_limit,
@@ -176,6 +207,14 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         .into_iter()
         .map(|p| tokio::spawn(projection::follow(store.clone(), p, opts.poll, rx.clone())))
         .collect();
+    if settings.search_index {
+        workers.push(tokio::spawn(follow_search(
+            search,
+            store.clone(),
+            opts.poll,
+            rx.clone(),
+        )));
+    }
     let tokens = crate::mail::tokens(&store, settings).await?;
     let intake = crate::mail::intake(&store, settings, tokens.clone())
         .with_concerns(state.concerns().clone());

@@ -107,7 +107,10 @@ pub fn emails(text: &str) -> BTreeSet<String> {
             && w.len() <= 254
             && w.matches('@').count() == 1
             && let Ok(a) = crate::EmailAddress::parse(w)
-            && a.as_str().rsplit('@').next().is_some_and(|d| d.contains('.'))
+            && a.as_str()
+                .rsplit('@')
+                .next()
+                .is_some_and(|d| d.contains('.'))
         {
             out.insert(a.as_str().to_lowercase());
         }
@@ -143,7 +146,12 @@ pub fn analyze_into(text: &str, lang: Option<Language>, pos: u32, out: &mut Vec<
             continue;
         }
         let push = |term: String, out: &mut Vec<Token>| {
-            if !out.iter().rev().take(3).any(|t| t.pos == pos && t.term == term) {
+            if !out
+                .iter()
+                .rev()
+                .take(3)
+                .any(|t| t.pos == pos && t.term == term)
+            {
                 out.push(Token { term, pos });
             }
         };
@@ -330,8 +338,8 @@ pub struct QueryError(pub String);
 
 /// The field names the query language knows.
 pub const FIELDS: &[&str] = &[
-    "status", "team", "tag", "from", "channel", "priority", "assignee", "created", "updated", "has",
-    "is",
+    "status", "team", "tag", "from", "channel", "priority", "assignee", "created", "updated",
+    "has", "is",
 ];
 
 /// The matcher of one query word.
@@ -406,9 +414,7 @@ fn text_term(raw: &str, quoted: bool) -> Result<Option<TextTerm>, QueryError> {
     let mut ws = phrase_of(raw);
     Ok(match ws.len() {
         0 => None,
-        1 if ws.first().is_some_and(|(o, _)| *o == 0) => {
-            ws.pop().map(|(_, w)| TextTerm::Word(w))
-        }
+        1 if ws.first().is_some_and(|(o, _)| *o == 0) => ws.pop().map(|(_, w)| TextTerm::Word(w)),
         _ => Some(TextTerm::Phrase(ws)),
     })
 }
@@ -608,7 +614,11 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
         }
     }
     query.nothing_searchable = typed_text
-        && !query.must.iter().chain(&query.not).any(|c| matches!(c, Clause::Text(_)));
+        && !query
+            .must
+            .iter()
+            .chain(&query.not)
+            .any(|c| matches!(c, Clause::Text(_)));
     Ok(query)
 }
 
@@ -698,11 +708,7 @@ impl Highlighter {
         if end < text.len() {
             out.push('…');
         }
-        Some(
-            out.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
+        Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
     /// The first `width` characters of `text`, escaped (a result without a hit in this text).
@@ -734,9 +740,9 @@ mod tests {
         q.must.iter().all(|c| match c {
             Clause::Text(TextTerm::Word(w)) => w.terms.iter().any(|x| t.contains(x)),
             Clause::Text(TextTerm::Prefix(p)) => t.iter().any(|x| x.starts_with(p.as_str())),
-            Clause::Text(TextTerm::Phrase(ws)) => {
-                ws.iter().all(|(_, w)| w.terms.iter().any(|x| t.contains(x)))
-            }
+            Clause::Text(TextTerm::Phrase(ws)) => ws
+                .iter()
+                .all(|(_, w)| w.terms.iter().any(|x| t.contains(x))),
             Clause::Filter(_) => true,
         })
     }
@@ -777,7 +783,9 @@ mod tests {
 
     #[test]
     fn identifiers_are_exact_terms() {
-        let t = terms("Sendung 00340434161094042557 und Fall A-10042, IBAN DE89 3704 0044 0532 0130 00, Mail an Verlag@Example.de");
+        let t = terms(
+            "Sendung 00340434161094042557 und Fall A-10042, IBAN DE89 3704 0044 0532 0130 00, Mail an Verlag@Example.de",
+        );
         assert!(t.contains("00340434161094042557"));
         assert!(t.contains("a-10042"));
         assert!(t.contains("de89370400440532013000"));
@@ -822,7 +830,10 @@ mod tests {
     fn filters_parse_and_unknown_ones_explain() {
         let q = parse("status:open team:vendor tag:trailer from:verlag@example.de created:>2026-11-01 has:attachment channel:phone \"nicht angekommen\"").unwrap();
         assert_eq!(q.must.len(), 8);
-        assert!(q.must.contains(&Clause::Filter(Filter::Status(crate::CaseStatus::Open))));
+        assert!(
+            q.must
+                .contains(&Clause::Filter(Filter::Status(crate::CaseStatus::Open)))
+        );
         assert!(q.must.contains(&Clause::Filter(Filter::Created(
             Cmp::Gt,
             jiff::civil::date(2026, 11, 1)
@@ -830,8 +841,18 @@ mod tests {
         let e = parse("colour:red").unwrap_err();
         assert!(e.0.contains("unknown field 'colour:'"), "{e}");
         assert!(e.0.contains("status"), "{e}");
-        assert!(parse("status:sleeping").unwrap_err().0.contains("unknown status"));
-        assert!(parse("created:gestern").unwrap_err().0.contains("2026-11-01"));
+        assert!(
+            parse("status:sleeping")
+                .unwrap_err()
+                .0
+                .contains("unknown status")
+        );
+        assert!(
+            parse("created:gestern")
+                .unwrap_err()
+                .0
+                .contains("2026-11-01")
+        );
         let q = parse("-status:closed paket").unwrap();
         assert_eq!(q.not.len(), 1);
         // Words that end in a colon are text.
@@ -849,7 +870,12 @@ mod tests {
         assert!(q.nothing_searchable);
         assert!(parse(&"wort ".repeat(300)).is_err());
         assert!(parse(&"a".repeat(2000)).is_err());
-        assert!(parse(&"wort ".repeat(30)).unwrap_err().0.contains("too many"));
+        assert!(
+            parse(&"wort ".repeat(30))
+                .unwrap_err()
+                .0
+                .contains("too many")
+        );
         assert!(parse("a*").is_err());
         assert!(parse("die das").unwrap().nothing_searchable);
     }
@@ -868,7 +894,11 @@ mod tests {
         assert!(s.contains("&lt;b&gt;"), "{s}");
         assert!(h.snippet("Nichts davon", 200).is_none());
         let long = format!("{} Paket fehlt {}", "x ".repeat(400), "y ".repeat(400));
-        let s = parse("Paket").unwrap().highlighter().snippet(&long, 120).unwrap();
+        let s = parse("Paket")
+            .unwrap()
+            .highlighter()
+            .snippet(&long, 120)
+            .unwrap();
         assert!(s.starts_with('…') && s.ends_with('…') && s.contains("<mark>Paket</mark>"));
     }
 

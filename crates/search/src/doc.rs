@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 
 use anliegen_core::search::{self as analysis, DocKind, Token};
-use anliegen_core::{
-    CaseId, CaseStatus, Customer, CustomerId, IdentityKind, Language, Visibility,
-};
+use anliegen_core::{CaseId, CaseStatus, Customer, CustomerId, IdentityKind, Language, Visibility};
 use anliegen_store::Store;
 
 use crate::Result;

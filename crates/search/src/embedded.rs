@@ -22,11 +22,13 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, SegmentReader, TantivyDocument,
-    Term,
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, SegmentReader,
+    TantivyDocument, Term,
 };
 
-use crate::{Cond, Doc, Engine, Found, Plan, Result, STATUSES, SearchError, Sort, StoredHit, team_code};
+use crate::{
+    Cond, Doc, Engine, Found, Plan, Result, STATUSES, SearchError, Sort, StoredHit, team_code,
+};
 
 /// Schema generation: a payload of another generation means the index is rebuilt.
 const GENERATION: &str = "anliegen-search-1";
@@ -177,10 +179,8 @@ impl EmbeddedEngine {
         let open = match open_index(dir) {
             Ok(o) => o,
             Err(e) => {
-                let aside = dir.with_extension(format!(
-                    "corrupt-{}",
-                    jiff::Timestamp::now().as_second()
-                ));
+                let aside =
+                    dir.with_extension(format!("corrupt-{}", jiff::Timestamp::now().as_second()));
                 tracing::error!(error = %e, index = %dir.display(), moved_to = %aside.display(), "the search index is damaged; moving it aside and rebuilding");
                 metrics::counter!("anliegen_search_rebuilds_total").increment(1);
                 std::fs::rename(dir, &aside).map_err(|e| SearchError::Index(e.to_string()))?;
@@ -193,7 +193,7 @@ impl EmbeddedEngine {
         })
     }
 
-    fn parts(&self) -> Result<(Index, IndexReader, Arc<Mutex<IndexWriter>>, Arc<Fields>)> {
+    fn parts(&self) -> Result<Parts> {
         let g = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let o = g
             .as_ref()
@@ -232,7 +232,14 @@ fn to_doc(f: &Fields, d: &Doc) -> TantivyDocument {
     let case = d.kind == DocKind::Case;
     t.add_text(f.team, if case { none_or(d.team) } else { "n/a".into() });
     t.add_u64(f.team_code, d.team.map(team_code).unwrap_or(0));
-    t.add_text(f.assignee, if case { none_or(d.assignee) } else { "n/a".into() });
+    t.add_text(
+        f.assignee,
+        if case {
+            none_or(d.assignee)
+        } else {
+            "n/a".into()
+        },
+    );
     if let Some(s) = d.status {
         t.add_text(f.status, s.as_str());
     }
@@ -375,7 +382,10 @@ fn cond_query(f: &Fields, c: &Cond) -> Box<dyn Query> {
                 (Occur::Should, term_query(f.team, "none")),
                 (Occur::Should, term_query(f.assignee, &me.to_string())),
                 // Customers are not confined to teams.
-                (Occur::Should, term_query(f.kind, DocKind::Customer.as_str())),
+                (
+                    Occur::Should,
+                    term_query(f.kind, DocKind::Customer.as_str()),
+                ),
             ];
             for t in teams {
                 should.push((Occur::Should, term_query(f.team, &t.to_string())));
@@ -476,7 +486,13 @@ impl SegmentCollector for FacetSegment {
     }
 }
 
-fn stored(searcher: &tantivy::Searcher, f: &Fields, addr: DocAddress, score: f32, notes: bool) -> Result<StoredHit> {
+fn stored(
+    searcher: &tantivy::Searcher,
+    f: &Fields,
+    addr: DocAddress,
+    score: f32,
+    notes: bool,
+) -> Result<StoredHit> {
     let d: TantivyDocument = searcher.doc(addr)?;
     let s = |field: Field| {
         d.get_first(field)
@@ -498,9 +514,15 @@ fn stored(searcher: &tantivy::Searcher, f: &Fields, addr: DocAddress, score: f32
     })
 }
 
+type Parts = (Index, IndexReader, Arc<Mutex<IndexWriter>>, Arc<Fields>);
+
+fn join_err(e: tokio::task::JoinError) -> SearchError {
+    SearchError::Index(format!("index task failed: {e}"))
+}
+
 impl EmbeddedEngine {
-    fn search_blocking(&self, plan: &Plan) -> Result<Found> {
-        let (_index, reader, _writer, f) = self.parts()?;
+    fn search_blocking(parts: Parts, plan: &Plan) -> Result<Found> {
+        let (_index, reader, _writer, f) = parts;
         let searcher = reader.searcher();
         let query = build(&f, plan)?;
         let top = TopDocs::with_limit(plan.limit).and_offset(plan.offset);
@@ -553,8 +575,13 @@ impl EmbeddedEngine {
         })
     }
 
-    fn apply_blocking(&self, docs: Vec<Doc>, deletes: Vec<uuid::Uuid>, upto: i64) -> Result<()> {
-        let (index, reader, writer, f) = self.parts()?;
+    fn apply_blocking(
+        parts: Parts,
+        docs: Vec<Doc>,
+        deletes: Vec<uuid::Uuid>,
+        upto: i64,
+    ) -> Result<()> {
+        let (index, reader, writer, f) = parts;
         let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
         for d in &docs {
             w.delete_term(Term::from_field_text(f.id, &d.id.to_string()));
@@ -580,7 +607,10 @@ impl Engine for EmbeddedEngine {
     }
 
     async fn apply(&self, docs: Vec<Doc>, deletes: Vec<uuid::Uuid>, upto: i64) -> Result<()> {
-        tokio::task::block_in_place(|| self.apply_blocking(docs, deletes, upto))
+        let parts = self.parts()?;
+        tokio::task::spawn_blocking(move || Self::apply_blocking(parts, docs, deletes, upto))
+            .await
+            .map_err(join_err)?
     }
 
     async fn checkpoint(&self) -> Result<i64> {
@@ -590,18 +620,26 @@ impl Engine for EmbeddedEngine {
 
     async fn reset(&self) -> Result<()> {
         let (_index, reader, writer, _f) = self.parts()?;
-        let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
-        w.delete_all_documents()?;
-        let mut commit = w.prepare_commit()?;
-        commit.set_payload(&format!("{GENERATION}:0"));
-        commit.commit()?;
-        drop(w);
-        reader.reload()?;
-        Ok(())
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
+            w.delete_all_documents()?;
+            let mut commit = w.prepare_commit()?;
+            commit.set_payload(&format!("{GENERATION}:0"));
+            commit.commit()?;
+            drop(w);
+            reader.reload()?;
+            Ok(())
+        })
+        .await
+        .map_err(join_err)?
     }
 
     async fn search(&self, plan: &Plan) -> Result<Found> {
-        tokio::task::block_in_place(|| self.search_blocking(plan))
+        let parts = self.parts()?;
+        let plan = plan.clone();
+        tokio::task::spawn_blocking(move || Self::search_blocking(parts, &plan))
+            .await
+            .map_err(join_err)?
     }
 
     async fn doc_count(&self) -> Result<u64> {

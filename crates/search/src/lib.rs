@@ -302,7 +302,11 @@ fn day_start(d: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Option<i64> {
         .map(|z| z.timestamp().as_microsecond())
 }
 
-fn date_range(cmp: Cmp, d: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> (Option<i64>, Option<i64>) {
+fn date_range(
+    cmp: Cmp,
+    d: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+) -> (Option<i64>, Option<i64>) {
     let start = day_start(d, tz);
     let next = d.tomorrow().ok().and_then(|n| day_start(n, tz));
     match cmp {
@@ -352,8 +356,9 @@ impl Search {
     pub async fn plan(&self, viewer: &Viewer, req: &Request) -> Result<(Plan, Query)> {
         let query = analysis::parse(&req.q).map_err(|e| SearchError::Query(e.0))?;
         let tz = match viewer {
-            Viewer::Agent(a) => jiff::tz::TimeZone::get(a.time_zone.as_str())
-                .unwrap_or(jiff::tz::TimeZone::UTC),
+            Viewer::Agent(a) => {
+                jiff::tz::TimeZone::get(a.time_zone.as_str()).unwrap_or(jiff::tz::TimeZone::UTC)
+            }
             Viewer::Customer(_) => {
                 jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
             }
@@ -396,21 +401,29 @@ impl Search {
                                 anliegen_core::text::fold(&t.name).trim().to_owned()
                             };
                             let exact: Vec<_> = all.iter().filter(|t| folded(t) == *name).collect();
-                            let prefix: Vec<_> =
-                                all.iter().filter(|t| folded(t).starts_with(name.as_str())).collect();
+                            let prefix: Vec<_> = all
+                                .iter()
+                                .filter(|t| folded(t).starts_with(name.as_str()))
+                                .collect();
                             let pick = if exact.len() == 1 { exact } else { prefix };
                             match pick.as_slice() {
                                 [t] => Cond::Team(Some(t.id.0)),
                                 [] => {
                                     return Err(SearchError::Query(format!(
                                         "team:{name}: no team of that name (teams: {})",
-                                        all.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                                        all.iter()
+                                            .map(|t| t.name.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
                                     )));
                                 }
                                 many => {
                                     return Err(SearchError::Query(format!(
                                         "team:{name}: more than one team fits ({})",
-                                        many.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                                        many.iter()
+                                            .map(|t| t.name.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
                                     )));
                                 }
                             }
@@ -491,8 +504,10 @@ impl Search {
                 plan.must.push(Cond::Kind(DocKind::Case));
                 plan.must.push(Cond::Customer(c.0));
                 // What a customer cannot see cannot be asked about either.
-                plan.must.retain(|c| !matches!(c, Cond::HasNote | Cond::Assignee(_)));
-                plan.not.retain(|c| !matches!(c, Cond::HasNote | Cond::Assignee(_)));
+                plan.must
+                    .retain(|c| !matches!(c, Cond::HasNote | Cond::Assignee(_)));
+                plan.not
+                    .retain(|c| !matches!(c, Cond::HasNote | Cond::Assignee(_)));
             }
         }
         Ok((plan, query))
@@ -516,11 +531,7 @@ impl Search {
             .map(|s| {
                 let (snippet, internal) = match h.snippet(&s.public_text, 220) {
                     Some(x) => (x, false),
-                    None => match plan
-                        .notes
-                        .then(|| h.snippet(&s.notes_text, 220))
-                        .flatten()
-                    {
+                    None => match plan.notes.then(|| h.snippet(&s.notes_text, 220)).flatten() {
                         Some(x) => (x, true),
                         None => (analysis::Highlighter::head(&s.public_text, 220), false),
                     },
@@ -722,7 +733,8 @@ impl Projection for SearchProjection {
         })?;
         // The store's checkpoint mirrors the engine's, for `/metrics` and the runner.
         store.set_checkpoint(PROJECTION, upto, store.now()).await?;
-        metrics::histogram!("anliegen_search_apply_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("anliegen_search_apply_seconds")
+            .record(started.elapsed().as_secs_f64());
         Ok(())
     }
 

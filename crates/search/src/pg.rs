@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use anliegen_core::search::{DocKind, TextTerm, Token, WordMatch};
 use sqlx::{Postgres, QueryBuilder, Row};
 
-use crate::{Cond, Doc, Engine, FACET_CAP, Found, PROJECTION, Plan, RANK_WINDOW, Result, Sort, StoredHit};
+use crate::{
+    Cond, Doc, Engine, FACET_CAP, Found, PROJECTION, Plan, RANK_WINDOW, Result, Sort, StoredHit,
+};
 
 /// The highest position PostgreSQL keeps.
 const MAX_POS: u32 = 16_383;
@@ -79,7 +81,12 @@ pub fn tsvector(parts: &[(&[Token], u32, bool)]) -> String {
 }
 
 fn max_pos(tokens: &[Token]) -> u32 {
-    tokens.iter().map(|t| t.pos).max().map(|p| p + 1).unwrap_or(0)
+    tokens
+        .iter()
+        .map(|t| t.pos)
+        .max()
+        .map(|p| p + 1)
+        .unwrap_or(0)
 }
 
 fn alts(w: &WordMatch) -> String {
@@ -148,7 +155,9 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
             qb.push("priority = ").push_bind(p.clone());
         }
         Cond::Sender(keys) => {
-            qb.push("senders && ").push_bind(keys.clone()).push("::text[]");
+            qb.push("senders && ")
+                .push_bind(keys.clone())
+                .push("::text[]");
         }
         Cond::Assignee(None) => {
             qb.push("(assignee_id IS NULL AND kind = 'case')");
@@ -233,7 +242,8 @@ impl Engine for PgEngine {
             qb.push_values(chunk, |mut b, d| {
                 let pub_off = max_pos(&d.title_terms) + 8;
                 let notes_off = pub_off + max_pos(&d.public_terms) + 8;
-                let public = tsvector(&[(&d.title_terms, 0, true), (&d.public_terms, pub_off, false)]);
+                let public =
+                    tsvector(&[(&d.title_terms, 0, true), (&d.public_terms, pub_off, false)]);
                 let agent = tsvector(&[
                     (&d.title_terms, 0, true),
                     (&d.public_terms, pub_off, false),
@@ -307,7 +317,9 @@ impl Engine for PgEngine {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:search'))")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("TRUNCATE search_docs").execute(&mut *tx).await?;
+        sqlx::query("TRUNCATE search_docs")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, seq, updated_at) VALUES ($1, 0, $2) \
              ON CONFLICT (name) DO UPDATE SET seq = 0, updated_at = excluded.updated_at",
@@ -321,7 +333,11 @@ impl Engine for PgEngine {
     }
 
     async fn search(&self, plan: &Plan) -> Result<Found> {
-        let tsv = if plan.notes { "agent_tsv" } else { "public_tsv" };
+        let tsv = if plan.notes {
+            "agent_tsv"
+        } else {
+            "public_tsv"
+        };
         let text = and_all(&plan.text);
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
         let ranked = plan.sort == Sort::Relevance && text.is_some();
@@ -398,8 +414,9 @@ impl Engine for PgEngine {
             ..Found::default()
         };
         if plan.facets {
-            let mut qb: QueryBuilder<Postgres> =
-                QueryBuilder::new("SELECT status, team_id, count(*) FROM (SELECT status, team_id FROM search_docs");
+            let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+                "SELECT status, team_id, count(*) FROM (SELECT status, team_id FROM search_docs",
+            );
             push_where(&mut qb, plan, tsv);
             qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
             let rows = qb.build().fetch_all(&self.pool).await?;

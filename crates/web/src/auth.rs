@@ -68,6 +68,20 @@ impl Scope {
     }
 }
 
+/// The API paths a customer-scoped token may use.
+const CUSTOMER_PATHS: &[&str] = &["/api/v1/search"];
+
+/// Scope prefix of customer-scoped tokens: `customer:<customer id>`.
+pub const CUSTOMER_SCOPE: &str = "customer:";
+
+/// The customer of a `customer:<id>` scope among `scopes`.
+pub fn customer_scope(scopes: &[String]) -> Option<anliegen_core::CustomerId> {
+    scopes
+        .iter()
+        .find_map(|s| s.strip_prefix(CUSTOMER_SCOPE))
+        .and_then(|id| id.parse().ok())
+}
+
 /// A fresh token: the secret to hand out once, and the hash to store.
 pub fn new_token() -> (String, String) {
     let mut bytes = [0u8; 32];
@@ -161,6 +175,13 @@ impl Auth {
         Ok(())
     }
 
+    /// The customer a customer-scoped token (`customer:<id>`) speaks for. Such a token has no
+    /// other scope: every route that needs `read` refuses it; search and (later) the portal
+    /// serve it that customer's own cases only.
+    pub fn customer_scope(&self) -> Option<anliegen_core::CustomerId> {
+        customer_scope(&self.token.scopes)
+    }
+
     /// The idempotency scope of this caller: keys of different tokens never meet.
     pub fn idempotency_scope(&self) -> String {
         self.token.id.to_string()
@@ -213,7 +234,21 @@ impl FromRequestParts<AppState> for Auth {
             .map(str::trim)
             .filter(|s| s.starts_with(TOKEN_PREFIX))
             .ok_or_else(|| ApiError::unauthorized("use Authorization: Bearer anl_…"))?;
-        authenticate(state, secret).await
+        let auth = authenticate(state, secret).await?;
+        if auth.customer_scope().is_some() {
+            // A customer's token reaches only what is made for customers.
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map(|u| u.0.path().to_owned())
+                .unwrap_or_else(|| parts.uri.path().to_owned());
+            if !CUSTOMER_PATHS.contains(&path.as_str()) {
+                return Err(ApiError::forbidden(
+                    "a customer-scoped token can only search its customer's cases",
+                ));
+            }
+        }
+        Ok(auth)
     }
 }
 

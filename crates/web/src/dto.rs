@@ -960,7 +960,8 @@ impl From<&TokenInfo> for TokenDto {
 pub struct CreateToken {
     /// What it is for.
     pub name: String,
-    /// Scopes (default read, write); never more than the caller has.
+    /// Scopes (default read, write); never more than the caller has. `customer:<id>` alone
+    /// makes a token that searches (and later sees in the portal) only that customer's cases.
     #[serde(default)]
     pub scopes: Vec<String>,
     /// For another agent (admins only).

@@ -68,6 +68,7 @@ struct Inner {
     draining: AtomicBool,
     started: Instant,
     live: Arc<ui::live::Live>,
+    search: anliegen_search::Search,
 }
 
 /// Shared state of all handlers.
@@ -76,9 +77,15 @@ pub struct AppState(Arc<Inner>);
 
 impl AppState {
     /// State over `store`; `metrics` renders `/metrics` when a recorder is installed.
-    pub fn new(store: Store, metrics: Option<PrometheusHandle>, config: WebConfig) -> Self {
+    pub fn new(
+        store: Store,
+        search: anliegen_search::Search,
+        metrics: Option<PrometheusHandle>,
+        config: WebConfig,
+    ) -> Self {
         let live = ui::live::Live::start(store.clone());
         Self(Arc::new(Inner {
+            search,
             concerns: anliegen_store::concern::Concerns::new(store.clone()),
             live,
             store,
@@ -95,6 +102,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// Full-text search.
+    pub fn search(&self) -> &anliegen_search::Search {
+        &self.0.search
     }
 
     /// Concern matching, routing and escalation settings.
@@ -145,6 +157,7 @@ impl AppState {
         (name = "mailboxes", description = "Mailboxes of the mail channel"),
         (name = "agents", description = "Agents"),
         (name = "events", description = "The event log"),
+        (name = "search", description = "Full-text search with filters"),
         (name = "admin", description = "Jobs and dead letters"),
         (name = "ops", description = "Health and metrics")
     )

@@ -82,7 +82,10 @@ async fn refresh_gauges(state: &AppState) -> anliegen_store::Result<()> {
     metrics::gauge!("anliegen_writer_queue").set(store.writer_queue() as f64);
     let last = store.last_seq().await?;
     metrics::gauge!("anliegen_event_seq").set(last as f64);
-    for name in [anliegen_store::projection::Stats::NAME] {
+    for name in [
+        anliegen_store::projection::Stats::NAME,
+        anliegen_search::PROJECTION,
+    ] {
         let at = store.checkpoint(name).await?;
         metrics::gauge!("anliegen_projection_lag_events", "projection" => name)
             .set((last - at).max(0) as f64);

@@ -11,5 +11,6 @@ mod helpers;
 mod idempotency;
 mod mail;
 mod ops;
+mod search;
 mod ui_browser;
 mod ui_http;

@@ -7,6 +7,7 @@ mod customers;
 mod events;
 mod jobs;
 mod mailboxes;
+pub(crate) mod search;
 pub(crate) mod session;
 mod teams;
 
@@ -30,6 +31,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(mailboxes::router())
         .merge(concerns::router())
+        .merge(search::router())
 }
 
 /// Parses a UUID path or body value, naming the field on failure.

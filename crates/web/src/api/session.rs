@@ -223,11 +223,37 @@ async fn create_token(
     };
     scopes.sort();
     scopes.dedup();
-    for s in &scopes {
+    if scopes
+        .iter()
+        .any(|s| s.starts_with(crate::auth::CUSTOMER_SCOPE))
+    {
+        // A token that speaks for one customer: only that scope, made by a supervisor.
+        let [only] = scopes.as_slice() else {
+            return Err(ApiError::invalid(
+                "scopes",
+                "a customer:<id> scope stands alone",
+            ));
+        };
+        let id = crate::auth::customer_scope(std::slice::from_ref(only)).ok_or_else(|| {
+            ApiError::invalid(
+                "scopes",
+                format!("'{only}': customer:<id> needs a customer id"),
+            )
+        })?;
+        auth.require_role(Role::Supervisor)?;
+        auth.require(Scope::Write)?;
+        if state.store().customer(id).await?.is_none() {
+            return Err(ApiError::invalid("scopes", format!("no customer {id}")));
+        }
+    }
+    for s in scopes
+        .iter()
+        .filter(|s| !s.starts_with(crate::auth::CUSTOMER_SCOPE))
+    {
         let scope = Scope::parse(s).ok_or_else(|| {
             ApiError::invalid(
                 "scopes",
-                format!("'{s}' is not a scope (read, write, admin)"),
+                format!("'{s}' is not a scope (read, write, admin, customer:<id>)"),
             )
         })?;
         auth.require(scope).map_err(|_| {

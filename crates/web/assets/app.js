@@ -126,6 +126,12 @@
       case "?":
         if (help && help.showModal) { help.showModal(); }
         break;
+      case "/":
+        var box = document.getElementById("search-q");
+        if (!box) { return; }
+        box.focus();
+        box.select();
+        break;
       case "j":
         if (page === "queue") { select(selected + 1); } else { return; }
         break;
@@ -163,6 +169,50 @@
     }
     e.preventDefault();
   });
+
+  // ---- global search: results as you type ---------------------------------------------------
+  var searchBox = document.getElementById("search-q");
+  var suggest = document.getElementById("search-suggest");
+  if (searchBox && suggest) {
+    var searchTimer = null, searchSeq = 0;
+    var hideSuggest = function () {
+      suggest.hidden = true;
+      searchBox.setAttribute("aria-expanded", "false");
+    };
+    var options = function () { return Array.prototype.slice.call(suggest.querySelectorAll('[role="option"]')); };
+    searchBox.addEventListener("input", function () {
+      clearTimeout(searchTimer);
+      var q = searchBox.value;
+      if (q.trim().length < 2) { hideSuggest(); return; }
+      searchTimer = setTimeout(function () {
+        var seq = ++searchSeq;
+        fetchDoc("/search/suggest?q=" + encodeURIComponent(q)).then(function (doc) {
+          if (seq !== searchSeq) { return; }
+          var list = doc.getElementById("search-suggest-list");
+          suggest.innerHTML = "";
+          if (list) { suggest.appendChild(document.importNode(list, true)); }
+          suggest.hidden = false;
+          searchBox.setAttribute("aria-expanded", "true");
+        }).catch(function () { hideSuggest(); });
+      }, 120);
+    });
+    searchBox.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { hideSuggest(); return; }
+      if (e.key === "ArrowDown") {
+        var o = options();
+        if (o.length) { e.preventDefault(); o[0].focus(); }
+      }
+    });
+    suggest.addEventListener("keydown", function (e) {
+      var o = options(), i = o.indexOf(document.activeElement);
+      if (e.key === "ArrowDown" && i < o.length - 1) { e.preventDefault(); o[i + 1].focus(); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); if (i > 0) { o[i - 1].focus(); } else { searchBox.focus(); } }
+      else if (e.key === "Escape") { hideSuggest(); searchBox.focus(); }
+    });
+    document.addEventListener("click", function (e) {
+      if (!suggest.contains(e.target) && e.target !== searchBox) { hideSuggest(); }
+    });
+  }
 
   // ---- drafts and presence on a case ------------------------------------------------------
   if (page === "case" && composer && textarea) {

@@ -822,3 +822,63 @@ async fn merge_and_split_with_undo() {
     assert!(b_.text("#entries").await.contains("Rechnung fehlt"));
     b_.close().await;
 }
+
+/// The global search box: `/` focuses it, results appear as you type, arrow keys and Enter
+/// open one; the results page offers filters by status and team.
+#[tokio::test]
+async fn global_search_as_you_type_and_results_page() {
+    if missing() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = TestApp::spawn_demo(|_| {}).await;
+    // The demo's cases are searchable once the index caught up.
+    for _ in 0..200 {
+        let (_, v) = app.get("/api/v1/search?q=*&facets=false&limit=1").await;
+        if v["lag"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let driver = Driver::start().await;
+    let b = driver.browser(true).await;
+    b.login(&app.url, SABINE, DEMO_PASSWORD).await;
+    b.goto(&format!("{}/cases", app.url)).await;
+    b.wait_for("table.queue").await;
+    b.key('/').await;
+    assert_eq!(
+        b.js("return document.activeElement.id").await,
+        json!("search-q")
+    );
+    b.fill("#search-q", "Sofa hal").await;
+    b.wait_for("#search-suggest .suggestion").await;
+    let first = b
+        .js("return document.querySelector('#search-suggest .suggestion').textContent")
+        .await;
+    assert!(first.as_str().unwrap_or("").contains("Sofa"), "{first}");
+    assert_eq!(
+        b.js("return document.getElementById('search-q').getAttribute('aria-expanded')")
+            .await,
+        json!("true")
+    );
+    b.screenshot("search-suggest").await;
+    b.key('\u{e015}').await; // ArrowDown into the results
+    b.key('\u{e007}').await; // Enter opens
+    b.until(
+        "location.pathname.startsWith('/cases/A-')",
+        "the case opens",
+    )
+    .await;
+    // The results page: Enter in the box, then a status filter.
+    b.fill("#search-q", "Paket").await;
+    b.key('\u{e007}').await;
+    b.until("location.pathname === '/search'", "the results page")
+        .await;
+    b.wait_for("#search-results li").await;
+    assert!(b.source().await.contains("<mark>"), "hits are marked");
+    b.click(".facets a").await;
+    b.until("location.search.includes('status%3A')", "a status filter")
+        .await;
+    b.wait_for("#search-results").await;
+    b.close().await;
+}

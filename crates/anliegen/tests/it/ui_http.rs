@@ -2127,3 +2127,93 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
         .await;
     assert_eq!(back.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn search_page_and_suggestions_without_javascript() {
+    let app = TestApp::spawn().await;
+    let (s, team) = app
+        .post("/api/v1/teams", json!({"name": "Großkunden"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{team}");
+    for (i, text) in [
+        "Die Rücksendung <script>alert(1)</script> kam nie an.",
+        "Rücksendungen bitte abholen",
+        "Rechnung fehlt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let extra = if i == 0 {
+            json!({"team_id": team["id"]})
+        } else {
+            json!({})
+        };
+        let mut body = json!({"customer": {"email": format!("k{i}@example.de")}, "subject": format!("Anliegen {i}"), "contact": {"channel": "email", "text": text}});
+        body["team_id"] = extra["team_id"].clone();
+        let (s, v) = app.post("/api/v1/cases", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    for _ in 0..200 {
+        let (_, v) = app.get("/api/v1/search?q=*&facets=false&limit=1").await;
+        if v["lag"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let a = Agent::admin(&app).await;
+    // Every workspace page carries the search box.
+    let p = a.get("/cases").await;
+    assert!(
+        p.attr("#search-q", "name").is_some_and(|n| n == "q"),
+        "the box is there"
+    );
+    let p = a.get("/search?q=R%C3%BCcksendung").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(p.select("#search-results li").len(), 2, "{}", p.body);
+    assert!(p.body.contains("<mark>Rücksendung</mark>"), "{}", p.body);
+    assert!(!p.body.contains("<script>alert"), "snippets are escaped");
+    assert!(p.body.contains("&lt;script&gt;"), "{}", p.body);
+    assert_eq!(p.attr("#search-q", "value").as_deref(), Some("Rücksendung"));
+    // Facets link to the query with the filter added.
+    let teams = p.select(".facets a");
+    assert!(teams.iter().any(|t| t == "Großkunden"), "{teams:?}");
+    let href = p
+        .attr(".facets a[href*='team']", "href")
+        .expect("a team link");
+    let p = a.get(&href).await;
+    assert_eq!(p.select("#search-results li").len(), 1, "{}", p.body);
+    assert!(p.attr(".facets a.active", "href").is_some());
+    // Sorting and a bad query explained on the page.
+    let p = a.get("/search?q=R%C3%BCcksendung&sort=oldest").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(
+        p.attr("#search-sort option[selected]", "value").as_deref(),
+        Some("oldest")
+    );
+    let p = a.get("/search?q=farbe%3Arot").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.select("#search-error")
+            .first()
+            .is_some_and(|e| e.contains("farbe")),
+        "{}",
+        p.body
+    );
+    // Suggestions as you type: the word being typed is a prefix.
+    let p = a.get("/search/suggest?q=R%C3%BCcksen").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(p.select(".suggestion").len(), 2, "{}", p.body);
+    assert!(
+        p.attr(".suggestion", "href")
+            .is_some_and(|h| h.starts_with("/cases/A-"))
+    );
+    let p = a.get("/search/suggest?q=x").await;
+    assert!(p.select(".suggestion").is_empty());
+    // Without a session: sign in first.
+    let res = client()
+        .get(format!("{}/search?q=x", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}

@@ -16,6 +16,7 @@ pub mod live;
 pub mod notify;
 mod queue;
 mod routing;
+mod search;
 mod session;
 
 use askama::Template;
@@ -52,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/lang", post(session::switch_lang))
         .route("/availability", post(routing::set_availability))
         .route("/cases", get(queue::queue))
+        .route("/search", get(search::page))
+        .route("/search/suggest", get(search::suggest))
         .route("/views", post(queue::save_view))
         .route("/views/{id}/delete", post(queue::delete_view))
         .route("/cases/{case}", get(case::view))
@@ -415,6 +418,8 @@ pub(crate) struct Frame {
     pub nav: Vec<NavItem>,
     pub views: Vec<ViewLink>,
     pub lang: &'static str,
+    /// What the search box shows.
+    pub q: String,
 }
 
 /// Counts above this show as `999+`.
@@ -487,6 +492,7 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
         nav,
         views,
         lang: s.lang.code(),
+        q: String::new(),
     })
 }
 

@@ -377,12 +377,10 @@ fn phrase_of(text: &str) -> Vec<(u32, WordMatch)> {
         }
     }
     let mut out = Vec::new();
-    let mut off = 0u32;
-    for (s, e) in word_spans(text) {
+    for (off, (s, e)) in (0u32..).zip(word_spans(text)) {
         if let Some(m) = text.get(s..e).and_then(word_match) {
             out.push((off, m));
         }
-        off += 1;
     }
     if let Some(first) = out.first().map(|(o, _)| *o) {
         for (o, _) in &mut out {
@@ -652,16 +650,31 @@ impl Highlighter {
         if w.is_empty() {
             return false;
         }
-        self.terms.contains(w)
-            || self.prefixes.iter().any(|p| w.starts_with(p.as_str()))
-            || self.terms.contains(&stem(w, Language::De))
-            || self.terms.contains(&stem(w, Language::En))
+        if self.terms.contains(w) || self.prefixes.iter().any(|p| w.starts_with(p.as_str())) {
+            return true;
+        }
+        // Stemming only cuts and rewrites endings: a word whose start no term shares cannot
+        // stem to one (and stemming every word of a long text is the costly part).
+        let head: String = w.chars().take(3).collect();
+        if !self
+            .terms
+            .iter()
+            .any(|t| t.starts_with(head.as_str()) || head.starts_with(t.as_str()))
+        {
+            return false;
+        }
+        self.terms.contains(&stem(w, Language::De)) || self.terms.contains(&stem(w, Language::En))
     }
 
     /// An HTML snippet of about `width` characters of `text` around the best cluster of hits,
     /// every hit in `<mark>`; everything else escaped. `None` when nothing in the text matches.
     pub fn snippet(&self, text: &str, width: usize) -> Option<String> {
-        let hits: Vec<(usize, usize)> = word_spans(text)
+        // Long texts: the best passage is looked for in the first 50,000 bytes.
+        let mut scan = text.len().min(50_000);
+        while !text.is_char_boundary(scan) {
+            scan -= 1;
+        }
+        let hits: Vec<(usize, usize)> = word_spans(text.get(..scan).unwrap_or(text))
             .filter(|&(s, e)| text.get(s..e).is_some_and(|w| self.hit(w)))
             .collect();
         let first = *hits.first()?;

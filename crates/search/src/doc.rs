@@ -139,6 +139,19 @@ pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
                 c
             }
         };
+        out.push(case_doc(&case, customer.as_ref(), &contacts));
+    }
+    Ok(out)
+}
+
+/// The document of a case with its customer and contacts (internal notes included).
+pub fn case_doc(
+    case: &anliegen_core::Case,
+    customer: Option<&Customer>,
+    contacts: &[anliegen_core::Contact],
+) -> Doc {
+    let id = case.id;
+    {
         let mut senders = BTreeSet::new();
         let mut channels = BTreeSet::new();
         let mut public = String::new();
@@ -148,7 +161,7 @@ pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
         let (mut pnext, mut nnext) = (0u32, 0u32);
         let mut has_attachment = false;
         let mut has_note = false;
-        if let Some(c) = &customer {
+        if let Some(c) = customer {
             customer_senders(c, &mut senders);
             // The customer's name and identities find their cases too.
             let who = format!(
@@ -158,7 +171,7 @@ pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
             );
             add_text(&mut public_terms, &mut pnext, &who, Some(Language::De));
         }
-        for contact in &contacts {
+        for contact in contacts {
             channels.insert(contact.channel.as_str().to_owned());
             if let Some(from) = contact.mail.as_ref().and_then(|m| m.from.as_deref()) {
                 senders.extend(sender_keys(from));
@@ -189,7 +202,7 @@ pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
         let mut tnext = 0;
         let title_text = format!("{} {}", case.subject, case.reference);
         add_text(&mut title_terms, &mut tnext, &title_text, case.language);
-        out.push(Doc {
+        Doc {
             kind: DocKind::Case,
             id: id.0,
             customer: Some(case.customer_id.0),
@@ -211,9 +224,8 @@ pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
             title_terms,
             public_terms,
             notes_terms,
-        });
+        }
     }
-    Ok(out)
 }
 
 /// Documents of these customers (merged-away and missing ones are left out).
@@ -226,10 +238,19 @@ pub async fn customer_docs(store: &Store, ids: &[CustomerId]) -> Result<Vec<Doc>
         if c.merged_into.is_some() {
             continue;
         }
+        out.push(customer_doc(&c));
+    }
+    Ok(out)
+}
+
+/// The document of a customer.
+pub fn customer_doc(c: &Customer) -> Doc {
+    let id = c.id;
+    {
         let mut senders = BTreeSet::new();
-        customer_senders(&c, &mut senders);
+        customer_senders(c, &mut senders);
         let name = c.name.clone().unwrap_or_default();
-        let idents = identity_texts(&c).join("\n");
+        let idents = identity_texts(c).join("\n");
         let mut title_terms = Vec::new();
         let mut tnext = 0;
         add_text(&mut title_terms, &mut tnext, &name, Some(Language::De));
@@ -239,7 +260,7 @@ pub async fn customer_docs(store: &Store, ids: &[CustomerId]) -> Result<Vec<Doc>
         let mut notes_terms = Vec::new();
         let mut nnext = 0;
         add_text(&mut notes_terms, &mut nnext, &c.notes, None);
-        out.push(Doc {
+        Doc {
             kind: DocKind::Customer,
             id: id.0,
             customer: Some(id.0),
@@ -272,7 +293,6 @@ pub async fn customer_docs(store: &Store, ids: &[CustomerId]) -> Result<Vec<Doc>
             title_terms,
             public_terms,
             notes_terms,
-        });
+        }
     }
-    Ok(out)
 }

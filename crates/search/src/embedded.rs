@@ -527,7 +527,25 @@ impl EmbeddedEngine {
         let query = build(&f, plan)?;
         let top = TopDocs::with_limit(plan.limit).and_offset(plan.offset);
         let mut addrs: Vec<(f32, DocAddress)> = Vec::new();
-        let fruit = if plan.sort == Sort::Relevance && (!plan.text.is_empty()) {
+        let fruit = if !plan.facets {
+            // As you type: the best few, no counting.
+            if plan.sort == Sort::Relevance && !plan.text.is_empty() {
+                addrs.extend(searcher.search(&query, &top.order_by_score())?);
+            } else {
+                let order = if plan.sort == Sort::Oldest {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                let hits =
+                    searcher.search(&query, &top.order_by_fast_field::<i64>("updated", order))?;
+                addrs.extend(hits.into_iter().map(|(_, a)| (0.0, a)));
+            }
+            FacetFruit {
+                total: (plan.offset + addrs.len()) as u64,
+                ..FacetFruit::default()
+            }
+        } else if plan.sort == Sort::Relevance && !plan.text.is_empty() {
             let (hits, facets) = searcher.search(&query, &(top.order_by_score(), Facets))?;
             addrs.extend(hits);
             facets

@@ -70,7 +70,7 @@ pub const STATUSES: [CaseStatus; 6] = [
 pub const FACET_CAP: u64 = 10_000;
 
 /// Relevance is ranked over the newest this-many matches on PostgreSQL.
-pub const RANK_WINDOW: i64 = 2_000;
+pub const RANK_WINDOW: i64 = 1_000;
 
 /// Who is searching: the filter every query gets.
 #[derive(Debug, Clone)]
@@ -290,7 +290,13 @@ pub struct Request {
 pub struct Search {
     engine: Arc<dyn Engine>,
     store: Store,
+    /// Searches running at once on this node: a burst of searches queues here instead of
+    /// taking every database connection from the writers, projections and page loads.
+    running: Arc<tokio::sync::Semaphore>,
 }
+
+/// Searches run at once per node.
+pub const CONCURRENT_SEARCHES: usize = 6;
 
 fn team_code(id: uuid::Uuid) -> u64 {
     (id.as_u128() & u128::from(u64::MAX)) as u64
@@ -321,7 +327,11 @@ fn date_range(
 impl Search {
     /// Search over `engine`.
     pub fn new(engine: Arc<dyn Engine>, store: Store) -> Self {
-        Self { engine, store }
+        Self {
+            engine,
+            store,
+            running: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SEARCHES)),
+        }
     }
 
     /// The engine for this store: PostgreSQL full-text search when the store is PostgreSQL,
@@ -515,6 +525,11 @@ impl Search {
 
     /// Searches for a viewer.
     pub async fn search(&self, viewer: &Viewer, req: &Request) -> Result<Results> {
+        let _turn = self
+            .running
+            .acquire()
+            .await
+            .map_err(|_| SearchError::Index("search is shutting down".into()))?;
         let (plan, query) = self.plan(viewer, req).await?;
         let notice = query.nothing_searchable.then(|| {
             "Nothing in the query can be searched (only punctuation or filler words); showing everything that fits the filters.".to_owned()

@@ -234,7 +234,7 @@ impl FromRequestParts<AppState> for Auth {
             .map(str::trim)
             .filter(|s| s.starts_with(TOKEN_PREFIX))
             .ok_or_else(|| ApiError::unauthorized("use Authorization: Bearer anl_…"))?;
-        let auth = authenticate(state, secret).await?;
+        let auth = authenticate_any(state, secret).await?;
         if auth.customer_scope().is_some() {
             // A customer's token reaches only what is made for customers.
             let path = parts
@@ -296,8 +296,21 @@ impl LoginGuard {
     }
 }
 
-/// The agent and token of a bearer secret (API header or workspace session cookie).
+/// The agent and token of an agent's secret (workspace session cookie): a customer-scoped token
+/// is refused here, it never opens the workspace.
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<Auth, ApiError> {
+    let auth = authenticate_any(state, secret).await?;
+    if auth.customer_scope().is_some() {
+        return Err(ApiError::unauthorized(
+            "a customer-scoped token cannot open the workspace",
+        ));
+    }
+    Ok(auth)
+}
+
+/// The agent and token of a bearer secret, customer-scoped tokens included (the API extractor
+/// confines those to the customer paths).
+pub async fn authenticate_any(state: &AppState, secret: &str) -> Result<Auth, ApiError> {
     let hash = hash_token(secret);
     let now = state.store().now();
     if let Some(auth) = state.tokens().get(&hash)

@@ -444,6 +444,25 @@ async fn permissions_team_limited_agents_internal_notes_and_customer_scoped_toke
         let (s, _, _) = app.req_as(&ct, Method::GET, path, None, None).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
+    // Nor does it open the workspace as a session cookie.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}/cases", app.url))
+        .header("cookie", format!("anliegen_session={ct}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "sent to sign in");
+    let res = reqwest::Client::new()
+        .get(format!("{}/search/suggest?q=Quokka", app.url))
+        .header("cookie", format!("anliegen_session={ct}"))
+        .header("x-requested-with", "fetch")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // Only supervisors make them; the scope stands alone and names a real customer.
     let (s, _) = search_as(&app, &jana, "x", "").await;
     assert_eq!(s, StatusCode::OK);

@@ -843,7 +843,7 @@ async fn global_search_as_you_type_and_results_page() {
     let driver = Driver::start().await;
     let b = driver.browser(true).await;
     b.login(&app.url, SABINE, DEMO_PASSWORD).await;
-    b.goto(&format!("{}/cases", app.url)).await;
+    b.goto(&format!("{}/cases?view=open", app.url)).await;
     b.wait_for("table.queue").await;
     b.key('/').await;
     assert_eq!(

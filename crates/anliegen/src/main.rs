@@ -81,6 +81,19 @@ enum Cmd {
         #[command(subcommand)]
         command: SearchCmd,
     },
+    /// Print the statutory public holidays of a whole region in a year, one `YYYY-MM-DD name`
+    /// line each.
+    Holidays {
+        /// ISO 3166-2 region: DE-BW … DE-TH (the 16 German states), DE (nationwide) or AT.
+        #[arg(long)]
+        region: String,
+        /// The year.
+        #[arg(long)]
+        year: i16,
+        /// Names in `de` (default) or `en`.
+        #[arg(long, default_value = "de")]
+        lang: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -422,6 +435,13 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 serde_json::to_string_pretty(&anliegen_web::openapi())?
             );
+        }
+        Cmd::Holidays { region, year, lang } => {
+            let region = anliegen_core::holiday::Region::parse(&region)?;
+            let lang = anliegen_core::Language::parse(&lang)?;
+            for h in anliegen_core::holiday::holidays(region, year)? {
+                println!("{} {}", h.date, h.name(lang));
+            }
         }
         Cmd::Search {
             command: SearchCmd::Reindex { store },

@@ -9,6 +9,7 @@
 )]
 
 pub mod agent;
+pub mod calendar;
 pub mod case;
 pub mod clock;
 pub mod concern;
@@ -17,6 +18,7 @@ pub mod customer;
 pub mod email;
 pub mod escalation;
 pub mod event;
+pub mod holiday;
 pub mod ids;
 pub mod language;
 pub mod macros;

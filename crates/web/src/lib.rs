@@ -158,6 +158,7 @@ impl AppState {
         (name = "agents", description = "Agents"),
         (name = "events", description = "The event log"),
         (name = "search", description = "Full-text search with filters"),
+        (name = "calendars", description = "Public holidays and business calendars"),
         (name = "admin", description = "Jobs and dead letters"),
         (name = "ops", description = "Health and metrics")
     )

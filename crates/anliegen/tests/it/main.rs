@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod bad_input;
+mod calendar;
 mod cli;
 mod concerns;
 mod helpers;

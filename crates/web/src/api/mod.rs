@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one area of the domain.
 
 mod agents;
+mod calendar;
 pub(crate) mod cases;
 mod concerns;
 mod customers;
@@ -32,6 +33,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(mailboxes::router())
         .merge(concerns::router())
         .merge(search::router())
+        .merge(calendar::router())
 }
 
 /// Parses a UUID path or body value, naming the field on failure.

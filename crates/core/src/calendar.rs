@@ -176,7 +176,9 @@ impl BusinessCalendar {
                     o.day, o.from, o.to
                 )));
             }
-            week[o.day.index()].push((o.from, o.to));
+            if let Some(day) = week.get_mut(o.day.index()) {
+                day.push((o.from, o.to));
+            }
         }
         for (i, day) in week.iter_mut().enumerate() {
             day.sort();
@@ -217,16 +219,15 @@ impl BusinessCalendar {
                 )));
             }
         }
+        let now = Timestamp::now().to_zoned_datetime(tz.clone()).year();
         let mut cal = Self {
             tz,
             week,
             region,
             closed: spec.extra_days.iter().map(|d| d.date).collect(),
-            years: 1..=0,
+            years: (now - 5).max(*crate::holiday::YEARS.start())..=(now + 10),
             closures,
         };
-        let now = Timestamp::now().to_zoned_datetime(cal.tz.clone()).year();
-        cal.years = (now - 5).max(*crate::holiday::YEARS.start())..=(now + 10);
         if let Some(r) = cal.region {
             for y in cal.years.clone() {
                 for h in holidays(r, y)? {
@@ -270,7 +271,7 @@ impl BusinessCalendar {
         if self.closed_day(day) {
             return;
         }
-        for &(f, t) in &self.week[index(day.weekday())] {
+        for &(f, t) in self.week.get(index(day.weekday())).into_iter().flatten() {
             let (a, b) = (self.instant(day, f), self.instant(day, t));
             if b <= a {
                 continue;

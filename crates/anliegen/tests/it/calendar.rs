@@ -110,3 +110,134 @@ async fn the_api_offers_the_same_table() {
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_team_calendar_is_checked_stored_and_counts_business_time() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    let (_, team) = app.post("/api/v1/teams", json!({"name": "Verlage"})).await;
+    let id = team["id"].as_str().expect("id").to_owned();
+    // Until one is set: Monday to Friday 8–18 in Berlin.
+    let (s, v) = app.get(&format!("/api/v1/teams/{id}/calendar")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["time_zone"], "Europe/Berlin");
+    assert_eq!(v["hours"].as_array().map(Vec::len), Some(5));
+    let days = ["monday", "tuesday", "wednesday", "thursday", "friday"];
+    let hours: Vec<_> = days
+        .iter()
+        .flat_map(|d| {
+            [
+                json!({"day": d, "from": "09:00", "to": "12:00"}),
+                json!({"day": d, "from": "13:00", "to": "17:00"}),
+            ]
+        })
+        .collect();
+    let cal = json!({"time_zone": "Europe/Berlin", "hours": hours, "region": "DE-BY",
+        "extra_days": [{"date": "2026-12-31", "name": "Silvester (Betriebsruhe)"}],
+        "closures": [{"from": "2026-12-21T09:00:00+01:00", "to": "2026-12-21T12:00:00+01:00", "reason": "Betriebsversammlung"}]});
+    let (s, _, v) = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/teams/{id}/calendar"),
+            Some(cal.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/v1/teams/{id}/calendar")).await;
+    assert_eq!(v["region"], "DE-BY");
+    let due = |from: &str, minutes: i64| {
+        let path = format!(
+            "/api/v1/teams/{id}/calendar/due?from={}&minutes={minutes}",
+            from.replace('+', "%2B")
+        );
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&path).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["due_local"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    // Christmas Eve 16:00 + 2 h: one hour that day, then the holidays and the weekend.
+    assert_eq!(
+        due("2026-12-24T16:00:00+01:00", 120).await,
+        "2026-12-28T10:00:00+01:00[Europe/Berlin]"
+    );
+    // The lunch break does not count.
+    assert_eq!(
+        due("2026-12-01T11:00:00+01:00", 120).await,
+        "2026-12-01T14:00:00+01:00[Europe/Berlin]"
+    );
+    // The closure on 21 December morning does not count.
+    assert_eq!(
+        due("2026-12-21T08:00:00+01:00", 60).await,
+        "2026-12-21T14:00:00+01:00[Europe/Berlin]"
+    );
+    // The company's extra day: 30 Dec 16:00 + 2 h → 4 January (1 Jan holiday, weekend).
+    assert_eq!(
+        due("2026-12-30T16:00:00+01:00", 120).await,
+        "2027-01-04T10:00:00+01:00[Europe/Berlin]"
+    );
+    // Good Friday and Easter Monday 2027 (26 and 29 March) around the switch to summer time.
+    assert_eq!(
+        due("2027-03-25T16:00:00+01:00", 120).await,
+        "2027-03-30T10:00:00+02:00[Europe/Berlin]"
+    );
+    // Across the switch to summer time (Sunday 26 March 2028).
+    assert_eq!(
+        due("2028-03-24T16:00:00+01:00", 120).await,
+        "2028-03-27T10:00:00+02:00[Europe/Berlin]"
+    );
+    // Back in time.
+    assert_eq!(
+        due("2026-12-28T10:00:00+01:00", -120).await,
+        "2026-12-24T16:00:00+01:00[Europe/Berlin]"
+    );
+
+    // Bad calendars are refused with the reason; nothing is stored.
+    let mut no_hours = cal.clone();
+    no_hours["hours"] = json!([]);
+    let mut overlapping = cal.clone();
+    overlapping["closures"] = json!([
+        {"from": "2026-12-21T09:00:00+01:00", "to": "2026-12-21T12:00:00+01:00"},
+        {"from": "2026-12-21T11:00:00+01:00", "to": "2026-12-21T15:00:00+01:00"}]);
+    let mut backwards = cal.clone();
+    backwards["hours"] = json!([{"day": "monday", "from": "17:00", "to": "09:00"}]);
+    let mut zone = cal.clone();
+    zone["time_zone"] = json!("Europe/Atlantis");
+    for (bad, says) in [
+        (no_hours, "opening hours"),
+        (overlapping, "overlap"),
+        (backwards, "after"),
+        (zone, "time zone"),
+        (json!({"hours": 5}), "not a calendar"),
+    ] {
+        let (s, _, v) = app
+            .req(
+                Method::PUT,
+                &format!("/api/v1/teams/{id}/calendar"),
+                Some(bad),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(
+            v["detail"].as_str().unwrap_or_default().contains(says),
+            "{says}: {v}"
+        );
+    }
+    let (_, v) = app.get(&format!("/api/v1/teams/{id}/calendar")).await;
+    assert_eq!(v["region"], "DE-BY", "the good calendar stays");
+    // Only admins change calendars.
+    let (_, agent) = app
+        .agent_token("kalender@shop.example", "supervisor", &["read", "write"])
+        .await;
+    let (s, _, _) = app
+        .req_as(
+            &agent,
+            Method::PUT,
+            &format!("/api/v1/teams/{id}/calendar"),
+            Some(cal),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

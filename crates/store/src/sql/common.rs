@@ -3633,8 +3633,11 @@ impl RuleRow {
 }
 
 async fn set_setting(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, key: &str, value: &serde_json::Value) -> Result<Output> {
-    if !matches!(key, "matching" | "escalation") {
-        return Err(StoreError::invalid("key", format!("'{key}' is not a setting (matching, escalation)")));
+    let team_calendar = key
+        .strip_prefix("calendar.team.")
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
+    if !matches!(key, "matching" | "escalation") && !team_calendar {
+        return Err(StoreError::invalid("key", format!("'{key}' is not a setting (matching, escalation, calendar.team.<id>)")));
     }
     sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3")
         .bind(key)

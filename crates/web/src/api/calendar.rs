@@ -13,7 +13,10 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiQuery;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_holidays))
+    OpenApiRouter::new()
+        .routes(routes!(list_holidays))
+        .routes(routes!(get_team_calendar, put_team_calendar))
+        .routes(routes!(team_due))
 }
 
 /// Which holidays.
@@ -66,4 +69,140 @@ async fn list_holidays(
             })
             .collect(),
     ))
+}
+
+/// The settings key of a team's business calendar.
+pub(crate) fn team_calendar_key(team: anliegen_core::TeamId) -> String {
+    format!("calendar.team.{team}")
+}
+
+/// A team's business calendar (Monday to Friday 8:00–18:00 Europe/Berlin until one is set).
+pub(crate) async fn team_calendar(
+    state: &AppState,
+    team: anliegen_core::TeamId,
+) -> Result<anliegen_core::calendar::CalendarSpec, ApiError> {
+    Ok(state
+        .store()
+        .setting(&team_calendar_key(team))
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_else(|| anliegen_core::calendar::CalendarSpec::office(None)))
+}
+
+async fn team_of(state: &AppState, raw: &str) -> Result<anliegen_core::Team, ApiError> {
+    let id = anliegen_core::TeamId(super::uuid_field("id", raw)?);
+    state
+        .store()
+        .team(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such team"))
+}
+
+/// A team's business calendar: time zone, weekly opening hours (several a day for breaks),
+/// whose public holidays count, extra closed days and closures.
+#[utoipa::path(get, path = "/teams/{id}/calendar", tag = "calendars", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn get_team_calendar(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(Scope::Read)?;
+    let team = team_of(&state, &id).await?;
+    Ok(Json(
+        serde_json::to_value(team_calendar(&state, team.id).await?).unwrap_or_default(),
+    ))
+}
+
+/// Sets a team's business calendar (admins). Checked first: a calendar without opening hours,
+/// an opening that ends before it starts, overlapping openings or closures, an unknown time
+/// zone or region are refused with the reason.
+#[utoipa::path(put, path = "/teams/{id}/calendar", tag = "calendars", params(("id" = String, Path)), request_body = Object, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn put_team_calendar(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: crate::extract::ApiJson<serde_json::Value>,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require_role(anliegen_core::Role::Admin)?;
+    let team = team_of(&state, &id).await?;
+    let spec: anliegen_core::calendar::CalendarSpec = serde_json::from_value(body.value.clone())
+        .map_err(|e| ApiError::invalid("calendar", format!("not a calendar: {e}")))?;
+    anliegen_core::calendar::BusinessCalendar::new(&spec)
+        .map_err(|e| ApiError::invalid("calendar", e.to_string()))?;
+    let value = serde_json::to_value(&spec).unwrap_or_default();
+    state
+        .store()
+        .exec(
+            auth.actor(),
+            anliegen_store::Command::SetSetting {
+                key: team_calendar_key(team.id),
+                value: value.clone(),
+            },
+        )
+        .await?;
+    Ok(Json(value))
+}
+
+/// When does business time run out?
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DueQuery {
+    /// Start (RFC 3339; default now).
+    from: Option<String>,
+    /// Business minutes (negative: back in time).
+    minutes: i64,
+}
+
+/// The moment `minutes` of the team's business time after `from` end.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueDto {
+    /// Start.
+    pub from: String,
+    /// End of the business time.
+    pub due: String,
+    /// The same in the calendar's time zone.
+    pub due_local: String,
+}
+
+/// Business-time arithmetic in a team's calendar: when an SLA of `minutes` started at `from`
+/// is due (holidays, breaks, closures and DST switches included).
+#[utoipa::path(get, path = "/teams/{id}/calendar/due", tag = "calendars", params(("id" = String, Path), DueQuery), security(("bearer" = [])),
+    responses((status = 200, body = DueDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn team_due(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiQuery(q): ApiQuery<DueQuery>,
+) -> ApiResult<Json<DueDto>> {
+    auth.require(Scope::Read)?;
+    let team = team_of(&state, &id).await?;
+    let spec = team_calendar(&state, team.id).await?;
+    let cal = anliegen_core::calendar::BusinessCalendar::new(&spec)
+        .map_err(|e| ApiError::invalid("calendar", e.to_string()))?;
+    let from = match q.from.as_deref() {
+        None => state.store().now(),
+        Some(raw) => raw.parse::<jiff::Timestamp>().map_err(|_| {
+            ApiError::invalid(
+                "from",
+                "from is an RFC 3339 time, e.g. 2026-12-04T16:00:00+01:00",
+            )
+        })?,
+    };
+    if q.minutes.abs() > 366 * 24 * 60 {
+        return Err(ApiError::invalid(
+            "minutes",
+            "at most a year of business minutes",
+        ));
+    }
+    let due = cal
+        .add(from, q.minutes)
+        .map_err(|e| ApiError::invalid("minutes", e.to_string()))?;
+    Ok(Json(DueDto {
+        from: from.to_string(),
+        due: due.to_string(),
+        due_local: due.to_zoned_datetime(cal.time_zone().clone()).to_string(),
+    }))
 }

@@ -25,9 +25,50 @@ impl JobHandler for PurgeIdempotency {
     }
 }
 
-/// Registers the housekeeping handlers on `runner`.
+/// A promise's scheduled moment: the owner's reminder, or the overdue check (which, through
+/// the event log, escalates the case). Running twice changes nothing the second time.
+struct PromiseDue;
+
+#[async_trait::async_trait]
+impl JobHandler for PromiseDue {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), String> {
+        let id: anliegen_core::PromiseId = job
+            .payload
+            .get("promise")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or("payload without a promise id")?;
+        let overdue = job
+            .payload
+            .get("overdue")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        match store
+            .exec(
+                anliegen_core::Actor::System,
+                anliegen_store::Command::PromiseDue { id, overdue },
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The promise is gone (never happens) or not due yet (the clock moved back): done.
+            Err(e) if e.is_domain() => {
+                tracing::warn!(promise = %id, error = %e, "promise job skipped");
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Registers the housekeeping and promise handlers on `runner`.
 pub fn register(runner: JobRunner) -> JobRunner {
-    runner.handle(PURGE_IDEMPOTENCY, Arc::new(PurgeIdempotency))
+    runner
+        .handle(PURGE_IDEMPOTENCY, Arc::new(PurgeIdempotency))
+        .handle(
+            anliegen_web::api::promises::PROMISE_JOB,
+            Arc::new(PromiseDue),
+        )
 }
 
 /// Enqueues the hourly housekeeping jobs (one per hour, whichever node gets there first).

@@ -411,6 +411,49 @@ pub enum EventKind {
         /// The outbound contact that records it.
         contact_id: ContactId,
     },
+    /// A promise was made to the customer.
+    PromiseMade {
+        /// The promise as made.
+        promise: Box<crate::promise::Promise>,
+    },
+    /// A promise was kept.
+    PromiseKept {
+        /// Which.
+        promise_id: crate::PromiseId,
+        /// By its due time.
+        on_time: bool,
+        /// What was done.
+        note: String,
+    },
+    /// A promise was withdrawn.
+    PromiseCancelled {
+        /// Which.
+        promise_id: crate::PromiseId,
+        /// Why.
+        reason: String,
+    },
+    /// A promise is due soon: its owner is reminded.
+    PromiseDueSoon {
+        /// Which.
+        promise_id: crate::PromiseId,
+        /// Who answers for it.
+        owner_id: AgentId,
+        /// What was promised.
+        what: String,
+        /// By when.
+        due_at: Timestamp,
+    },
+    /// A promise went past its due time without being kept.
+    PromiseOverdue {
+        /// Which.
+        promise_id: crate::PromiseId,
+        /// Who answers for it.
+        owner_id: AgentId,
+        /// What was promised.
+        what: String,
+        /// By when.
+        due_at: Timestamp,
+    },
 }
 
 impl EventKind {
@@ -465,6 +508,11 @@ impl EventKind {
             Self::SettingChanged { .. } => "setting_changed",
             Self::TeamAssignmentChanged { .. } => "team_assignment_changed",
             Self::AvailabilityChanged { .. } => "availability_changed",
+            Self::PromiseMade { .. } => "promise_made",
+            Self::PromiseKept { .. } => "promise_kept",
+            Self::PromiseCancelled { .. } => "promise_cancelled",
+            Self::PromiseDueSoon { .. } => "promise_due_soon",
+            Self::PromiseOverdue { .. } => "promise_overdue",
         }
     }
 }

@@ -76,3 +76,7 @@ id_type!(
     /// Identifies a [`crate::routing::RoutingRule`].
     RuleId
 );
+id_type!(
+    /// Identifies a [`crate::promise::Promise`].
+    PromiseId
+);

@@ -25,6 +25,7 @@ pub mod macros;
 pub mod mail;
 pub mod money;
 pub mod phone;
+pub mod promise;
 pub mod resolve;
 pub mod routing;
 pub mod search;
@@ -39,7 +40,8 @@ pub use customer::{Customer, Identity, IdentityKind, Organisation, Tier};
 pub use email::EmailAddress;
 pub use event::{Actor, Event, EventKind};
 pub use ids::{
-    AgentId, CaseId, ContactId, CustomerId, MacroId, MailboxId, OrganisationId, RuleId, TeamId,
+    AgentId, CaseId, ContactId, CustomerId, MacroId, MailboxId, OrganisationId, PromiseId, RuleId,
+    TeamId,
 };
 pub use language::{Language, TimeZoneName};
 pub use macros::{Macro, MacroActions};

@@ -389,7 +389,32 @@ pub async fn summary_of(store: &Store, case: &Case, trigger: &Trigger) -> Result
         first_message: first,
         contacts_by_channel: by_channel,
         repeats: u32::try_from(case.repeat_count).unwrap_or(0),
-        promises: Vec::new(),
+        promises: {
+            let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+            store
+                .promises(case.id)
+                .await?
+                .iter()
+                .filter(|p| p.status == anliegen_core::promise::PromiseStatus::Open)
+                .map(|p| {
+                    format!(
+                        "{} {}{}",
+                        p.what,
+                        anliegen_core::promise::due_phrase(
+                            p.due_at,
+                            store.now(),
+                            &tz,
+                            Language::De
+                        ),
+                        if p.due_at < store.now() {
+                            " (überfällig)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect()
+        },
         tried,
         trigger: trigger.describe(Language::De),
     };
@@ -489,6 +514,24 @@ impl Projection for AutoEscalation {
                         continue;
                     }
                     Trigger::Keyword { word }
+                }
+                EventKind::PromiseOverdue { what, .. } => {
+                    if settings.is_none() {
+                        settings = Some(load_escalation(store).await?);
+                    }
+                    let Some(s) = &settings else { continue };
+                    if !s.on_overdue_promise {
+                        continue;
+                    }
+                    // Applied again after a crash: escalated for this already.
+                    let done = store.case_events(case_id).await?.iter().any(|x| {
+                        x.seq > e.seq
+                            && matches!(&x.kind, EventKind::CaseEscalated { trigger: Trigger::OverduePromise { what: w }, .. } if w == what)
+                    });
+                    if done {
+                        continue;
+                    }
+                    Trigger::OverduePromise { what: what.clone() }
                 }
                 _ => continue,
             };

@@ -321,6 +321,15 @@ pub trait Backend: Send + Sync + 'static {
     async fn merged_customers(&self, target: CustomerId) -> Result<Vec<(CustomerId, String)>>;
     /// Closes the pools.
     async fn close(&self);
+    /// A case's promises, by due time.
+    async fn promises(&self, case_id: CaseId) -> Result<Vec<anliegen_core::promise::Promise>>;
+    /// One promise.
+    async fn promise(
+        &self,
+        id: anliegen_core::PromiseId,
+    ) -> Result<Option<anliegen_core::promise::Promise>>;
+    /// How each owner keeps promises, as of `now`.
+    async fn promise_stats(&self, now: Timestamp) -> Result<Vec<PromiseStats>>;
     /// The PostgreSQL pool, for features that speak PostgreSQL themselves (search); `None` on
     /// the embedded store.
     fn pg_pool(&self) -> Option<sqlx::PgPool> {

@@ -225,6 +225,30 @@ pub enum Command {
         /// Its value.
         value: serde_json::Value,
     },
+    /// Record a promise on a case (the caller enqueues its reminder and overdue jobs).
+    MakePromise(Box<anliegen_core::promise::Promise>),
+    /// Mark a promise kept.
+    KeepPromise {
+        /// Which.
+        id: anliegen_core::PromiseId,
+        /// What was done.
+        note: String,
+    },
+    /// Withdraw a promise.
+    CancelPromise {
+        /// Which.
+        id: anliegen_core::PromiseId,
+        /// Why.
+        reason: String,
+    },
+    /// A promise's scheduled moment came (from its job): remind the owner (`overdue` false) or
+    /// mark it overdue. Nothing happens when it is no longer open.
+    PromiseDue {
+        /// Which.
+        id: anliegen_core::PromiseId,
+        /// Overdue (else: due soon).
+        overdue: bool,
+    },
     /// Change a team's assignment settings.
     SetTeamAssignment {
         /// The team.
@@ -656,6 +680,32 @@ pub struct TokenInfo {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// How one agent keeps promises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromiseStats {
+    /// The owner.
+    pub owner_id: AgentId,
+    /// Kept by the due time.
+    pub kept_on_time: i64,
+    /// Kept after the due time.
+    pub kept_late: i64,
+    /// Open and past the due time.
+    pub open_overdue: i64,
+    /// Open, not due yet.
+    pub open: i64,
+    /// Withdrawn.
+    pub cancelled: i64,
+}
+
+impl PromiseStats {
+    /// Promises kept on time, in percent of those that came due (kept, or open and overdue);
+    /// `None` before any came due.
+    pub fn kept_on_time_percent(&self) -> Option<f64> {
+        let due = self.kept_on_time + self.kept_late + self.open_overdue;
+        (due > 0).then(|| 100.0 * self.kept_on_time as f64 / due as f64)
+    }
+}
+
 /// What a command produced.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -693,6 +743,8 @@ pub enum Output {
     },
     /// A routing rule.
     RoutingRule(Box<anliegen_core::routing::RoutingRule>),
+    /// A promise.
+    Promise(Box<anliegen_core::promise::Promise>),
     /// Nothing to show.
     Unit,
 }

@@ -246,6 +246,11 @@ impl Projection for Notifications {
                         }
                     }
                 }
+                // The owner of a promise hears before it is due, and when it went overdue.
+                EventKind::PromiseDueSoon { owner_id, what, .. }
+                | EventKind::PromiseOverdue { owner_id, what, .. } => {
+                    push(*owner_id, "reminder", e, excerpt(what));
+                }
                 EventKind::ContactAdded {
                     contact_id,
                     direction,

@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod mail;
 mod ops;
+mod promises;
 mod search;
 mod ui_browser;
 mod ui_http;

@@ -547,6 +547,14 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
         Command::SaveRoutingRule(rule) => save_routing_rule(conn, ctx, actor, rule).await,
         Command::DeleteRoutingRule { id } => delete_routing_rule(conn, ctx, actor, *id).await,
         Command::SetSetting { key, value } => set_setting(conn, ctx, actor, key, value).await,
+        Command::MakePromise(p) => make_promise(conn, ctx, actor, p).await,
+        Command::KeepPromise { id, note } => close_promise(conn, ctx, actor, *id, Some(note)).await,
+        Command::CancelPromise { id, reason } => close_promise(conn, ctx, actor, *id, None).await.inspect(|o| {
+            if let Output::Promise(p) = o {
+                ctx.event(actor, Some(p.case_id), None, EventKind::PromiseCancelled { promise_id: p.id, reason: reason.clone() });
+            }
+        }),
+        Command::PromiseDue { id, overdue } => promise_due(conn, ctx, actor, *id, *overdue).await,
         Command::SetTeamAssignment { team_id, assignment } => set_team_assignment(conn, ctx, actor, *team_id, assignment).await,
         Command::EscalateCase(e) => escalate_case(conn, ctx, actor, e).await,
         Command::ResolveIdentityOffer { offer_id, accept } => resolve_identity_offer(conn, ctx, actor, *offer_id, *accept).await,
@@ -3346,6 +3354,43 @@ impl crate::Backend for Backend {
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
+    async fn promises(&self, case_id: CaseId) -> Result<Vec<anliegen_core::promise::Promise>> {
+        let rows = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note FROM promises WHERE case_id = $1 ORDER BY due_at, id")
+            .bind(case_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(PromiseRow::into_promise).collect()
+    }
+
+    async fn promise(&self, id: anliegen_core::PromiseId) -> Result<Option<anliegen_core::promise::Promise>> {
+        let row = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note FROM promises WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(PromiseRow::into_promise).transpose()
+    }
+
+    async fn promise_stats(&self, now: Timestamp) -> Result<Vec<PromiseStats>> {
+        let now = us(now);
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT owner_id, \
+               SUM(CASE WHEN status = 'kept' AND on_time THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN status = 'kept' AND NOT on_time THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN status = 'open' AND due_at < $1 THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN status = 'open' AND due_at >= $1 THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) \
+             FROM promises GROUP BY owner_id ORDER BY owner_id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(owner, a, b, c, d, e)| {
+                Ok(PromiseStats { owner_id: parse_id(&owner)?, kept_on_time: a, kept_late: b, open_overdue: c, open: d, cancelled: e })
+            })
+            .collect()
+    }
+
     async fn setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
         let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         v.as_deref().map(json).transpose()
@@ -3630,6 +3675,142 @@ impl RuleRow {
             priority: self.priority.as_deref().map(Priority::parse).transpose().map_err(corrupt)?,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct PromiseRow {
+    id: String,
+    case_id: String,
+    owner_id: String,
+    what: String,
+    due_at: i64,
+    status: String,
+    created_at: i64,
+    closed_at: Option<i64>,
+    on_time: Option<bool>,
+    overdue: bool,
+    note: String,
+}
+
+impl PromiseRow {
+    fn into_promise(self) -> Result<anliegen_core::promise::Promise> {
+        Ok(anliegen_core::promise::Promise {
+            id: parse_id(&self.id)?,
+            case_id: parse_id(&self.case_id)?,
+            owner_id: parse_id(&self.owner_id)?,
+            what: self.what,
+            due_at: ts(self.due_at)?,
+            status: anliegen_core::promise::PromiseStatus::parse(&self.status).map_err(corrupt)?,
+            created_at: ts(self.created_at)?,
+            closed_at: self.closed_at.map(ts).transpose()?,
+            on_time: self.on_time,
+            overdue: self.overdue,
+            note: self.note,
+        })
+    }
+}
+
+async fn load_promise(conn: &mut Conn, id: anliegen_core::PromiseId) -> Result<Option<anliegen_core::promise::Promise>> {
+    let row = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note FROM promises WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(PromiseRow::into_promise).transpose()
+}
+
+async fn make_promise(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, p: &anliegen_core::promise::Promise) -> Result<Output> {
+    let what = anliegen_core::promise::parse_what(&p.what)?;
+    anliegen_core::promise::check_due(p.due_at, ctx.now)?;
+    let Some(case) = load_case(conn, p.case_id).await? else {
+        return Err(StoreError::not_found("case", p.case_id));
+    };
+    let owner: Option<bool> = sqlx::query_scalar("SELECT active FROM agents WHERE id = $1")
+        .bind(p.owner_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if owner != Some(true) {
+        return Err(StoreError::invalid("owner_id", "the owner is an active agent"));
+    }
+    let promise = anliegen_core::promise::Promise {
+        what,
+        status: anliegen_core::promise::PromiseStatus::Open,
+        created_at: ctx.now,
+        closed_at: None,
+        on_time: None,
+        overdue: false,
+        note: String::new(),
+        ..p.clone()
+    };
+    sqlx::query(
+        "INSERT INTO promises (id, case_id, owner_id, what, due_at, status, created_at, overdue, note) VALUES ($1, $2, $3, $4, $5, 'open', $6, FALSE, '')",
+    )
+    .bind(promise.id.to_string())
+    .bind(case.id.to_string())
+    .bind(promise.owner_id.to_string())
+    .bind(&promise.what)
+    .bind(us(promise.due_at))
+    .bind(us(ctx.now))
+    .execute(&mut *conn)
+    .await?;
+    ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::PromiseMade { promise: Box::new(promise.clone()) });
+    Ok(Output::Promise(Box::new(promise)))
+}
+
+/// Keeps (`note` given) or cancels an open promise.
+async fn close_promise(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: anliegen_core::PromiseId, note: Option<&String>) -> Result<Output> {
+    let Some(mut p) = load_promise(conn, id).await? else {
+        return Err(StoreError::not_found("promise", id));
+    };
+    if p.status != anliegen_core::promise::PromiseStatus::Open {
+        return Err(StoreError::invalid("status", format!("this promise is already {}", p.status.as_str())));
+    }
+    let text = note.map(|n| n.trim().to_owned()).unwrap_or_default();
+    if text.chars().count() > 2000 {
+        return Err(StoreError::invalid("note", "at most 2,000 characters"));
+    }
+    p.closed_at = Some(ctx.now);
+    match note {
+        Some(_) => {
+            p.status = anliegen_core::promise::PromiseStatus::Kept;
+            p.on_time = Some(ctx.now <= p.due_at);
+        }
+        None => p.status = anliegen_core::promise::PromiseStatus::Cancelled,
+    }
+    p.note = text.clone();
+    sqlx::query("UPDATE promises SET status = $1, closed_at = $2, on_time = $3, note = $4 WHERE id = $5")
+        .bind(p.status.as_str())
+        .bind(us(ctx.now))
+        .bind(p.on_time)
+        .bind(&p.note)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if note.is_some() {
+        ctx.event(actor, Some(p.case_id), None, EventKind::PromiseKept { promise_id: id, on_time: p.on_time.unwrap_or(false), note: text });
+    }
+    Ok(Output::Promise(Box::new(p)))
+}
+
+async fn promise_due(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: anliegen_core::PromiseId, overdue: bool) -> Result<Output> {
+    let Some(mut p) = load_promise(conn, id).await? else {
+        return Err(StoreError::not_found("promise", id));
+    };
+    // A promise kept or cancelled meanwhile, or already marked: nothing to do (the job may run
+    // twice).
+    if p.status != anliegen_core::promise::PromiseStatus::Open || (overdue && p.overdue) {
+        return Ok(Output::Promise(Box::new(p)));
+    }
+    if overdue {
+        if ctx.now < p.due_at {
+            return Err(StoreError::invalid("due_at", "not due yet"));
+        }
+        sqlx::query("UPDATE promises SET overdue = TRUE WHERE id = $1").bind(id.to_string()).execute(&mut *conn).await?;
+        p.overdue = true;
+        ctx.event(actor, Some(p.case_id), None, EventKind::PromiseOverdue { promise_id: id, owner_id: p.owner_id, what: p.what.clone(), due_at: p.due_at });
+    } else {
+        ctx.event(actor, Some(p.case_id), None, EventKind::PromiseDueSoon { promise_id: id, owner_id: p.owner_id, what: p.what.clone(), due_at: p.due_at });
+    }
+    Ok(Output::Promise(Box::new(p)))
 }
 
 async fn set_setting(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, key: &str, value: &serde_json::Value) -> Result<Output> {

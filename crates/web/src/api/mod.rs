@@ -8,6 +8,7 @@ mod customers;
 mod events;
 mod jobs;
 mod mailboxes;
+pub mod promises;
 pub(crate) mod search;
 pub(crate) mod session;
 mod teams;
@@ -34,6 +35,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(concerns::router())
         .merge(search::router())
         .merge(calendar::router())
+        .merge(promises::router())
 }
 
 /// Parses a UUID path or body value, naming the field on failure.

@@ -1,0 +1,295 @@
+//! Promises (issue 7, item 3): recorded with an owner and a due time, shown as the customer reads
+//! it, a reminder before, overdue → escalation and the supervisors told, kept on time or late,
+//! cancelled with a reason, and the "kept on time %" per agent and team.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anliegen_core::{Clock, ManualClock};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+async fn events(app: &TestApp, case: &str) -> Vec<String> {
+    let (_, v) = app.get(&format!("/api/v1/cases/{case}/events")).await;
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn until_event(app: &TestApp, case: &str, kind: &str) {
+    for _ in 0..200 {
+        if events(app, case).await.iter().any(|k| k == kind) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{kind} never happened on {case}: {:?}",
+        events(app, case).await
+    );
+}
+
+#[tokio::test]
+async fn a_promise_reminds_goes_overdue_escalates_and_is_kept_late() {
+    // Tuesday 1 December 2026, 9:00 in Berlin.
+    let clock = Arc::new(ManualClock::new(
+        "2026-12-01T08:00:00Z".parse().expect("time"),
+    ));
+    let mut app = TestApp::spawn_clock(|_| {}, clock.clone() as Arc<dyn Clock>).await;
+    let (_, token) = app
+        .agent_token("leitung@shop.example", "admin", &["read", "write", "admin"])
+        .await;
+    app.token = token;
+    let (s, team) = app.post("/api/v1/teams", json!({"name": "Verlage"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, agent) = app
+        .post("/api/v1/agents", json!({"email": "jana@shop.example", "name": "Jana Becker", "role": "agent", "password": "ein-gutes-passwort", "teams": [team["id"]]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{agent}");
+    let case = app
+        .open_case(
+            "verlag@example.de",
+            "Unsere Titel werden als nicht lieferbar angezeigt.",
+        )
+        .await;
+    let id = case["id"].as_str().expect("id").to_owned();
+
+    // Promises in the past, without words or for nobody are refused.
+    for bad in [
+        json!({"what": "Rückruf", "due_at": "2026-11-30T10:00:00+01:00"}),
+        json!({"what": "  ", "due_at": "2026-12-04T14:00:00+01:00"}),
+        json!({"what": "Rückruf", "due_at": "Freitag"}),
+        json!({"what": "Rückruf", "due_at": "2026-12-04T14:00:00+01:00", "owner_id": uuid::Uuid::new_v4()}),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/cases/{id}/promises"), bad.clone())
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    // Jana promises a call-back by Friday 14:00.
+    let (s, p) = app
+        .post(
+            &format!("/api/v1/cases/{id}/promises"),
+            json!({"what": "Rückruf mit dem Ergebnis der Prüfung", "due_at": "2026-12-04T14:00:00+01:00", "owner_id": agent["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["due_for_customer"], "bis Freitag, 14:00 Uhr");
+    assert_eq!(p["status"], "open");
+    let pid = p["id"].as_str().expect("id").to_owned();
+    // A second one, kept on time.
+    let (_, p2) = app
+        .post(&format!("/api/v1/cases/{id}/promises"), json!({"what": "Gutschein per Mail", "due_at": "2026-12-02T12:00:00+01:00", "owner_id": agent["id"]}))
+        .await;
+    let (s, kept) = app
+        .post(
+            &format!("/api/v1/promises/{}/keep", p2["id"].as_str().unwrap_or("")),
+            json!({"note": "Gutschein GS-2026-118 geschickt"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{kept}");
+    assert_eq!(kept["on_time"], true);
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/promises/{}/keep", p2["id"].as_str().unwrap_or("")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "kept twice");
+
+    // Friday 13:01: the owner is reminded.
+    clock.set("2026-12-04T12:01:00Z".parse().expect("time"));
+    until_event(&app, &id, "promise_due_soon").await;
+    let jana = anliegen_core::AgentId(
+        agent["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("uuid"),
+    );
+    for _ in 0..100 {
+        if app
+            .store()
+            .notifications(jana, 10)
+            .await
+            .expect("notifications")
+            .iter()
+            .any(|n| n.kind == "reminder")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        app.store()
+            .notifications(jana, 10)
+            .await
+            .expect("n")
+            .iter()
+            .any(|n| n.kind == "reminder" && n.excerpt.contains("Rückruf"))
+    );
+    // Friday 14:01, still open: overdue, the case escalates, supervisors hear.
+    clock.set("2026-12-04T13:01:00Z".parse().expect("time"));
+    until_event(&app, &id, "promise_overdue").await;
+    until_event(&app, &id, "case_escalated").await;
+    let (_, c) = app.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(c["case"]["escalation_level"], 1, "{c}");
+    let handoff = c["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .filter_map(|x| x["text"].as_str())
+        .find(|t| t.starts_with("Übergabe"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        handoff
+            .contains("Rückruf mit dem Ergebnis der Prüfung bis Freitag, 14:00 Uhr (überfällig)"),
+        "the hand-off names the promise: {handoff}"
+    );
+    let (_, list) = app.get(&format!("/api/v1/cases/{id}/promises")).await;
+    let open: Vec<&Value> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|p| p["status"] == "open")
+        .collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["overdue"], true);
+    // The overdue check running again changes nothing.
+    app.store()
+        .exec(
+            anliegen_core::Actor::System,
+            anliegen_store::Command::PromiseDue {
+                id: pid.parse().expect("id"),
+                overdue: true,
+            },
+        )
+        .await
+        .expect("idempotent");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        events(&app, &id)
+            .await
+            .iter()
+            .filter(|k| *k == "promise_overdue")
+            .count(),
+        1
+    );
+    assert_eq!(
+        events(&app, &id)
+            .await
+            .iter()
+            .filter(|k| *k == "case_escalated")
+            .count(),
+        1
+    );
+    // Kept late, recorded as such.
+    clock.set("2026-12-04T15:30:00Z".parse().expect("time"));
+    let (s, late) = app
+        .post(
+            &format!("/api/v1/promises/{pid}/keep"),
+            json!({"note": "Angerufen, Titel sind wieder lieferbar"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{late}");
+    assert_eq!(late["on_time"], false);
+    // Cancelling needs a reason.
+    let (_, p3) = app
+        .post(
+            &format!("/api/v1/cases/{id}/promises"),
+            json!({"what": "Ersatzlieferung", "due_at": "2026-12-10T12:00:00+01:00"}),
+        )
+        .await;
+    let p3 = p3["id"].as_str().expect("id").to_owned();
+    let (s, _) = app
+        .post(&format!("/api/v1/promises/{p3}/cancel"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, c3) = app
+        .post(
+            &format!("/api/v1/promises/{p3}/cancel"),
+            json!({"note": "Kundin möchte stattdessen erstattet werden"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(c3["status"], "cancelled");
+    // Kept on time: one of two that came due → 50 %, for Jana and her team.
+    let (s, stats) = app.get("/api/v1/promises/stats").await;
+    assert_eq!(s, StatusCode::OK, "{stats}");
+    let row = stats["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .find(|r| r["name"] == "Jana Becker")
+        .cloned()
+        .expect("jana");
+    assert_eq!(
+        (row["kept_on_time"].as_i64(), row["kept_late"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(row["kept_on_time_percent"], 50.0);
+    let team_row = stats["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .find(|r| r["name"] == "Verlage")
+        .cloned()
+        .expect("team");
+    assert_eq!(team_row["kept_on_time_percent"], 50.0);
+    // Agents do not see the league table.
+    let (_, agent_token) = app
+        .agent_token("ben@shop.example", "agent", &["read", "write"])
+        .await;
+    let (s, _, _) = app
+        .req_as(
+            &agent_token,
+            reqwest::Method::GET,
+            "/api/v1/promises/stats",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn promise_jobs_survive_a_restart() {
+    let clock = Arc::new(ManualClock::new(
+        "2026-12-01T08:00:00Z".parse().expect("time"),
+    ));
+    let mut app = TestApp::spawn_clock(|_| {}, clock.clone() as Arc<dyn Clock>).await;
+    let (_, token) = app
+        .agent_token("leitung@shop.example", "admin", &["read", "write", "admin"])
+        .await;
+    app.token = token;
+    let case = app
+        .open_case("kunde@example.de", "Wo bleibt mein Paket?")
+        .await;
+    let id = case["id"].as_str().expect("id").to_owned();
+    let (s, _) = app.post(&format!("/api/v1/cases/{id}/promises"), json!({"what": "Nachforschungsauftrag beim Versand", "due_at": "2026-12-02T10:00:00+01:00"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The node stops; the due time passes while it is down; after the restart the job runs.
+    app.stop().await;
+    clock.set("2026-12-02T12:00:00Z".parse().expect("time"));
+    let settings = app.settings.clone();
+    let running = anliegen::start(
+        &settings,
+        anliegen::server::StartOptions {
+            poll: Duration::from_millis(50),
+            clock: Some(clock.clone() as Arc<dyn Clock>),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("restart");
+    app.url = running.url();
+    app.running = Some(running);
+    until_event(&app, &id, "promise_overdue").await;
+    until_event(&app, &id, "case_escalated").await;
+}

@@ -1,0 +1,363 @@
+//! Promises on cases: record one (what, due when, owner), keep or cancel it, see how each agent
+//! and team keeps theirs. Making a promise schedules its reminder (an hour before) and its
+//! overdue check (at the due time) as jobs in the same transaction.
+
+use std::collections::HashMap;
+
+use anliegen_core::promise::{Promise, PromiseStatus, due_phrase};
+use anliegen_core::{AgentId, PromiseId};
+use anliegen_store::{Command, NewJob, Output, Write};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::uuid_field;
+use crate::AppState;
+use crate::auth::{Auth, Scope};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiJson;
+
+/// Job kind of a promise's scheduled moments (payload `{"promise": id, "overdue": bool}`).
+pub const PROMISE_JOB: &str = "promise.due";
+
+/// How long before its due time the owner is reminded.
+pub const REMIND_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(make_promise, list_promises))
+        .routes(routes!(keep_promise))
+        .routes(routes!(cancel_promise))
+        .routes(routes!(promise_stats))
+}
+
+/// Record a promise.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MakePromise {
+    /// What was promised ("Rückruf mit dem Ergebnis der Lagersuche").
+    pub what: String,
+    /// By when (RFC 3339).
+    pub due_at: String,
+    /// Who answers for it (default: you).
+    pub owner_id: Option<uuid::Uuid>,
+}
+
+/// Keep or cancel a promise.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosePromise {
+    /// What was done / why it is withdrawn.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A promise.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromiseDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// The case.
+    pub case_id: uuid::Uuid,
+    /// Who answers for it.
+    pub owner_id: uuid::Uuid,
+    /// What.
+    pub what: String,
+    /// By when.
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: jiff::Timestamp,
+    /// As the customer reads it, in their language and time zone ("bis Freitag, 14:00 Uhr").
+    pub due_for_customer: String,
+    /// `open`, `kept` or `cancelled`.
+    pub status: String,
+    /// Past its due time while open.
+    pub overdue: bool,
+    /// Kept by its due time.
+    pub on_time: Option<bool>,
+    /// Made.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+    /// Kept or cancelled.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<jiff::Timestamp>,
+    /// How it ended.
+    pub note: String,
+}
+
+async fn dto(state: &AppState, p: &Promise) -> ApiResult<PromiseDto> {
+    let now = state.store().now();
+    let (lang, tz) = match state.store().case(p.case_id).await? {
+        Some(c) => match state.store().customer(c.customer_id).await? {
+            Some(cu) => (
+                cu.language
+                    .or(c.language)
+                    .unwrap_or(anliegen_core::Language::De),
+                cu.time_zone
+                    .as_ref()
+                    .and_then(|t| jiff::tz::TimeZone::get(t.as_str()).ok()),
+            ),
+            None => (c.language.unwrap_or(anliegen_core::Language::De), None),
+        },
+        None => (anliegen_core::Language::De, None),
+    };
+    let tz = tz.unwrap_or_else(|| {
+        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+    });
+    Ok(PromiseDto {
+        id: p.id.0,
+        case_id: p.case_id.0,
+        owner_id: p.owner_id.0,
+        what: p.what.clone(),
+        due_at: p.due_at,
+        due_for_customer: due_phrase(p.due_at, now, &tz, lang),
+        status: p.status.as_str().to_owned(),
+        overdue: p.overdue || (p.status == PromiseStatus::Open && p.due_at < now),
+        on_time: p.on_time,
+        created_at: p.created_at,
+        closed_at: p.closed_at,
+        note: p.note.clone(),
+    })
+}
+
+/// Records a promise on a case. The owner gets a reminder an hour before it is due; if it is
+/// still open at its due time it is marked overdue, the case escalates and supervisors hear.
+#[utoipa::path(post, path = "/cases/{id}/promises", tag = "promises", request_body = MakePromise,
+    params(("id" = String, Path, description = "Case id or reference")), security(("bearer" = [])),
+    responses((status = 201, body = PromiseDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn make_promise(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<MakePromise>,
+) -> ApiResult<(StatusCode, Json<PromiseDto>)> {
+    auth.require(Scope::Write)?;
+    let case = super::cases::find_case(&state, &auth, &id).await?;
+    let req = &body.value;
+    let due_at: jiff::Timestamp = req.due_at.parse().map_err(|_| {
+        ApiError::invalid(
+            "due_at",
+            "due_at is an RFC 3339 time, e.g. 2026-12-04T14:00:00+01:00",
+        )
+    })?;
+    let now = state.store().now();
+    anliegen_core::promise::check_due(due_at, now)
+        .map_err(|e| ApiError::invalid("due_at", e.to_string()))?;
+    let what = anliegen_core::promise::parse_what(&req.what)
+        .map_err(|e| ApiError::invalid("what", e.to_string()))?;
+    let owner = req.owner_id.map(AgentId).unwrap_or(auth.agent.id);
+    let promise = Promise {
+        id: PromiseId::new(),
+        case_id: case.id,
+        owner_id: owner,
+        what,
+        due_at,
+        status: PromiseStatus::Open,
+        created_at: now,
+        closed_at: None,
+        on_time: None,
+        overdue: false,
+        note: String::new(),
+    };
+    let mut jobs = vec![
+        NewJob::new(
+            PROMISE_JOB,
+            serde_json::json!({"promise": promise.id, "overdue": true}),
+        )
+        .dedupe(format!("promise.overdue:{}", promise.id))
+        .at(due_at),
+    ];
+    let remind = due_at - REMIND_BEFORE;
+    if remind > now {
+        jobs.push(
+            NewJob::new(
+                PROMISE_JOB,
+                serde_json::json!({"promise": promise.id, "overdue": false}),
+            )
+            .dedupe(format!("promise.remind:{}", promise.id))
+            .at(remind),
+        );
+    }
+    let mut write = Write::new(auth.actor(), Command::MakePromise(Box::new(promise)));
+    write.jobs = jobs;
+    let Output::Promise(p) = state.store().write(write).await? else {
+        return Err(ApiError::unavailable("unexpected result"));
+    };
+    Ok((StatusCode::CREATED, Json(dto(&state, &p).await?)))
+}
+
+/// A case's promises, by due time.
+#[utoipa::path(get, path = "/cases/{id}/promises", tag = "promises",
+    params(("id" = String, Path, description = "Case id or reference")), security(("bearer" = [])),
+    responses((status = 200, body = Vec<PromiseDto>), (status = 404, body = Problem)))]
+async fn list_promises(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<PromiseDto>>> {
+    auth.require(Scope::Read)?;
+    let case = super::cases::find_case(&state, &auth, &id).await?;
+    let mut out = Vec::new();
+    for p in state.store().promises(case.id).await? {
+        out.push(dto(&state, &p).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn close(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    keep: bool,
+    note: &str,
+) -> ApiResult<Json<PromiseDto>> {
+    auth.require(Scope::Write)?;
+    let id = PromiseId(uuid_field("id", id)?);
+    let p = state
+        .store()
+        .promise(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such promise"))?;
+    // Only promises on cases the caller may see.
+    super::cases::find_case(state, auth, &p.case_id.to_string()).await?;
+    let command = if keep {
+        Command::KeepPromise {
+            id,
+            note: note.to_owned(),
+        }
+    } else {
+        if note.trim().is_empty() {
+            return Err(ApiError::invalid(
+                "note",
+                "say why the promise is withdrawn",
+            ));
+        }
+        Command::CancelPromise {
+            id,
+            reason: note.trim().to_owned(),
+        }
+    };
+    let Output::Promise(p) = state.store().exec(auth.actor(), command).await? else {
+        return Err(ApiError::unavailable("unexpected result"));
+    };
+    Ok(Json(dto(state, &p).await?))
+}
+
+/// Marks a promise kept (on time or late, recorded).
+#[utoipa::path(post, path = "/promises/{id}/keep", tag = "promises", request_body = ClosePromise,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PromiseDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn keep_promise(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<ClosePromise>,
+) -> ApiResult<Json<PromiseDto>> {
+    close(&state, &auth, &id, true, &body.value.note).await
+}
+
+/// Withdraws a promise (a reason is required).
+#[utoipa::path(post, path = "/promises/{id}/cancel", tag = "promises", request_body = ClosePromise,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PromiseDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn cancel_promise(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<ClosePromise>,
+) -> ApiResult<Json<PromiseDto>> {
+    close(&state, &auth, &id, false, &body.value.note).await
+}
+
+/// How an agent or team keeps promises.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromiseStatsDto {
+    /// Agent or team id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// Kept by the due time.
+    pub kept_on_time: i64,
+    /// Kept late.
+    pub kept_late: i64,
+    /// Open and overdue.
+    pub open_overdue: i64,
+    /// Open, not due yet.
+    pub open: i64,
+    /// Withdrawn.
+    pub cancelled: i64,
+    /// Kept on time, in percent of those that came due (null before any did).
+    pub kept_on_time_percent: Option<f64>,
+}
+
+/// Promise statistics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromiseStatsReport {
+    /// Per agent.
+    pub agents: Vec<PromiseStatsDto>,
+    /// Per team (an agent's promises count for each of their teams).
+    pub teams: Vec<PromiseStatsDto>,
+}
+
+/// "Promises kept on time %" per agent and team (supervisors).
+#[utoipa::path(get, path = "/promises/stats", tag = "promises", security(("bearer" = [])),
+    responses((status = 200, body = PromiseStatsReport), (status = 403, body = Problem)))]
+async fn promise_stats(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<PromiseStatsReport>> {
+    auth.require(Scope::Read)?;
+    auth.require_role(anliegen_core::Role::Supervisor)?;
+    let stats = state.store().promise_stats(state.store().now()).await?;
+    let agents = state.store().agents().await?;
+    let teams = state.store().teams().await?;
+    let name_of: HashMap<AgentId, &anliegen_core::Agent> =
+        agents.iter().map(|a| (a.id, a)).collect();
+    let mut by_team: HashMap<anliegen_core::TeamId, anliegen_store::PromiseStats> = HashMap::new();
+    let row = |id: uuid::Uuid, name: String, s: &anliegen_store::PromiseStats| PromiseStatsDto {
+        id,
+        name,
+        kept_on_time: s.kept_on_time,
+        kept_late: s.kept_late,
+        open_overdue: s.open_overdue,
+        open: s.open,
+        cancelled: s.cancelled,
+        kept_on_time_percent: s.kept_on_time_percent(),
+    };
+    let mut out = PromiseStatsReport {
+        agents: Vec::new(),
+        teams: Vec::new(),
+    };
+    for s in &stats {
+        let agent = name_of.get(&s.owner_id);
+        out.agents.push(row(
+            s.owner_id.0,
+            agent.map(|a| a.name.clone()).unwrap_or_default(),
+            s,
+        ));
+        for t in agent.map(|a| a.teams.clone()).unwrap_or_default() {
+            let e = by_team.entry(t).or_insert(anliegen_store::PromiseStats {
+                owner_id: s.owner_id,
+                kept_on_time: 0,
+                kept_late: 0,
+                open_overdue: 0,
+                open: 0,
+                cancelled: 0,
+            });
+            e.kept_on_time += s.kept_on_time;
+            e.kept_late += s.kept_late;
+            e.open_overdue += s.open_overdue;
+            e.open += s.open;
+            e.cancelled += s.cancelled;
+        }
+    }
+    for t in &teams {
+        if let Some(s) = by_team.get(&t.id) {
+            out.teams.push(row(t.id.0, t.name.clone(), s));
+        }
+    }
+    Ok(Json(out))
+}

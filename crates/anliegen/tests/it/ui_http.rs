@@ -2217,3 +2217,94 @@ async fn search_page_and_suggestions_without_javascript() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn promises_are_recorded_kept_and_withdrawn_from_the_case_view() {
+    let app = TestApp::spawn().await;
+    let case = app
+        .open_case("kundin@example.de", "Das Sofa kam nur halb.")
+        .await;
+    let r = case["reference"].as_str().unwrap().to_owned();
+    let a = Agent::admin(&app).await;
+    let page = a.get(&format!("/cases/{r}")).await;
+    assert!(
+        page.body.contains("id=\"promise-form\""),
+        "the case view has the form"
+    );
+    let csrf = page.csrf();
+    let due = page
+        .attr("#promise-due", "value")
+        .expect("a suggested due time");
+    // A due time in the past is explained.
+    let p = a
+        .post(
+            &format!("/cases/{r}/promises/new"),
+            &[
+                ("csrf", &csrf),
+                ("what", "Rückruf"),
+                ("due", "2020-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("in der Zukunft fällig"), "{}", p.body);
+    let p = a
+        .post(
+            &format!("/cases/{r}/promises/new"),
+            &[
+                ("csrf", &csrf),
+                ("what", "Zweiten Karton im Lager suchen & zurückrufen"),
+                ("due", &due),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let page = a.get(&format!("/cases/{r}")).await;
+    let items = page.select("#promises li.promise.open strong");
+    assert_eq!(
+        items,
+        vec!["Zweiten Karton im Lager suchen & zurückrufen".to_owned()]
+    );
+    let pid = page
+        .attr("#promises li.promise", "data-promise")
+        .expect("id");
+    // Withdrawing needs a reason; keeping records what was done.
+    let p = a
+        .post(
+            &format!("/cases/{r}/promises/{pid}"),
+            &[("csrf", &csrf), ("action", "cancel"), ("note", "")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = a
+        .post(
+            &format!("/cases/{r}/promises/{pid}"),
+            &[
+                ("csrf", &csrf),
+                ("action", "keep"),
+                ("note", "Karton gefunden, geht heute raus"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let page = a.get(&format!("/cases/{r}")).await;
+    assert_eq!(
+        page.select("#promises li.promise.kept").len(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Karton gefunden"));
+    // The API sees the same.
+    let (_, list) = app.get(&format!("/api/v1/cases/{r}/promises")).await;
+    assert_eq!(list[0]["status"], "kept");
+    assert_eq!(list[0]["on_time"], true);
+    // Without the form's token nothing happens.
+    let p = a
+        .post(
+            &format!("/cases/{r}/promises/new"),
+            &[("csrf", "wrong"), ("what", "x"), ("due", &due)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+}

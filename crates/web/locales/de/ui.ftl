@@ -430,3 +430,25 @@ search-pages = Seiten
 search-prev = ← Vorherige
 search-next = Nächste →
 help-search = Suche
+
+# Zusagen
+promises-title = Zusagen
+promises-none = Noch keine Zusage erfasst.
+promise-due = fällig
+promise-state-open = offen
+promise-state-overdue = überfällig
+promise-state-kept = eingehalten
+promise-state-late = verspätet eingehalten
+promise-state-cancelled = zurückgenommen
+promise-note = Was wurde getan? / Warum zurückgenommen?
+promise-keep = Eingehalten
+promise-cancel = Zurücknehmen
+promise-what = Was wurde zugesagt?
+promise-what-example = z. B. Rückruf mit dem Ergebnis der Lagersuche
+promise-due-label = Bis wann?
+promise-make = Zusage erfassen
+promise-bad-due = Bitte Datum und Uhrzeit der Zusage angeben.
+promise-need-reason = Bitte angeben, warum die Zusage zurückgenommen wird.
+promise-bad-what = Bitte in höchstens 500 Zeichen angeben, was zugesagt wurde.
+promise-past = Eine Zusage ist in der Zukunft fällig. Was schon geschehen ist, bitte als Notiz festhalten.
+promise-too-far = Eine Zusage ist innerhalb von zwei Jahren fällig.

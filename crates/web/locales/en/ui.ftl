@@ -435,3 +435,25 @@ search-pages = Pages
 search-prev = ← Previous
 search-next = Next →
 help-search = search
+
+# Promises
+promises-title = Promises
+promises-none = No promise recorded yet.
+promise-due = due
+promise-state-open = open
+promise-state-overdue = overdue
+promise-state-kept = kept
+promise-state-late = kept late
+promise-state-cancelled = withdrawn
+promise-note = What was done? / Why withdrawn?
+promise-keep = Kept
+promise-cancel = Withdraw
+promise-what = What was promised?
+promise-what-example = e.g. call back with the result of the warehouse search
+promise-due-label = By when?
+promise-make = Record promise
+promise-bad-due = Please give the date and time of the promise.
+promise-need-reason = Please say why the promise is withdrawn.
+promise-bad-what = Please say what was promised, in at most 500 characters.
+promise-past = A promise is due in the future. Record what already happened as a note.
+promise-too-far = A promise is due within two years.

@@ -123,6 +123,31 @@ async fn dto(state: &AppState, p: &Promise) -> ApiResult<PromiseDto> {
     })
 }
 
+/// The jobs of a new promise: its reminder (an hour before, if that is still ahead) and its
+/// overdue check, each once (dedupe key per promise and moment).
+pub fn jobs_for(promise: &Promise, now: jiff::Timestamp) -> Vec<NewJob> {
+    let mut jobs = vec![
+        NewJob::new(
+            PROMISE_JOB,
+            serde_json::json!({"promise": promise.id, "overdue": true}),
+        )
+        .dedupe(format!("promise.overdue:{}", promise.id))
+        .at(promise.due_at),
+    ];
+    let remind = promise.due_at - REMIND_BEFORE;
+    if remind > now {
+        jobs.push(
+            NewJob::new(
+                PROMISE_JOB,
+                serde_json::json!({"promise": promise.id, "overdue": false}),
+            )
+            .dedupe(format!("promise.remind:{}", promise.id))
+            .at(remind),
+        );
+    }
+    jobs
+}
+
 /// Records a promise on a case. The owner gets a reminder an hour before it is due; if it is
 /// still open at its due time it is marked overdue, the case escalates and supervisors hear.
 #[utoipa::path(post, path = "/cases/{id}/promises", tag = "promises", request_body = MakePromise,
@@ -162,25 +187,7 @@ async fn make_promise(
         overdue: false,
         note: String::new(),
     };
-    let mut jobs = vec![
-        NewJob::new(
-            PROMISE_JOB,
-            serde_json::json!({"promise": promise.id, "overdue": true}),
-        )
-        .dedupe(format!("promise.overdue:{}", promise.id))
-        .at(due_at),
-    ];
-    let remind = due_at - REMIND_BEFORE;
-    if remind > now {
-        jobs.push(
-            NewJob::new(
-                PROMISE_JOB,
-                serde_json::json!({"promise": promise.id, "overdue": false}),
-            )
-            .dedupe(format!("promise.remind:{}", promise.id))
-            .at(remind),
-        );
-    }
+    let jobs = jobs_for(&promise, now);
     let mut write = Write::new(auth.actor(), Command::MakePromise(Box::new(promise)));
     write.jobs = jobs;
     let Output::Promise(p) = state.store().write(write).await? else {

@@ -116,6 +116,21 @@ struct CasePage {
     tag_suggestions: Vec<String>,
     /// Identities offered for linking: (offer id, kind, value).
     offers: Vec<(String, String, String)>,
+    /// The case's promises.
+    promises: Vec<PromiseRow>,
+    /// Tomorrow at this hour, as the form's suggestion (`YYYY-MM-DDTHH:MM`, local).
+    promise_default: String,
+}
+
+/// A promise as shown in the case view.
+pub(crate) struct PromiseRow {
+    id: String,
+    what: String,
+    owner: String,
+    due: String,
+    /// `open`, `overdue`, `kept`, `late`, `cancelled`.
+    state: &'static str,
+    note: String,
 }
 
 /// The case's header facts.
@@ -715,6 +730,36 @@ async fn case_page(
         repeat_ordinal: (case.repeat_count > 0).then_some(case.repeat_count + 1),
         escalation_level: case.escalation_level,
     };
+    let now = store.now();
+    let names: std::collections::HashMap<anliegen_core::AgentId, String> = store
+        .agents()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let promises = store
+        .promises(case.id)
+        .await?
+        .into_iter()
+        .map(|p| PromiseRow {
+            id: p.id.to_string(),
+            owner: names.get(&p.owner_id).cloned().unwrap_or_default(),
+            due: t.time(p.due_at, now, &s.tz()),
+            state: match (p.status, p.on_time) {
+                (anliegen_core::promise::PromiseStatus::Open, _) if p.due_at <= now => "overdue",
+                (anliegen_core::promise::PromiseStatus::Open, _) => "open",
+                (anliegen_core::promise::PromiseStatus::Kept, Some(false)) => "late",
+                (anliegen_core::promise::PromiseStatus::Kept, _) => "kept",
+                (anliegen_core::promise::PromiseStatus::Cancelled, _) => "cancelled",
+            },
+            what: p.what,
+            note: p.note,
+        })
+        .collect();
+    let promise_default = (now + jiff::SignedDuration::from_hours(24))
+        .to_zoned_datetime(s.tz())
+        .strftime("%Y-%m-%dT%H:00")
+        .to_string();
     let offers = store
         .identity_offers(case.id)
         .await?
@@ -747,6 +792,8 @@ async fn case_page(
         merged_in,
         split_from,
         offers,
+        promises,
+        promise_default,
         can_undo: s.auth.agent.role.includes(anliegen_core::Role::Supervisor),
         can_split: case.contact_count > 1,
         f,
@@ -1632,6 +1679,111 @@ pub(crate) async fn escalate(
         let c = refuse("escalate-top");
         return case_page(&state, &s, case, None, c, StatusCode::CONFLICT).await;
     }
+    Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PromiseForm {
+    csrf: String,
+    #[serde(default)]
+    what: String,
+    #[serde(default)]
+    due: String,
+    /// `keep` or `cancel` for an existing promise.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records a promise from the case view (`what`, `due` as local date and time in the agent's
+/// time zone), or keeps or cancels one (`action`).
+pub(crate) async fn promise(
+    State(state): State<AppState>,
+    s: Session,
+    Path((raw, id)): Path<(String, String)>,
+    Form(form): Form<PromiseForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let refuse = |msg: String| {
+        let mut c = empty_composer(None);
+        c.error = Some(msg);
+        c
+    };
+    let command = if id == "new" {
+        let due = form
+            .due
+            .parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|d| d.to_zoned_datetime(s.tz()).ok())
+            .map(|z| z.timestamp());
+        let Some(due_at) = due else {
+            let c = refuse(s.tr().s("promise-bad-due"));
+            return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+        };
+        let now = state.store().now();
+        let problem = if anliegen_core::promise::parse_what(&form.what).is_err() {
+            Some("promise-bad-what")
+        } else if due_at <= now {
+            Some("promise-past")
+        } else if anliegen_core::promise::check_due(due_at, now).is_err() {
+            Some("promise-too-far")
+        } else {
+            None
+        };
+        if let Some(key) = problem {
+            let c = refuse(s.tr().s(key));
+            return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        let p = anliegen_core::promise::Promise {
+            id: anliegen_core::PromiseId::new(),
+            case_id: case.id,
+            owner_id: s.auth.agent.id,
+            what: form.what.clone(),
+            due_at,
+            status: anliegen_core::promise::PromiseStatus::Open,
+            created_at: now,
+            closed_at: None,
+            on_time: None,
+            overdue: false,
+            note: String::new(),
+        };
+        let jobs = crate::api::promises::jobs_for(&p, now);
+        let mut w = anliegen_store::Write::new(
+            s.auth.actor(),
+            anliegen_store::Command::MakePromise(Box::new(p)),
+        );
+        w.jobs = jobs;
+        state.store().write(w).await?;
+        return Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response());
+    } else {
+        let pid: anliegen_core::PromiseId = id.parse().map_err(|_| UiError::not_found())?;
+        let p = state
+            .store()
+            .promise(pid)
+            .await?
+            .ok_or_else(UiError::not_found)?;
+        if p.case_id != case.id {
+            return Err(UiError::not_found());
+        }
+        match form.action.as_str() {
+            "keep" => anliegen_store::Command::KeepPromise {
+                id: pid,
+                note: form.note.trim().to_owned(),
+            },
+            "cancel" if !form.note.trim().is_empty() => anliegen_store::Command::CancelPromise {
+                id: pid,
+                reason: form.note.trim().to_owned(),
+            },
+            _ => {
+                let c = refuse(s.tr().s("promise-need-reason"));
+                return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY)
+                    .await;
+            }
+        }
+    };
+    state.store().exec(s.auth.actor(), command).await?;
     Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response())
 }
 

@@ -290,6 +290,52 @@ fn header(name: &str, value: String) -> HeaderValue {
     HeaderValue::new(name, value.replace(['\r', '\n'], " "))
 }
 
+/// "Unsere offenen Zusagen an Sie: – Rückruf … – bis Freitag, 14:00 Uhr" for the case's
+/// promises that were open when the message was written.
+async fn open_promises(store: &Store, case: &Case, contact: &Contact) -> Result<String, String> {
+    let promises = store.promises(case.id).await.map_err(|e| e.to_string())?;
+    let open: Vec<_> = promises
+        .iter()
+        .filter(|p| {
+            p.created_at <= contact.created_at
+                && p.due_at > contact.created_at
+                && p.closed_at.is_none_or(|c| c > contact.created_at)
+                && p.status != anliegen_core::promise::PromiseStatus::Cancelled
+        })
+        .collect();
+    if open.is_empty() {
+        return Ok(String::new());
+    }
+    let customer = store
+        .customer(case.customer_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let lang = customer
+        .as_ref()
+        .and_then(|c| c.language)
+        .or(case.language)
+        .unwrap_or(anliegen_core::Language::De);
+    let tz = customer
+        .as_ref()
+        .and_then(|c| c.time_zone.as_ref())
+        .and_then(|t| jiff::tz::TimeZone::get(t.as_str()).ok())
+        .unwrap_or_else(|| {
+            jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+        });
+    let mut out = match lang {
+        anliegen_core::Language::De => String::from("Unsere offenen Zusagen an Sie:"),
+        anliegen_core::Language::En => String::from("What we have promised you:"),
+    };
+    for p in open {
+        out.push_str(&format!(
+            "\n– {} – {}",
+            p.what,
+            anliegen_core::promise::due_phrase(p.due_at, contact.created_at, &tz, lang)
+        ));
+    }
+    Ok(out)
+}
+
 fn html_of_text(text: &str) -> String {
     let mut out = String::from("<div style=\"font-family:sans-serif\">");
     for line in text.lines() {
@@ -477,11 +523,22 @@ impl Outbound {
         }
         let auto = details.has(MailFlag::AutoSubmitted);
         let mut text = contact.text.clone();
+        // The customer sees what we promised and by when, in their language and time zone.
+        let promised = open_promises(store, case, contact).await?;
+        if !promised.is_empty() {
+            text = format!("{text}\n\n{promised}");
+        }
         if !auto && !mailbox.signature.trim().is_empty() {
             text = format!("{text}\n\n-- \n{}", mailbox.signature);
         }
         let html = match &contact.html {
-            Some(h) if !auto => h.as_str().to_owned(),
+            Some(h) if !auto => {
+                let mut h = h.as_str().to_owned();
+                if !promised.is_empty() {
+                    h.push_str(&html_of_text(&promised));
+                }
+                h
+            }
             _ => html_of_text(&text),
         };
         let body = MultiPart::alternative()

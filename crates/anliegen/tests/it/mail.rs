@@ -161,7 +161,7 @@ async fn contacts(app: &TestApp, case_id: &str) -> Vec<Value> {
     case["contacts"].as_array().unwrap().clone()
 }
 
-async fn mail_app(sink: &Sink) -> TestApp {
+pub(crate) async fn mail_app(sink: &Sink) -> TestApp {
     let port = sink.port;
     // A DKIM key, as for an installation that sends directly.
     let key = sink.dir.path().join("dkim.pem");

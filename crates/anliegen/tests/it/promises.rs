@@ -293,3 +293,48 @@ async fn promise_jobs_survive_a_restart() {
     until_event(&app, &id, "promise_overdue").await;
     until_event(&app, &id, "case_escalated").await;
 }
+
+#[tokio::test]
+async fn the_customer_reads_open_promises_in_our_replies() {
+    use crate::mail::{Sink, send, skip};
+    if skip() {
+        return;
+    }
+    let sink = Sink::start();
+    let app = crate::mail::mail_app(&sink).await;
+    let mail = "From: Petra Hoffmann <verlag@example.de>\nTo: service@shop.example\nSubject: Titel nicht lieferbar\nMessage-ID: <verlag-1@example.de>\nContent-Type: text/plain; charset=utf-8\n\nGuten Tag, unsere Titel werden als nicht lieferbar angezeigt.\n";
+    assert_eq!(send(&app, "service@shop.example", mail).await, "250");
+    let _ack = sink.wait_for(1).await;
+    let (_, cases) = app.get("/api/v1/cases").await;
+    let id = cases["items"][0]["id"]
+        .as_str()
+        .or_else(|| cases[0]["id"].as_str())
+        .expect("case")
+        .to_owned();
+    let due = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(50)).to_string();
+    let (s, p) = app
+        .post(
+            &format!("/api/v1/cases/{id}/promises"),
+            json!({"what": "Rückruf mit dem Ergebnis der Prüfung", "due_at": due}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let phrase = p["due_for_customer"].as_str().expect("phrase").to_owned();
+    assert!(phrase.starts_with("bis "), "{phrase}");
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/cases/{id}/contacts"),
+            json!({"kind": "reply", "text": "Wir prüfen das mit dem Lager."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let reply = sink.wait_for(2).await;
+    let body = anliegen_mail::parse::parse(reply.as_bytes(), &Default::default()).text;
+    assert!(body.contains("Unsere offenen Zusagen an Sie:"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "– Rückruf mit dem Ergebnis der Prüfung – {phrase}"
+        )),
+        "{body}"
+    );
+}

@@ -42,6 +42,41 @@ impl PromiseStatus {
     }
 }
 
+/// What kind of promise.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PromiseKind {
+    /// Anything an agent promised.
+    #[default]
+    Promise,
+    /// A call-back the customer asked for (a number and a time window).
+    Callback,
+}
+
+impl PromiseKind {
+    /// Stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Promise => "promise",
+            Self::Callback => "callback",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        match raw {
+            "promise" => Ok(Self::Promise),
+            "callback" => Ok(Self::Callback),
+            _ => Err(ParseError::new(
+                "kind",
+                format!("'{raw}' is not a kind of promise"),
+            )),
+        }
+    }
+}
+
 /// A promise on a case.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Promise {
@@ -67,6 +102,15 @@ pub struct Promise {
     pub overdue: bool,
     /// How it ended (a note on keeping, the reason for cancelling).
     pub note: String,
+    /// A promise or a call-back.
+    #[serde(default)]
+    pub kind: PromiseKind,
+    /// A call-back's window starts (it is due at the window's end).
+    #[serde(default)]
+    pub window_from: Option<Timestamp>,
+    /// A call-back's number (E.164).
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// Checks what is promised: 1–500 characters, no control characters but line breaks.

@@ -323,6 +323,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn close(&self);
     /// A case's promises, by due time.
     async fn promises(&self, case_id: CaseId) -> Result<Vec<anliegen_core::promise::Promise>>;
+    /// Open call-back requests, earliest window first.
+    async fn callbacks(&self, limit: i64) -> Result<Vec<anliegen_core::promise::Promise>>;
     /// One promise.
     async fn promise(
         &self,

@@ -338,3 +338,107 @@ async fn the_customer_reads_open_promises_in_our_replies() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_callback_request_becomes_a_case_with_a_promise_and_the_list_is_ordered_by_window() {
+    let clock = Arc::new(ManualClock::new(
+        "2026-12-01T08:00:00Z".parse().expect("time"),
+    ));
+    let mut app = TestApp::spawn_clock(|_| {}, clock.clone() as Arc<dyn Clock>).await;
+    let (_, token) = app
+        .agent_token("leitung@shop.example", "admin", &["read", "write", "admin"])
+        .await;
+    app.token = token;
+    // Bad windows are refused.
+    for (bad, field) in [
+        (
+            json!({"phone": "0171 1234567", "concern": "Rechnung", "window_from": "2026-12-02T10:00:00+01:00", "window_to": "2026-12-02T09:00:00+01:00"}),
+            "window_to",
+        ),
+        (
+            json!({"phone": "0171 1234567", "concern": "Rechnung", "window_from": "2026-11-20T10:00:00+01:00", "window_to": "2026-11-20T12:00:00+01:00"}),
+            "window_to",
+        ),
+        (
+            json!({"phone": "keine Nummer", "concern": "Rechnung", "window_from": "2026-12-02T10:00:00+01:00", "window_to": "2026-12-02T12:00:00+01:00"}),
+            "phone",
+        ),
+        (
+            json!({"phone": "0171 1234567", "concern": " ", "window_from": "2026-12-02T10:00:00+01:00", "window_to": "2026-12-02T12:00:00+01:00"}),
+            "concern",
+        ),
+    ] {
+        let (s, v) = app.post("/api/v1/callbacks", bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
+    // Two requests; the later window is asked for first.
+    let (s, late) = app
+        .post("/api/v1/callbacks", json!({"phone": "030 1234567", "concern": "Frage zur Rechnung 4711", "window_from": "2026-12-03T14:00:00+01:00", "window_to": "2026-12-03T16:00:00+01:00"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{late}");
+    let (s, early) = app
+        .post("/api/v1/callbacks", json!({"phone": "+49 171 7654321", "concern": "Sofa nur halb geliefert", "window_from": "2026-12-02T09:00:00+01:00", "window_to": "2026-12-02T11:00:00+01:00"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{early}");
+    assert_eq!(early["promise"]["kind"], "callback");
+    assert_eq!(early["promise"]["phone"], "+491717654321");
+    assert_eq!(
+        early["promise"]["due_for_customer"],
+        "bis Mittwoch, 11:00 Uhr"
+    );
+    let (_, case) = app
+        .get(&format!(
+            "/api/v1/cases/{}",
+            early["reference"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(case["case"]["channel"], "phone");
+    assert!(
+        case["case"]["subject"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Rückrufbitte: Sofa")
+    );
+    assert!(
+        case["contacts"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("zwischen 02.12.2026 09:00 und 02.12.2026 11:00")
+    );
+    let (_, list) = app.get("/api/v1/callbacks").await;
+    let refs: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["reference"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            early["reference"].as_str().unwrap_or(""),
+            late["reference"].as_str().unwrap_or("")
+        ]
+    );
+    // Calling back keeps the promise and takes it off the list.
+    let (s, _) = app
+        .post(
+            &format!(
+                "/api/v1/promises/{}/keep",
+                early["promise"]["id"].as_str().unwrap_or("")
+            ),
+            json!({"note": "Angerufen, Ersatzkarton kommt Freitag"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = app.get("/api/v1/callbacks").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    // A missed window escalates like any overdue promise.
+    clock.set("2026-12-03T15:30:00Z".parse().expect("time"));
+    until_event(
+        &app,
+        late["case_id"].as_str().unwrap_or(""),
+        "promise_overdue",
+    )
+    .await;
+}

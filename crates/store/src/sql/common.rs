@@ -3355,15 +3355,25 @@ impl crate::Backend for Backend {
     }
 
     async fn promises(&self, case_id: CaseId) -> Result<Vec<anliegen_core::promise::Promise>> {
-        let rows = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note FROM promises WHERE case_id = $1 ORDER BY due_at, id")
+        let rows = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note, kind, window_from, phone FROM promises WHERE case_id = $1 ORDER BY due_at, id")
             .bind(case_id.to_string())
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(PromiseRow::into_promise).collect()
     }
 
+    async fn callbacks(&self, limit: i64) -> Result<Vec<anliegen_core::promise::Promise>> {
+        let rows = sqlx::query_as::<_, PromiseRow>(
+            "SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note, kind, window_from, phone FROM promises WHERE kind = 'callback' AND status = 'open' ORDER BY window_from, due_at, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(PromiseRow::into_promise).collect()
+    }
+
     async fn promise(&self, id: anliegen_core::PromiseId) -> Result<Option<anliegen_core::promise::Promise>> {
-        let row = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note FROM promises WHERE id = $1")
+        let row = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note, kind, window_from, phone FROM promises WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -3690,6 +3700,9 @@ struct PromiseRow {
     on_time: Option<bool>,
     overdue: bool,
     note: String,
+    kind: String,
+    window_from: Option<i64>,
+    phone: Option<String>,
 }
 
 impl PromiseRow {
@@ -3706,12 +3719,15 @@ impl PromiseRow {
             on_time: self.on_time,
             overdue: self.overdue,
             note: self.note,
+            kind: anliegen_core::promise::PromiseKind::parse(&self.kind).map_err(corrupt)?,
+            window_from: self.window_from.map(ts).transpose()?,
+            phone: self.phone,
         })
     }
 }
 
 async fn load_promise(conn: &mut Conn, id: anliegen_core::PromiseId) -> Result<Option<anliegen_core::promise::Promise>> {
-    let row = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note FROM promises WHERE id = $1")
+    let row = sqlx::query_as::<_, PromiseRow>("SELECT id, case_id, owner_id, what, due_at, status, created_at, closed_at, on_time, overdue, note, kind, window_from, phone FROM promises WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
@@ -3742,7 +3758,8 @@ async fn make_promise(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, p: &an
         ..p.clone()
     };
     sqlx::query(
-        "INSERT INTO promises (id, case_id, owner_id, what, due_at, status, created_at, overdue, note) VALUES ($1, $2, $3, $4, $5, 'open', $6, FALSE, '')",
+        "INSERT INTO promises (id, case_id, owner_id, what, due_at, status, created_at, overdue, note, kind, window_from, phone) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, FALSE, '', $7, $8, $9)",
     )
     .bind(promise.id.to_string())
     .bind(case.id.to_string())
@@ -3750,6 +3767,9 @@ async fn make_promise(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, p: &an
     .bind(&promise.what)
     .bind(us(promise.due_at))
     .bind(us(ctx.now))
+    .bind(promise.kind.as_str())
+    .bind(promise.window_from.map(us))
+    .bind(promise.phone.as_deref())
     .execute(&mut *conn)
     .await?;
     ctx.event(actor, Some(case.id), Some(case.customer_id), EventKind::PromiseMade { promise: Box::new(promise.clone()) });

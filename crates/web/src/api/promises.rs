@@ -33,6 +33,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(keep_promise))
         .routes(routes!(cancel_promise))
         .routes(routes!(promise_stats))
+        .routes(routes!(request_callback, list_callbacks))
 }
 
 /// Record a promise.
@@ -86,6 +87,13 @@ pub struct PromiseDto {
     pub closed_at: Option<jiff::Timestamp>,
     /// How it ended.
     pub note: String,
+    /// `promise` or `callback`.
+    pub kind: String,
+    /// A call-back's window starts.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub window_from: Option<jiff::Timestamp>,
+    /// A call-back's number.
+    pub phone: Option<String>,
 }
 
 async fn dto(state: &AppState, p: &Promise) -> ApiResult<PromiseDto> {
@@ -120,6 +128,9 @@ async fn dto(state: &AppState, p: &Promise) -> ApiResult<PromiseDto> {
         created_at: p.created_at,
         closed_at: p.closed_at,
         note: p.note.clone(),
+        kind: p.kind.as_str().to_owned(),
+        window_from: p.window_from,
+        phone: p.phone.clone(),
     })
 }
 
@@ -186,6 +197,9 @@ async fn make_promise(
         on_time: None,
         overdue: false,
         note: String::new(),
+        kind: anliegen_core::promise::PromiseKind::Promise,
+        window_from: None,
+        phone: None,
     };
     let jobs = jobs_for(&promise, now);
     let mut write = Write::new(auth.actor(), Command::MakePromise(Box::new(promise)));
@@ -365,6 +379,205 @@ async fn promise_stats(
         if let Some(s) = by_team.get(&t.id) {
             out.teams.push(row(t.id.0, t.name.clone(), s));
         }
+    }
+    Ok(Json(out))
+}
+
+/// A customer asks to be called back.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestCallback {
+    /// Who (default: the customer with this phone number).
+    pub customer: Option<crate::dto::CaseCustomer>,
+    /// The number to call (German numbers without +49 are understood).
+    pub phone: String,
+    /// What it is about.
+    pub concern: String,
+    /// The earliest time that suits (RFC 3339).
+    pub window_from: String,
+    /// The latest time that suits (RFC 3339): the call-back is due then.
+    pub window_to: String,
+    /// Who calls back (default: the case's assignee after routing, else you).
+    pub owner_id: Option<uuid::Uuid>,
+}
+
+/// A call-back request as created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackCreated {
+    /// The case it opened.
+    pub case_id: uuid::Uuid,
+    /// Its reference.
+    pub reference: String,
+    /// The promise to call back.
+    pub promise: PromiseDto,
+}
+
+/// Records a call-back request: a new case on the phone channel with the concern, and a
+/// promise to call back within the window (due at its end), owned by the case's assignee.
+#[utoipa::path(post, path = "/callbacks", tag = "promises", request_body = RequestCallback, security(("bearer" = [])),
+    responses((status = 201, body = CallbackCreated), (status = 422, body = Problem)))]
+async fn request_callback(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: ApiJson<RequestCallback>,
+) -> ApiResult<(StatusCode, Json<CallbackCreated>)> {
+    auth.require(Scope::Write)?;
+    let req = &body.value;
+    let phone = anliegen_core::PhoneNumber::parse(&req.phone)
+        .map_err(|e| ApiError::invalid("phone", e.message))?;
+    let time = |field: &str, raw: &str| -> ApiResult<jiff::Timestamp> {
+        raw.parse().map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("{field} is an RFC 3339 time, e.g. 2026-12-04T14:00:00+01:00"),
+            )
+        })
+    };
+    let from = time("window_from", &req.window_from)?;
+    let to = time("window_to", &req.window_to)?;
+    let now = state.store().now();
+    if to <= from {
+        return Err(ApiError::invalid(
+            "window_to",
+            "the window ends after it starts",
+        ));
+    }
+    if to.duration_since(from) > jiff::SignedDuration::from_hours(14 * 24) {
+        return Err(ApiError::invalid(
+            "window_to",
+            "a call-back window is at most 14 days long",
+        ));
+    }
+    anliegen_core::promise::check_due(to, now)
+        .map_err(|e| ApiError::invalid("window_to", e.message))?;
+    let concern = req.concern.trim();
+    if concern.is_empty() || concern.chars().count() > 5000 {
+        return Err(ApiError::invalid(
+            "concern",
+            "say what the call is about (1 to 5,000 characters)",
+        ));
+    }
+    let customer = match &req.customer {
+        Some(c) => super::cases::parse_case_customer(c)?,
+        None => anliegen_store::CustomerRef::Identity {
+            identity: anliegen_core::Identity {
+                kind: anliegen_core::IdentityKind::Phone,
+                value: phone.as_str().to_owned(),
+            },
+            name: None,
+            language: None,
+        },
+    };
+    let short: String = concern.chars().take(60).collect();
+    let open = crate::dto::OpenCase {
+        customer: crate::dto::CaseCustomer {
+            id: None,
+            email: None,
+            phone: Some(phone.as_str().to_owned()),
+            identity: None,
+            name: None,
+            language: None,
+        },
+        subject: format!("Rückrufbitte: {short}"),
+        priority: None,
+        team_id: None,
+        assignee_id: None,
+        tags: vec!["rueckruf".into()],
+        fields: Default::default(),
+        contact: crate::dto::FirstContact {
+            channel: Some("phone".into()),
+            direction: Some("inbound".into()),
+            text: format!(
+                "Rückrufbitte an {}, zwischen {} und {}:\n\n{concern}",
+                phone.as_str(),
+                from.to_zoned_datetime(berlin()).strftime("%d.%m.%Y %H:%M"),
+                to.to_zoned_datetime(berlin()).strftime("%d.%m.%Y %H:%M"),
+            ),
+            html: None,
+            attachments: Vec::new(),
+        },
+    };
+    let new_case = super::cases::open_case_for(&open, customer)?;
+    let Output::Case(case) = state
+        .store()
+        .exec(auth.actor(), Command::OpenCase(Box::new(new_case)))
+        .await?
+    else {
+        return Err(ApiError::unavailable("unexpected result"));
+    };
+    let owner = req
+        .owner_id
+        .map(AgentId)
+        .or(case.assignee_id)
+        .unwrap_or(auth.agent.id);
+    let promise = Promise {
+        id: PromiseId::new(),
+        case_id: case.id,
+        owner_id: owner,
+        what: format!("Rückruf unter {}", phone.as_str()),
+        due_at: to,
+        status: PromiseStatus::Open,
+        created_at: now,
+        closed_at: None,
+        on_time: None,
+        overdue: false,
+        note: String::new(),
+        kind: anliegen_core::promise::PromiseKind::Callback,
+        window_from: Some(from),
+        phone: Some(phone.as_str().to_owned()),
+    };
+    let mut write = Write::new(
+        auth.actor(),
+        Command::MakePromise(Box::new(promise.clone())),
+    );
+    write.jobs = jobs_for(&promise, now);
+    let Output::Promise(p) = state.store().write(write).await? else {
+        return Err(ApiError::unavailable("unexpected result"));
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(CallbackCreated {
+            case_id: case.id.0,
+            reference: case.reference.to_string(),
+            promise: dto(&state, &p).await?,
+        }),
+    ))
+}
+
+fn berlin() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// An open call-back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackDto {
+    /// The case's reference.
+    pub reference: String,
+    /// The promise.
+    #[serde(flatten)]
+    pub promise: PromiseDto,
+}
+
+/// Open call-backs, earliest window first (what agents work through).
+#[utoipa::path(get, path = "/callbacks", tag = "promises", security(("bearer" = [])),
+    responses((status = 200, body = Vec<CallbackDto>)))]
+async fn list_callbacks(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<CallbackDto>>> {
+    auth.require(Scope::Read)?;
+    let mut out = Vec::new();
+    for p in state.store().callbacks(500).await? {
+        let Some(case) = state.store().case(p.case_id).await? else {
+            continue;
+        };
+        if !crate::ui::can_see(&auth.agent, &case) {
+            continue;
+        }
+        out.push(CallbackDto {
+            reference: case.reference.to_string(),
+            promise: dto(&state, &p).await?,
+        });
     }
     Ok(Json(out))
 }

@@ -1748,6 +1748,9 @@ pub(crate) async fn promise(
             on_time: None,
             overdue: false,
             note: String::new(),
+            kind: anliegen_core::promise::PromiseKind::Promise,
+            window_from: None,
+            phone: None,
         };
         let jobs = crate::api::promises::jobs_for(&p, now);
         let mut w = anliegen_store::Write::new(

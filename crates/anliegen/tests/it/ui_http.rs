@@ -2308,3 +2308,27 @@ async fn promises_are_recorded_kept_and_withdrawn_from_the_case_view() {
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_callback_list_is_ordered_by_window() {
+    let app = TestApp::spawn().await;
+    let now = jiff::Timestamp::now();
+    let at = |h: i64| (now + jiff::SignedDuration::from_hours(h)).to_string();
+    for (phone, from, to) in [("030 1111111", 30, 32), ("030 2222222", 6, 8)] {
+        let (s, v) = app
+            .post("/api/v1/callbacks", json!({"phone": phone, "concern": "Bitte um Rückruf", "window_from": at(from), "window_to": at(to)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let a = Agent::admin(&app).await;
+    let p = a.get("/callbacks").await;
+    assert_eq!(p.status, StatusCode::OK);
+    let phones = p.select("#callback-list tbody td a[href^='tel:']");
+    assert_eq!(
+        phones,
+        vec!["+49302222222".to_owned(), "+49301111111".to_owned()],
+        "{}",
+        p.body
+    );
+    assert!(p.select(".queues a").iter().any(|l| l.contains("Rückrufe")));
+}

@@ -452,3 +452,12 @@ promise-need-reason = Bitte angeben, warum die Zusage zurückgenommen wird.
 promise-bad-what = Bitte in höchstens 500 Zeichen angeben, was zugesagt wurde.
 promise-past = Eine Zusage ist in der Zukunft fällig. Was schon geschehen ist, bitte als Notiz festhalten.
 promise-too-far = Eine Zusage ist innerhalb von zwei Jahren fällig.
+
+# Rückrufe
+callbacks-title = Rückrufe
+callbacks-none = Keine offenen Rückrufbitten.
+callbacks-window = Zeitfenster
+callbacks-phone = Nummer
+callbacks-case = Fall
+callbacks-owner = Ruft zurück
+callbacks-missed = verpasst

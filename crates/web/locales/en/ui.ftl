@@ -457,3 +457,12 @@ promise-need-reason = Please say why the promise is withdrawn.
 promise-bad-what = Please say what was promised, in at most 500 characters.
 promise-past = A promise is due in the future. Record what already happened as a note.
 promise-too-far = A promise is due within two years.
+
+# Call-backs
+callbacks-title = Call-backs
+callbacks-none = No open call-back requests.
+callbacks-window = Window
+callbacks-phone = Number
+callbacks-case = Case
+callbacks-owner = Calls back
+callbacks-missed = missed

@@ -10,6 +10,7 @@
 
 mod admin;
 mod assets;
+mod callbacks;
 mod case;
 pub mod i18n;
 pub mod live;
@@ -83,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case}/undo-split", post(case::undo_split))
         .route("/live", get(live::stream))
         .route("/notifications", get(notify::list))
+        .route("/callbacks", get(callbacks::list))
         .route("/notifications/{id}", post(notify::open))
         .route(
             "/settings/notifications",
@@ -470,6 +472,13 @@ pub(crate) async fn frame(state: &AppState, s: &Session, current: &str) -> Resul
             String::new()
         },
         current: current == "notifications",
+    });
+    nav.push(NavItem {
+        key: "callbacks",
+        label: t.s("callbacks-title"),
+        href: "/callbacks".into(),
+        count: String::new(),
+        current: current == "callbacks",
     });
     let views = state
         .store()

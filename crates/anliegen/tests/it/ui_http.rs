@@ -2337,3 +2337,57 @@ async fn the_callback_list_is_ordered_by_window() {
     );
     assert!(p.select(".queues a").iter().any(|l| l.contains("Rückrufe")));
 }
+
+#[tokio::test]
+async fn dead_letters_are_visible_and_retryable_in_admin() {
+    let app = TestApp::spawn().await;
+    let job = anliegen_store::NewJob::new("no.such.handler", json!({"x": 1})).attempts(1);
+    app.store()
+        .enqueue(&job, app.store().now())
+        .await
+        .expect("enqueue");
+    let a = Agent::admin(&app).await;
+    let mut page = a.get("/admin/jobs").await;
+    for _ in 0..100 {
+        if !page.select("#dead-letters tbody tr").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        page = a.get("/admin/jobs").await;
+    }
+    assert_eq!(page.status, StatusCode::OK);
+    let rows = page.select("#dead-letters tbody tr");
+    assert_eq!(rows.len(), 1, "{}", page.body);
+    assert!(
+        rows[0].contains("no.such.handler") && rows[0].contains("no handler"),
+        "{rows:?}"
+    );
+    let action = page
+        .attr("#dead-letters form", "action")
+        .expect("retry form");
+    let id: uuid::Uuid = action
+        .trim_start_matches("/admin/jobs/")
+        .trim_end_matches("/retry")
+        .parse()
+        .expect("id");
+    let before = app.store().job(id).await.expect("job").expect("exists");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let p = a.post(&action, &[("csrf", &page.csrf())]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    // Back in the queue, due now: it runs again (and fails again: there is no such handler).
+    let after = app.store().job(id).await.expect("job").expect("exists");
+    // Either still waiting for its new run, or it ran again (a later failure).
+    assert!(
+        (after.status == anliegen_store::JobStatus::Pending && after.attempts == 0)
+            || after.run_at > before.run_at,
+        "retried: {after:?}"
+    );
+    // Agents may not see the page.
+    let (_, _) = app
+        .agent_token("ben@shop.example", "agent", &["read"])
+        .await;
+    let ben = Agent::login(&app, "ben@shop.example", "ein-gutes-passwort").await;
+    assert_eq!(ben.get("/admin/jobs").await.status, StatusCode::FORBIDDEN);
+    let p = ben.post(&action, &[("csrf", "x")]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+}

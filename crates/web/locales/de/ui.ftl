@@ -461,3 +461,16 @@ callbacks-phone = Nummer
 callbacks-case = Fall
 callbacks-owner = Ruft zurück
 callbacks-missed = verpasst
+
+# Hintergrundaufgaben
+admin-jobs = Hintergrundaufgaben
+admin-jobs-intro = Erinnerungen, Mails und andere Aufgaben laufen im Hintergrund und werden bei Fehlern mit wachsendem Abstand wiederholt. Was nach allen Versuchen scheitert, steht hier und kann erneut angestoßen werden.
+admin-jobs-pending = Wartend
+admin-jobs-running = Laufend
+admin-jobs-dead = Endgültig gescheitert
+admin-jobs-none = Keine gescheiterten Aufgaben.
+admin-jobs-kind = Aufgabe
+admin-jobs-due = Fällig
+admin-jobs-attempts = Versuche
+admin-jobs-error = Letzter Fehler
+admin-jobs-retry = Erneut versuchen

@@ -466,3 +466,16 @@ callbacks-phone = Number
 callbacks-case = Case
 callbacks-owner = Calls back
 callbacks-missed = missed
+
+# Background jobs
+admin-jobs = Background jobs
+admin-jobs-intro = Reminders, mails and other tasks run in the background and are retried with growing delays when they fail. What fails after every attempt is listed here and can be started again.
+admin-jobs-pending = Waiting
+admin-jobs-running = Running
+admin-jobs-dead = Failed for good
+admin-jobs-none = No failed jobs.
+admin-jobs-kind = Job
+admin-jobs-due = Due
+admin-jobs-attempts = Attempts
+admin-jobs-error = Last error
+admin-jobs-retry = Retry

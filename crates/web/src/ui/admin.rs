@@ -1044,3 +1044,72 @@ pub(crate) async fn save_mailbox(
         Err(e) => again(message(e)?).await,
     }
 }
+
+/// A job as the admin page shows it.
+struct JobRow {
+    id: String,
+    kind: String,
+    status: &'static str,
+    run_at: String,
+    attempts: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_jobs.html")]
+struct JobsPage {
+    f: Frame,
+    pending: i64,
+    running: i64,
+    dead: i64,
+    rows: Vec<JobRow>,
+}
+
+/// Background jobs: counts, and the dead letters (jobs that failed for good) with their last
+/// error and a retry button.
+pub(crate) async fn jobs(State(state): State<AppState>, s: Session) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let counts = state.store().job_counts().await?;
+    let now = state.store().now();
+    let tz = s.tz();
+    let t = s.tr();
+    let rows = state
+        .store()
+        .jobs(Some(anliegen_store::JobStatus::Dead), 200)
+        .await?
+        .into_iter()
+        .map(|j| JobRow {
+            id: j.id.to_string(),
+            kind: j.kind,
+            status: j.status.as_str(),
+            run_at: t.time(j.run_at, now, &tz),
+            attempts: format!("{}/{}", j.attempts, j.max_attempts),
+            error: j.last_error.unwrap_or_default(),
+        })
+        .collect();
+    let f = frame(&state, &s, "").await?;
+    Ok(render(&JobsPage {
+        f,
+        pending: counts.pending,
+        running: counts.running,
+        dead: counts.dead,
+        rows,
+    }))
+}
+
+/// Puts a dead letter back in the queue.
+pub(crate) async fn retry_job(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+    RawForm(raw): RawForm,
+) -> Result<Response, UiError> {
+    admin_only(&s)?;
+    let f = Fields::parse(&raw);
+    s.check_csrf(&f.get("csrf"))?;
+    let id: uuid::Uuid = id.parse().map_err(|_| UiError::not_found())?;
+    if !state.store().retry_job(id, state.store().now()).await? {
+        return Err(UiError::not_found());
+    }
+    Ok(Redirect::to("/admin/jobs").into_response())
+}

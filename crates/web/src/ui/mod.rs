@@ -113,6 +113,8 @@ pub fn router() -> Router<AppState> {
             get(routing::escalation).post(routing::save_escalation),
         )
         .route("/admin/tags/{name}/delete", post(admin::remove_tag))
+        .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/jobs/{id}/retry", post(admin::retry_job))
         .route("/admin/macros", get(admin::macros).post(admin::save_macro))
         .route(
             "/admin/macros/{id}",

@@ -43,21 +43,34 @@ impl JobHandler for PromiseDue {
             .get("overdue")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
-        match store
+        let promise = match store
             .exec(
                 anliegen_core::Actor::System,
                 anliegen_store::Command::PromiseDue { id, overdue },
             )
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(anliegen_store::Output::Promise(p)) => p,
+            Ok(_) => return Ok(()),
             // The promise is gone (never happens) or not due yet (the clock moved back): done.
             Err(e) if e.is_domain() => {
                 tracing::warn!(promise = %id, error = %e, "promise job skipped");
-                Ok(())
+                return Ok(());
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => return Err(e.to_string()),
+        };
+        // Overdue: the case escalates, once, here — one node runs this job at a time, and a
+        // retry after a crash finds the escalation already made.
+        if overdue {
+            match anliegen_store::concern::escalate_overdue_promise(store, &promise).await {
+                Ok(_) => {}
+                Err(e) if e.is_domain() => {
+                    tracing::warn!(promise = %id, error = %e, "escalation of an overdue promise skipped");
+                }
+                Err(e) => return Err(e.to_string()),
+            }
         }
+        Ok(())
     }
 }
 

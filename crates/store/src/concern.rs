@@ -244,7 +244,8 @@ async fn load_settings(store: &Store) -> Result<ConcernSettings> {
     })
 }
 
-async fn load_escalation(store: &Store) -> Result<EscalationSettings> {
+/// The escalation settings as stored (defaults until an admin changed them).
+pub async fn load_escalation(store: &Store) -> Result<EscalationSettings> {
     Ok(match store.setting("escalation").await? {
         Some(v) => serde_json::from_value(v)
             .map_err(|e| StoreError::Corrupt(format!("setting escalation: {e}")))?,
@@ -421,6 +422,46 @@ pub async fn summary_of(store: &Store, case: &Case, trigger: &Trigger) -> Result
     Ok(handoff_summary(&facts, Language::De))
 }
 
+/// Escalates a case for its overdue promise, once: the promise's overdue job calls this (one
+/// node runs a job at a time), and a retry after a crash finds the escalation already made.
+pub async fn escalate_overdue_promise(
+    store: &Store,
+    promise: &anliegen_core::promise::Promise,
+) -> Result<Option<Case>> {
+    let settings = load_escalation(store).await?;
+    if !settings.on_overdue_promise
+        || !promise.overdue
+        || promise.status != anliegen_core::promise::PromiseStatus::Open
+    {
+        return Ok(None);
+    }
+    let events = store.case_events(promise.case_id).await?;
+    let marked = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::PromiseOverdue { promise_id, .. } if *promise_id == promise.id => Some(e.seq),
+        _ => None,
+    });
+    let Some(marked) = marked else {
+        return Ok(None);
+    };
+    let done = events.iter().any(|x| {
+        x.seq > marked
+            && matches!(&x.kind, EventKind::CaseEscalated { trigger: Trigger::OverduePromise { what }, .. } if *what == promise.what)
+    });
+    if done {
+        return Ok(None);
+    }
+    escalate_with(
+        store,
+        &settings,
+        Actor::System,
+        promise.case_id,
+        Trigger::OverduePromise {
+            what: promise.what.clone(),
+        },
+    )
+    .await
+}
+
 /// Escalates automatically from the event log: on the configured repeat contact, and on words
 /// of urgency or anger in a customer's message. Idempotent: a case never goes to a tier it has
 /// reached, so a replay after a crash changes nothing.
@@ -514,24 +555,6 @@ impl Projection for AutoEscalation {
                         continue;
                     }
                     Trigger::Keyword { word }
-                }
-                EventKind::PromiseOverdue { what, .. } => {
-                    if settings.is_none() {
-                        settings = Some(load_escalation(store).await?);
-                    }
-                    let Some(s) = &settings else { continue };
-                    if !s.on_overdue_promise {
-                        continue;
-                    }
-                    // Applied again after a crash: escalated for this already.
-                    let done = store.case_events(case_id).await?.iter().any(|x| {
-                        x.seq > e.seq
-                            && matches!(&x.kind, EventKind::CaseEscalated { trigger: Trigger::OverduePromise { what: w }, .. } if w == what)
-                    });
-                    if done {
-                        continue;
-                    }
-                    Trigger::OverduePromise { what: what.clone() }
                 }
                 _ => continue,
             };

@@ -442,3 +442,67 @@ async fn a_callback_request_becomes_a_case_with_a_promise_and_the_list_is_ordere
     )
     .await;
 }
+
+/// Two nodes on one PostgreSQL database: each promise moment fires once (one reminder, one
+/// overdue mark, one escalation), whichever node claims it.
+#[tokio::test]
+async fn two_nodes_fire_each_promise_moment_once() {
+    let clock = Arc::new(ManualClock::new(
+        "2026-12-01T08:00:00Z".parse().expect("time"),
+    ));
+    let mut app = TestApp::spawn_clock(|_| {}, clock.clone() as Arc<dyn Clock>).await;
+    if app.settings.database_url.is_none() {
+        eprintln!(
+            "two_nodes_fire_each_promise_moment_once runs on PostgreSQL only (nodes share a database there)"
+        );
+        return;
+    }
+    let (_, token) = app
+        .agent_token("leitung@shop.example", "admin", &["read", "write", "admin"])
+        .await;
+    app.token = token;
+    let mut second = app.settings.clone();
+    second.listen = "127.0.0.1:0".parse().expect("addr");
+    second.data_dir = second.data_dir.with_file_name("data-node-2");
+    let other = anliegen::start(
+        &second,
+        anliegen::server::StartOptions {
+            poll: Duration::from_millis(20),
+            clock: Some(clock.clone() as Arc<dyn Clock>),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("second node");
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let case = app
+            .open_case(&format!("kunde{n}@example.de"), "Bitte um Rückruf")
+            .await;
+        let id = case["id"].as_str().expect("id").to_owned();
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/cases/{id}/promises"),
+                json!({"what": format!("Rückruf {n}"), "due_at": "2026-12-01T12:00:00+01:00"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        ids.push(id);
+    }
+    clock.set("2026-12-01T11:30:00Z".parse().expect("time"));
+    for id in &ids {
+        until_event(&app, id, "case_escalated").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in &ids {
+        let kinds = events(&app, id).await;
+        for k in ["promise_due_soon", "promise_overdue", "case_escalated"] {
+            assert_eq!(
+                kinds.iter().filter(|x| *x == k).count(),
+                1,
+                "{k} on {id}: {kinds:?}"
+            );
+        }
+    }
+    other.stop().await;
+}

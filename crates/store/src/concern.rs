@@ -479,6 +479,41 @@ impl Projection for AutoEscalation {
     }
 
     async fn apply(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
+        // Every node follows the log, and escalating twice is not harmless: on PostgreSQL the
+        // nodes take turns (a transaction-scoped lock, released even if this task is dropped),
+        // and whoever comes second skips what the first already applied.
+        let turn = match store.pg_pool() {
+            Some(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:escalation'))")
+                    .execute(&mut *tx)
+                    .await?;
+                Some(tx)
+            }
+            None => None,
+        };
+        let done = store.checkpoint(Self::NAME).await?;
+        let fresh: Vec<Event> = events.iter().filter(|e| e.seq > done).cloned().collect();
+        let result = if fresh.is_empty() {
+            Ok(())
+        } else {
+            self.apply_turn(store, &fresh, upto).await
+        };
+        if let Some(tx) = turn {
+            tx.rollback().await.ok();
+        }
+        result
+    }
+
+    async fn reset(&self, store: &Store) -> Result<()> {
+        // Rebuilding would escalate old cases again: only the checkpoint moves to the end.
+        let last = store.last_seq().await?;
+        store.set_checkpoint(Self::NAME, last, store.now()).await
+    }
+}
+
+impl AutoEscalation {
+    async fn apply_turn(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
         let mut settings: Option<EscalationSettings> = None;
         // Events older than a day are history (a store from before this projection existed, or
         // a rebuild): escalating them now would help nobody.
@@ -569,12 +604,6 @@ impl Projection for AutoEscalation {
             }
         }
         store.set_checkpoint(Self::NAME, upto, store.now()).await
-    }
-
-    async fn reset(&self, store: &Store) -> Result<()> {
-        // Rebuilding would escalate old cases again: only the checkpoint moves to the end.
-        let last = store.last_seq().await?;
-        store.set_checkpoint(Self::NAME, last, store.now()).await
     }
 }
 

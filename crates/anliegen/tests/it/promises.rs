@@ -506,3 +506,55 @@ async fn two_nodes_fire_each_promise_moment_once() {
     }
     other.stop().await;
 }
+
+/// Two nodes on one PostgreSQL database both follow the log: words of anger escalate each case
+/// once, not once per node.
+#[tokio::test]
+async fn two_nodes_escalate_each_angry_case_once() {
+    let mut app = TestApp::spawn().await;
+    if app.settings.database_url.is_none() {
+        eprintln!(
+            "two_nodes_escalate_each_angry_case_once runs on PostgreSQL only (nodes share a database there)"
+        );
+        return;
+    }
+    let (_, token) = app
+        .agent_token("leitung@shop.example", "admin", &["read", "write", "admin"])
+        .await;
+    app.token = token;
+    let mut second = app.settings.clone();
+    second.listen = "127.0.0.1:0".parse().expect("addr");
+    second.data_dir = second.data_dir.with_file_name("data-node-2");
+    let other = anliegen::start(
+        &second,
+        anliegen::server::StartOptions {
+            poll: Duration::from_millis(20),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("second node");
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let case = app
+            .open_case(
+                &format!("wuetend{n}@example.de"),
+                "Das ist eine Frechheit, ich schalte jetzt meinen Anwalt ein!",
+            )
+            .await;
+        ids.push(case["id"].as_str().expect("id").to_owned());
+    }
+    for id in &ids {
+        until_event(&app, id, "case_escalated").await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for id in &ids {
+        let kinds = events(&app, id).await;
+        assert_eq!(
+            kinds.iter().filter(|x| *x == "case_escalated").count(),
+            1,
+            "{id}: {kinds:?}"
+        );
+    }
+    other.stop().await;
+}

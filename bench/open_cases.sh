@@ -14,23 +14,9 @@ admin_url=${2:-postgres://postgres@127.0.0.1/postgres}
 clients=${CLIENTS:-64}
 seconds=${SECONDS_TO_RUN:-30}
 identities=${IDENTITIES:-100000}
-target=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p anliegen -p anliegen-bench
-bin="$target/release/anliegen"
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-store_args=(--data-dir "$work/data")
-if [ "$backend" = postgres ]; then
-  db="anliegen_bench_$$"
-  psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
-  store_args=(--database-url "${admin_url%/*}/$db")
-  trap 'kill -9 $pid 2>/dev/null || true; psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-else
-  trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-fi
-ANLIEGEN_LOG=warn "$bin" serve --listen "127.0.0.1:$port" "${store_args[@]}" >"$work/serve.out" 2>"$work/serve.err" &
-pid=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+fresh_node "$backend" "$admin_url"
 token=$("$bin" token create --agent admin@anliegen.local "${store_args[@]}")
 sleep 2
 rss_idle=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
@@ -39,9 +25,7 @@ result=$("$target/release/anliegen-bench" --url "http://127.0.0.1:$port" --token
 rss_peak=$(cat "$work/peak")
 acked=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['acknowledged'])" "$result")
 kill -9 $pid; wait $pid 2>/dev/null || true
-ANLIEGEN_LOG=warn "$bin" serve --listen "127.0.0.1:$port" "${store_args[@]}" >"$work/serve2.out" 2>"$work/serve2.err" &
-pid=$!
-for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+serve_node
 stored=0
 for _ in $(seq 600); do
   m=$(curl -fs "http://127.0.0.1:$port/metrics")

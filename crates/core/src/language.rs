@@ -102,6 +102,16 @@ impl TimeZoneName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The zone itself (checked when parsed; UTC should the database ever lack it).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+/// Europe/Berlin as a zone: the default where a customer's own is unknown.
+pub fn berlin_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 impl fmt::Display for TimeZoneName {

@@ -113,6 +113,52 @@ pub struct Promise {
     pub phone: Option<String>,
 }
 
+impl Promise {
+    /// A new open promise of `kind` Promise; set `kind`, `window_from` and `phone` for a
+    /// call-back.
+    pub fn new(
+        case_id: CaseId,
+        owner_id: AgentId,
+        what: String,
+        due_at: Timestamp,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: PromiseId::new(),
+            case_id,
+            owner_id,
+            what,
+            due_at,
+            status: PromiseStatus::Open,
+            created_at: now,
+            closed_at: None,
+            on_time: None,
+            overdue: false,
+            note: String::new(),
+            kind: PromiseKind::Promise,
+            window_from: None,
+            phone: None,
+        }
+    }
+}
+
+/// The language and time zone a customer reads due times in: their own, else the case's
+/// language and Europe/Berlin.
+pub fn customer_locale(
+    customer: Option<&crate::Customer>,
+    case_language: Option<crate::Language>,
+) -> (crate::Language, jiff::tz::TimeZone) {
+    let lang = customer
+        .and_then(|c| c.language)
+        .or(case_language)
+        .unwrap_or(crate::Language::De);
+    let tz = customer
+        .and_then(|c| c.time_zone.as_ref())
+        .map(crate::TimeZoneName::zone)
+        .unwrap_or_else(crate::language::berlin_zone);
+    (lang, tz)
+}
+
 /// Checks what is promised: 1–500 characters, no control characters but line breaks.
 pub fn parse_what(raw: &str) -> Result<String, ParseError> {
     let t = raw.trim();

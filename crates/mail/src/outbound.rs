@@ -310,18 +310,7 @@ async fn open_promises(store: &Store, case: &Case, contact: &Contact) -> Result<
         .customer(case.customer_id)
         .await
         .map_err(|e| e.to_string())?;
-    let lang = customer
-        .as_ref()
-        .and_then(|c| c.language)
-        .or(case.language)
-        .unwrap_or(anliegen_core::Language::De);
-    let tz = customer
-        .as_ref()
-        .and_then(|c| c.time_zone.as_ref())
-        .and_then(|t| jiff::tz::TimeZone::get(t.as_str()).ok())
-        .unwrap_or_else(|| {
-            jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
-        });
+    let (lang, tz) = anliegen_core::promise::customer_locale(customer.as_ref(), case.language);
     let mut out = match lang {
         anliegen_core::Language::De => String::from("Unsere offenen Zusagen an Sie:"),
         anliegen_core::Language::En => String::from("What we have promised you:"),

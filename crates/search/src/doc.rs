@@ -151,80 +151,78 @@ pub fn case_doc(
     contacts: &[anliegen_core::Contact],
 ) -> Doc {
     let id = case.id;
-    {
-        let mut senders = BTreeSet::new();
-        let mut channels = BTreeSet::new();
-        let mut public = String::new();
-        let mut notes = String::new();
-        let mut public_terms = Vec::new();
-        let mut notes_terms = Vec::new();
-        let (mut pnext, mut nnext) = (0u32, 0u32);
-        let mut has_attachment = false;
-        let mut has_note = false;
-        if let Some(c) = customer {
-            customer_senders(c, &mut senders);
-            // The customer's name and identities find their cases too.
-            let who = format!(
-                "{} {}",
-                c.name.as_deref().unwrap_or(""),
-                identity_texts(c).join(" ")
-            );
-            add_text(&mut public_terms, &mut pnext, &who, Some(Language::De));
+    let mut senders = BTreeSet::new();
+    let mut channels = BTreeSet::new();
+    let mut public = String::new();
+    let mut notes = String::new();
+    let mut public_terms = Vec::new();
+    let mut notes_terms = Vec::new();
+    let (mut pnext, mut nnext) = (0u32, 0u32);
+    let mut has_attachment = false;
+    let mut has_note = false;
+    if let Some(c) = customer {
+        customer_senders(c, &mut senders);
+        // The customer's name and identities find their cases too.
+        let who = format!(
+            "{} {}",
+            c.name.as_deref().unwrap_or(""),
+            identity_texts(c).join(" ")
+        );
+        add_text(&mut public_terms, &mut pnext, &who, Some(Language::De));
+    }
+    for contact in contacts {
+        channels.insert(contact.channel.as_str().to_owned());
+        if let Some(from) = contact.mail.as_ref().and_then(|m| m.from.as_deref()) {
+            senders.extend(sender_keys(from));
         }
-        for contact in contacts {
-            channels.insert(contact.channel.as_str().to_owned());
-            if let Some(from) = contact.mail.as_ref().and_then(|m| m.from.as_deref()) {
-                senders.extend(sender_keys(from));
-            }
-            let mut text = cut(&contact.text, MAX_CONTACT_CHARS).to_owned();
-            for a in &contact.attachments {
-                has_attachment = true;
-                text.push('\n');
-                text.push_str(&a.filename);
-            }
-            let internal = contact.visibility == Visibility::Internal;
-            let (buf, terms, next) = if internal {
-                has_note = true;
-                (&mut notes, &mut notes_terms, &mut nnext)
-            } else {
-                (&mut public, &mut public_terms, &mut pnext)
-            };
-            if buf.len() >= MAX_DOC_CHARS {
-                continue;
-            }
-            add_text(terms, next, &text, None);
-            if !buf.is_empty() {
-                buf.push_str("\n\n");
-            }
-            buf.push_str(cut(&text, MAX_DOC_CHARS - buf.len().min(MAX_DOC_CHARS)));
+        let mut text = cut(&contact.text, MAX_CONTACT_CHARS).to_owned();
+        for a in &contact.attachments {
+            has_attachment = true;
+            text.push('\n');
+            text.push_str(&a.filename);
         }
-        let mut title_terms = Vec::new();
-        let mut tnext = 0;
-        let title_text = format!("{} {}", case.subject, case.reference);
-        add_text(&mut title_terms, &mut tnext, &title_text, case.language);
-        Doc {
-            kind: DocKind::Case,
-            id: id.0,
-            customer: Some(case.customer_id.0),
-            team: case.team_id.map(|t| t.0),
-            assignee: case.assignee_id.map(|a| a.0),
-            status: Some(case.status),
-            priority: Some(case.priority.as_str().to_owned()),
-            tags: case.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            channels: channels.into_iter().collect(),
-            senders: senders.into_iter().collect(),
-            has_attachment,
-            has_note,
-            created: case.created_at.as_microsecond(),
-            updated: case.updated_at.as_microsecond(),
-            reference: case.reference.to_string(),
-            title: case.subject.clone(),
-            public_text: public,
-            notes_text: notes,
-            title_terms,
-            public_terms,
-            notes_terms,
+        let internal = contact.visibility == Visibility::Internal;
+        let (buf, terms, next) = if internal {
+            has_note = true;
+            (&mut notes, &mut notes_terms, &mut nnext)
+        } else {
+            (&mut public, &mut public_terms, &mut pnext)
+        };
+        if buf.len() >= MAX_DOC_CHARS {
+            continue;
         }
+        add_text(terms, next, &text, None);
+        if !buf.is_empty() {
+            buf.push_str("\n\n");
+        }
+        buf.push_str(cut(&text, MAX_DOC_CHARS - buf.len().min(MAX_DOC_CHARS)));
+    }
+    let mut title_terms = Vec::new();
+    let mut tnext = 0;
+    let title_text = format!("{} {}", case.subject, case.reference);
+    add_text(&mut title_terms, &mut tnext, &title_text, case.language);
+    Doc {
+        kind: DocKind::Case,
+        id: id.0,
+        customer: Some(case.customer_id.0),
+        team: case.team_id.map(|t| t.0),
+        assignee: case.assignee_id.map(|a| a.0),
+        status: Some(case.status),
+        priority: Some(case.priority.as_str().to_owned()),
+        tags: case.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        channels: channels.into_iter().collect(),
+        senders: senders.into_iter().collect(),
+        has_attachment,
+        has_note,
+        created: case.created_at.as_microsecond(),
+        updated: case.updated_at.as_microsecond(),
+        reference: case.reference.to_string(),
+        title: case.subject.clone(),
+        public_text: public,
+        notes_text: notes,
+        title_terms,
+        public_terms,
+        notes_terms,
     }
 }
 
@@ -246,53 +244,51 @@ pub async fn customer_docs(store: &Store, ids: &[CustomerId]) -> Result<Vec<Doc>
 /// The document of a customer.
 pub fn customer_doc(c: &Customer) -> Doc {
     let id = c.id;
-    {
-        let mut senders = BTreeSet::new();
-        customer_senders(c, &mut senders);
-        let name = c.name.clone().unwrap_or_default();
-        let idents = identity_texts(c).join("\n");
-        let mut title_terms = Vec::new();
-        let mut tnext = 0;
-        add_text(&mut title_terms, &mut tnext, &name, Some(Language::De));
-        let mut public_terms = Vec::new();
-        let mut pnext = 0;
-        add_text(&mut public_terms, &mut pnext, &idents, Some(Language::De));
-        let mut notes_terms = Vec::new();
-        let mut nnext = 0;
-        add_text(&mut notes_terms, &mut nnext, &c.notes, None);
-        Doc {
-            kind: DocKind::Customer,
-            id: id.0,
-            customer: Some(id.0),
-            team: None,
-            assignee: None,
-            status: None,
-            priority: None,
-            tags: Vec::new(),
-            channels: Vec::new(),
-            senders: senders.into_iter().collect(),
-            has_attachment: false,
-            has_note: !c.notes.trim().is_empty(),
-            created: c.created_at.as_microsecond(),
-            updated: c.updated_at.as_microsecond(),
-            reference: c
-                .identities
+    let mut senders = BTreeSet::new();
+    customer_senders(c, &mut senders);
+    let name = c.name.clone().unwrap_or_default();
+    let idents = identity_texts(c).join("\n");
+    let mut title_terms = Vec::new();
+    let mut tnext = 0;
+    add_text(&mut title_terms, &mut tnext, &name, Some(Language::De));
+    let mut public_terms = Vec::new();
+    let mut pnext = 0;
+    add_text(&mut public_terms, &mut pnext, &idents, Some(Language::De));
+    let mut notes_terms = Vec::new();
+    let mut nnext = 0;
+    add_text(&mut notes_terms, &mut nnext, &c.notes, None);
+    Doc {
+        kind: DocKind::Customer,
+        id: id.0,
+        customer: Some(id.0),
+        team: None,
+        assignee: None,
+        status: None,
+        priority: None,
+        tags: Vec::new(),
+        channels: Vec::new(),
+        senders: senders.into_iter().collect(),
+        has_attachment: false,
+        has_note: !c.notes.trim().is_empty(),
+        created: c.created_at.as_microsecond(),
+        updated: c.updated_at.as_microsecond(),
+        reference: c
+            .identities
+            .first()
+            .map(|i| i.value.clone())
+            .unwrap_or_default(),
+        title: if name.is_empty() {
+            c.identities
                 .first()
                 .map(|i| i.value.clone())
-                .unwrap_or_default(),
-            title: if name.is_empty() {
-                c.identities
-                    .first()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_default()
-            } else {
-                name
-            },
-            public_text: idents,
-            notes_text: c.notes.clone(),
-            title_terms,
-            public_terms,
-            notes_terms,
-        }
+                .unwrap_or_default()
+        } else {
+            name
+        },
+        public_text: idents,
+        notes_text: c.notes.clone(),
+        title_terms,
+        public_terms,
+        notes_terms,
     }
 }

@@ -357,21 +357,18 @@ impl Search {
     }
 
     /// Committed events the index has not seen.
+    /// (The store's checkpoint of the projection, which follows the engine's own after every
+    /// batch: no index file is read per search.)
     pub async fn lag(&self) -> Result<i64> {
-        let last = self.store.last_seq().await?;
-        Ok((last - self.engine.checkpoint().await?).max(0))
+        Ok(anliegen_store::projection::lag(&self.store, PROJECTION).await?)
     }
 
     /// Turns what a viewer typed into a plan for an engine.
     pub async fn plan(&self, viewer: &Viewer, req: &Request) -> Result<(Plan, Query)> {
         let query = analysis::parse(&req.q).map_err(|e| SearchError::Query(e.0))?;
         let tz = match viewer {
-            Viewer::Agent(a) => {
-                jiff::tz::TimeZone::get(a.time_zone.as_str()).unwrap_or(jiff::tz::TimeZone::UTC)
-            }
-            Viewer::Customer(_) => {
-                jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
-            }
+            Viewer::Agent(a) => a.time_zone.zone(),
+            Viewer::Customer(_) => anliegen_core::language::berlin_zone(),
         };
         let mut plan = Plan {
             sort: req.sort,

@@ -391,7 +391,7 @@ pub async fn summary_of(store: &Store, case: &Case, trigger: &Trigger) -> Result
         contacts_by_channel: by_channel,
         repeats: u32::try_from(case.repeat_count).unwrap_or(0),
         promises: {
-            let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+            let tz = anliegen_core::language::berlin_zone();
             store
                 .promises(case.id)
                 .await?

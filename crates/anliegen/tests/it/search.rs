@@ -14,20 +14,7 @@ use crate::helpers::TestApp;
 const BIN: &str = env!("CARGO_BIN_EXE_anliegen");
 
 fn enc(q: &str) -> String {
-    form_urlencoded(q)
-}
-
-fn form_urlencoded(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(q.as_bytes()).collect()
 }
 
 async fn open(app: &TestApp, customer: Value, subject: &str, text: &str, extra: Value) -> Value {

@@ -200,12 +200,8 @@ pub(crate) fn parse_case_customer(c: &crate::dto::CaseCustomer) -> ApiResult<Cus
         .ok_or_else(|| ApiError::invalid("customer", "missing"))
 }
 
-/// A new case from an `OpenCase` body for `customer` (shared with call-back requests).
-pub(crate) fn open_case_for(r: &OpenCase, customer: CustomerRef) -> ApiResult<NewCase> {
-    open_case_rest(r, customer)
-}
-
-fn open_case_rest(r: &OpenCase, customer: CustomerRef) -> ApiResult<NewCase> {
+/// A new case from an `OpenCase` body for `customer` (also for call-back requests).
+pub(crate) fn open_case_rest(r: &OpenCase, customer: CustomerRef) -> ApiResult<NewCase> {
     let fc = &r.contact;
     let channel = parse_channel("contact.channel", fc.channel.as_deref(), Channel::Api)?;
     if channel == Channel::Note {

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use anliegen_core::promise::{Promise, PromiseStatus, due_phrase};
+use anliegen_core::language::berlin_zone;
+use anliegen_core::promise::{Promise, PromiseStatus, customer_locale, due_phrase};
 use anliegen_core::{AgentId, PromiseId};
 use anliegen_store::{Command, NewJob, Output, Write};
 use axum::Json;
@@ -96,32 +97,34 @@ pub struct PromiseDto {
     pub phone: Option<String>,
 }
 
-async fn dto(state: &AppState, p: &Promise) -> ApiResult<PromiseDto> {
-    let now = state.store().now();
-    let (lang, tz) = match state.store().case(p.case_id).await? {
-        Some(c) => match state.store().customer(c.customer_id).await? {
-            Some(cu) => (
-                cu.language
-                    .or(c.language)
-                    .unwrap_or(anliegen_core::Language::De),
-                cu.time_zone
-                    .as_ref()
-                    .and_then(|t| jiff::tz::TimeZone::get(t.as_str()).ok()),
-            ),
-            None => (c.language.unwrap_or(anliegen_core::Language::De), None),
-        },
-        None => (anliegen_core::Language::De, None),
-    };
-    let tz = tz.unwrap_or_else(|| {
-        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
-    });
-    Ok(PromiseDto {
+/// How the customer of `case` reads due times.
+async fn locale_of(
+    state: &AppState,
+    case: &anliegen_core::Case,
+) -> ApiResult<(anliegen_core::Language, jiff::tz::TimeZone)> {
+    let customer = state.store().customer(case.customer_id).await?;
+    Ok(customer_locale(customer.as_ref(), case.language))
+}
+
+/// A promise on `case` as the API shows it.
+async fn dto(state: &AppState, case: &anliegen_core::Case, p: &Promise) -> ApiResult<PromiseDto> {
+    let (lang, tz) = locale_of(state, case).await?;
+    Ok(dto_in(p, state.store().now(), &tz, lang))
+}
+
+fn dto_in(
+    p: &Promise,
+    now: jiff::Timestamp,
+    tz: &jiff::tz::TimeZone,
+    lang: anliegen_core::Language,
+) -> PromiseDto {
+    PromiseDto {
         id: p.id.0,
         case_id: p.case_id.0,
         owner_id: p.owner_id.0,
         what: p.what.clone(),
         due_at: p.due_at,
-        due_for_customer: due_phrase(p.due_at, now, &tz, lang),
+        due_for_customer: due_phrase(p.due_at, now, tz, lang),
         status: p.status.as_str().to_owned(),
         overdue: p.overdue || (p.status == PromiseStatus::Open && p.due_at < now),
         on_time: p.on_time,
@@ -131,7 +134,25 @@ async fn dto(state: &AppState, p: &Promise) -> ApiResult<PromiseDto> {
         kind: p.kind.as_str().to_owned(),
         window_from: p.window_from,
         phone: p.phone.clone(),
-    })
+    }
+}
+
+/// Records `promise` with its reminder and overdue jobs in one transaction (API, case view and
+/// call-back requests alike).
+pub(crate) async fn record(
+    state: &AppState,
+    actor: anliegen_core::Actor,
+    promise: Promise,
+) -> Result<Promise, anliegen_store::StoreError> {
+    let jobs = jobs_for(&promise, state.store().now());
+    let mut write = Write::new(actor, Command::MakePromise(Box::new(promise)));
+    write.jobs = jobs;
+    match state.store().write(write).await? {
+        Output::Promise(p) => Ok(*p),
+        _ => Err(anliegen_store::StoreError::Corrupt(
+            "recording a promise returned something else".into(),
+        )),
+    }
 }
 
 /// The jobs of a new promise: its reminder (an hour before, if that is still ahead) and its
@@ -185,29 +206,13 @@ async fn make_promise(
     let what = anliegen_core::promise::parse_what(&req.what)
         .map_err(|e| ApiError::invalid("what", e.to_string()))?;
     let owner = req.owner_id.map(AgentId).unwrap_or(auth.agent.id);
-    let promise = Promise {
-        id: PromiseId::new(),
-        case_id: case.id,
-        owner_id: owner,
-        what,
-        due_at,
-        status: PromiseStatus::Open,
-        created_at: now,
-        closed_at: None,
-        on_time: None,
-        overdue: false,
-        note: String::new(),
-        kind: anliegen_core::promise::PromiseKind::Promise,
-        window_from: None,
-        phone: None,
-    };
-    let jobs = jobs_for(&promise, now);
-    let mut write = Write::new(auth.actor(), Command::MakePromise(Box::new(promise)));
-    write.jobs = jobs;
-    let Output::Promise(p) = state.store().write(write).await? else {
-        return Err(ApiError::unavailable("unexpected result"));
-    };
-    Ok((StatusCode::CREATED, Json(dto(&state, &p).await?)))
+    let p = record(
+        &state,
+        auth.actor(),
+        Promise::new(case.id, owner, what, due_at, now),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(dto(&state, &case, &p).await?)))
 }
 
 /// A case's promises, by due time.
@@ -221,11 +226,17 @@ async fn list_promises(
 ) -> ApiResult<Json<Vec<PromiseDto>>> {
     auth.require(Scope::Read)?;
     let case = super::cases::find_case(&state, &auth, &id).await?;
-    let mut out = Vec::new();
-    for p in state.store().promises(case.id).await? {
-        out.push(dto(&state, &p).await?);
-    }
-    Ok(Json(out))
+    let (lang, tz) = locale_of(&state, &case).await?;
+    let now = state.store().now();
+    Ok(Json(
+        state
+            .store()
+            .promises(case.id)
+            .await?
+            .iter()
+            .map(|p| dto_in(p, now, &tz, lang))
+            .collect(),
+    ))
 }
 
 async fn close(
@@ -243,7 +254,7 @@ async fn close(
         .await?
         .ok_or_else(|| ApiError::not_found("no such promise"))?;
     // Only promises on cases the caller may see.
-    super::cases::find_case(state, auth, &p.case_id.to_string()).await?;
+    let case = super::cases::find_case(state, auth, &p.case_id.to_string()).await?;
     let command = if keep {
         Command::KeepPromise {
             id,
@@ -264,7 +275,7 @@ async fn close(
     let Output::Promise(p) = state.store().exec(auth.actor(), command).await? else {
         return Err(ApiError::unavailable("unexpected result"));
     };
-    Ok(Json(dto(state, &p).await?))
+    Ok(Json(dto(state, &case, &p).await?))
 }
 
 /// Marks a promise kept (on time or late, recorded).
@@ -490,14 +501,16 @@ async fn request_callback(
             text: format!(
                 "Rückrufbitte an {}, zwischen {} und {}:\n\n{concern}",
                 phone.as_str(),
-                from.to_zoned_datetime(berlin()).strftime("%d.%m.%Y %H:%M"),
-                to.to_zoned_datetime(berlin()).strftime("%d.%m.%Y %H:%M"),
+                from.to_zoned_datetime(berlin_zone())
+                    .strftime("%d.%m.%Y %H:%M"),
+                to.to_zoned_datetime(berlin_zone())
+                    .strftime("%d.%m.%Y %H:%M"),
             ),
             html: None,
             attachments: Vec::new(),
         },
     };
-    let new_case = super::cases::open_case_for(&open, customer)?;
+    let new_case = super::cases::open_case_rest(&open, customer)?;
     let Output::Case(case) = state
         .store()
         .exec(auth.actor(), Command::OpenCase(Box::new(new_case)))
@@ -511,41 +524,26 @@ async fn request_callback(
         .or(case.assignee_id)
         .unwrap_or(auth.agent.id);
     let promise = Promise {
-        id: PromiseId::new(),
-        case_id: case.id,
-        owner_id: owner,
-        what: format!("Rückruf unter {}", phone.as_str()),
-        due_at: to,
-        status: PromiseStatus::Open,
-        created_at: now,
-        closed_at: None,
-        on_time: None,
-        overdue: false,
-        note: String::new(),
         kind: anliegen_core::promise::PromiseKind::Callback,
         window_from: Some(from),
         phone: Some(phone.as_str().to_owned()),
+        ..Promise::new(
+            case.id,
+            owner,
+            format!("Rückruf unter {}", phone.as_str()),
+            to,
+            now,
+        )
     };
-    let mut write = Write::new(
-        auth.actor(),
-        Command::MakePromise(Box::new(promise.clone())),
-    );
-    write.jobs = jobs_for(&promise, now);
-    let Output::Promise(p) = state.store().write(write).await? else {
-        return Err(ApiError::unavailable("unexpected result"));
-    };
+    let p = record(&state, auth.actor(), promise).await?;
     Ok((
         StatusCode::CREATED,
         Json(CallbackCreated {
             case_id: case.id.0,
             reference: case.reference.to_string(),
-            promise: dto(&state, &p).await?,
+            promise: dto(&state, &case, &p).await?,
         }),
     ))
-}
-
-fn berlin() -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 /// An open call-back.
@@ -576,7 +574,7 @@ async fn list_callbacks(
         }
         out.push(CallbackDto {
             reference: case.reference.to_string(),
-            promise: dto(&state, &p).await?,
+            promise: dto(&state, &case, &p).await?,
         });
     }
     Ok(Json(out))

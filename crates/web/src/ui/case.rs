@@ -1659,14 +1659,9 @@ pub(crate) async fn escalate(
     s.check_csrf(&form.csrf)?;
     let case = visible_case(&state, &s, &raw).await?;
     let reason = anliegen_core::contact::clean_text(&form.reason);
-    let refuse = |key: &str| {
-        let mut c = empty_composer(None);
-        c.error = Some(s.tr().s(key));
-        c
-    };
     if reason.trim().is_empty() || reason.chars().count() > 1000 {
-        let c = refuse("escalate-need-reason");
-        return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let why = s.tr().s("escalate-need-reason");
+        return refuse(&state, &s, case, why, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let done = anliegen_store::concern::escalate(
         state.store(),
@@ -1676,8 +1671,8 @@ pub(crate) async fn escalate(
     )
     .await?;
     if done.is_none() {
-        let c = refuse("escalate-top");
-        return case_page(&state, &s, case, None, c, StatusCode::CONFLICT).await;
+        let why = s.tr().s("escalate-top");
+        return refuse(&state, &s, case, why, StatusCode::CONFLICT).await;
     }
     Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response())
 }
@@ -1706,11 +1701,7 @@ pub(crate) async fn promise(
 ) -> Result<Response, UiError> {
     s.check_csrf(&form.csrf)?;
     let case = visible_case(&state, &s, &raw).await?;
-    let refuse = |msg: String| {
-        let mut c = empty_composer(None);
-        c.error = Some(msg);
-        c
-    };
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let command = if id == "new" {
         let due = form
             .due
@@ -1719,8 +1710,8 @@ pub(crate) async fn promise(
             .and_then(|d| d.to_zoned_datetime(s.tz()).ok())
             .map(|z| z.timestamp());
         let Some(due_at) = due else {
-            let c = refuse(s.tr().s("promise-bad-due"));
-            return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+            let why = s.tr().s("promise-bad-due");
+            return refuse(&state, &s, case, why, unprocessable).await;
         };
         let now = state.store().now();
         let problem = if anliegen_core::promise::parse_what(&form.what).is_err() {
@@ -1733,33 +1724,20 @@ pub(crate) async fn promise(
             None
         };
         if let Some(key) = problem {
-            let c = refuse(s.tr().s(key));
-            return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await;
+            let why = s.tr().s(key);
+            return refuse(&state, &s, case, why, unprocessable).await;
         }
-        let p = anliegen_core::promise::Promise {
-            id: anliegen_core::PromiseId::new(),
-            case_id: case.id,
-            owner_id: s.auth.agent.id,
-            what: form.what.clone(),
+        let p = anliegen_core::promise::Promise::new(
+            case.id,
+            s.auth.agent.id,
+            form.what.clone(),
             due_at,
-            status: anliegen_core::promise::PromiseStatus::Open,
-            created_at: now,
-            closed_at: None,
-            on_time: None,
-            overdue: false,
-            note: String::new(),
-            kind: anliegen_core::promise::PromiseKind::Promise,
-            window_from: None,
-            phone: None,
-        };
-        let jobs = crate::api::promises::jobs_for(&p, now);
-        let mut w = anliegen_store::Write::new(
-            s.auth.actor(),
-            anliegen_store::Command::MakePromise(Box::new(p)),
+            now,
         );
-        w.jobs = jobs;
-        state.store().write(w).await?;
-        return Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response());
+        let out = crate::api::promises::record(&state, s.auth.actor(), p)
+            .await
+            .map(|p| anliegen_store::Output::Promise(Box::new(p)));
+        return back_to_case(&state, &s, case, out).await;
     } else {
         let pid: anliegen_core::PromiseId = id.parse().map_err(|_| UiError::not_found())?;
         let p = state
@@ -1780,14 +1758,13 @@ pub(crate) async fn promise(
                 reason: form.note.trim().to_owned(),
             },
             _ => {
-                let c = refuse(s.tr().s("promise-need-reason"));
-                return case_page(&state, &s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY)
-                    .await;
+                let why = s.tr().s("promise-need-reason");
+                return refuse(&state, &s, case, why, unprocessable).await;
             }
         }
     };
-    state.store().exec(s.auth.actor(), command).await?;
-    Ok(Redirect::to(&format!("/cases/{}", case.reference)).into_response())
+    let out = state.store().exec(s.auth.actor(), command).await;
+    back_to_case(&state, &s, case, out).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1894,9 +1871,21 @@ async fn refused(
     if ui.status.is_server_error() {
         return Err(ui);
     }
+    let why = ui.detail.unwrap_or_else(|| s.tr().s(ui.key));
+    refuse(state, s, case, why, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// The case page again with `why` as the composer's error, answered with `status`.
+async fn refuse(
+    state: &AppState,
+    s: &Session,
+    case: Case,
+    why: String,
+    status: StatusCode,
+) -> Result<Response, UiError> {
     let mut c = empty_composer(None);
-    c.error = Some(ui.detail.unwrap_or_else(|| s.tr().s(ui.key)));
-    case_page(state, s, case, None, c, StatusCode::UNPROCESSABLE_ENTITY).await
+    c.error = Some(why);
+    case_page(state, s, case, None, c, status).await
 }
 
 /// After an action on a case: back to it, or its page with the refusal.

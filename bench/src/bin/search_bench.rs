@@ -318,6 +318,7 @@ fn build_case(
         waiting_since: None,
         repeat_count: 0,
         escalation_level: 0,
+        sla_due: None,
     };
     (case, customer, contacts)
 }

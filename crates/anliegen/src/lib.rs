@@ -1,6 +1,7 @@
 //! The `anliegen` binary's library: configuration, wiring of store, web and workers, the
 //! first-start admin, and the demo data. `main.rs` is only the command line on top.
 
+pub mod automation;
 pub mod config;
 pub mod demo;
 pub mod mail;

@@ -74,10 +74,59 @@ impl JobHandler for PromiseDue {
     }
 }
 
+/// The timers job: what falls due with the clock rather than with an event — SLA warnings and
+/// breaches, timer rules of automations. One per slot of [`TIMER_SLOT_SECONDS`], whichever node enqueues it first.
+pub const TIMERS: &str = "timers";
+
+/// Length of a timer slot: anything due is handled within this (plus the tick).
+pub const TIMER_SLOT_SECONDS: i64 = 30;
+
+struct Timers;
+
+#[async_trait::async_trait]
+impl JobHandler for Timers {
+    async fn run(&self, store: &Store, _job: &Job) -> Result<(), String> {
+        let n = anliegen_store::sla::sweep(store)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 {
+            tracing::info!(recorded = n, "SLA warnings and breaches recorded");
+        }
+        let n = crate::automation::run_timers(store)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 {
+            tracing::info!(cases = n, "timer rules ran");
+        }
+        Ok(())
+    }
+}
+
+/// Recomputes every open case's SLA due times after policies or calendars changed.
+struct SlaRecompute;
+
+#[async_trait::async_trait]
+impl JobHandler for SlaRecompute {
+    async fn run(&self, store: &Store, _job: &Job) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let n = anliegen_store::sla::recompute_all(store)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            saved = n,
+            seconds = started.elapsed().as_secs_f64(),
+            "SLA due times recomputed"
+        );
+        Ok(())
+    }
+}
+
 /// Registers the housekeeping and promise handlers on `runner`.
 pub fn register(runner: JobRunner) -> JobRunner {
     runner
         .handle(PURGE_IDEMPOTENCY, Arc::new(PurgeIdempotency))
+        .handle(TIMERS, Arc::new(Timers))
+        .handle(anliegen_store::sla::RECOMPUTE_JOB, Arc::new(SlaRecompute))
         .handle(
             anliegen_web::api::promises::PROMISE_JOB,
             Arc::new(PromiseDue),
@@ -97,6 +146,24 @@ pub async fn schedule(store: Store, mut shutdown: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Enqueues the timers job once per slot of the store's clock; checks every `tick`.
+pub async fn tick(store: Store, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let now = store.now();
+        let slot = now.as_second().div_euclid(TIMER_SLOT_SECONDS);
+        let job = NewJob::new(TIMERS, serde_json::json!({}))
+            .dedupe(format!("{TIMERS}:{slot}"))
+            .attempts(3);
+        if let Err(e) = store.enqueue(&job, now).await {
+            tracing::warn!(error = %e, "could not schedule the timers");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,
         }
     }

@@ -202,6 +202,8 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         Arc::new(Notifications),
         Arc::new(anliegen_store::concern::AutoEscalation),
         Arc::new(anliegen_store::concern::Backlog),
+        Arc::new(anliegen_store::sla::SlaClocks),
+        Arc::new(crate::automation::Triggers),
     ];
     let mut workers: Vec<_> = followers
         .into_iter()
@@ -227,6 +229,7 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         },
     ));
     let runner = crate::mail::register(runner, settings, tokens)?;
+    let runner = crate::automation::register(runner)?;
     workers.push(tokio::spawn(runner.run(rx.clone())));
     let poll = Duration::from_secs(settings.mail_imap_poll_seconds.max(1));
     workers.push(tokio::spawn(anliegen_mail::imap::run(
@@ -273,6 +276,13 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
     }
     workers.push(tokio::spawn(crate::maintenance::schedule(
         store.clone(),
+        rx.clone(),
+    )));
+    // The timers' slot is checked every twenty poll intervals: every 10 s in production,
+    // every second in tests.
+    workers.push(tokio::spawn(crate::maintenance::tick(
+        store.clone(),
+        opts.poll * 20,
         rx.clone(),
     )));
 

@@ -173,6 +173,7 @@ mod tests {
             waiting_since: None,
             repeat_count: 0,
             escalation_level: 0,
+            sla_due: None,
         };
         let a = agent(Role::Agent, vec![t1]);
         assert!(can_see(&a, &case(Some(t1), None)));

@@ -408,6 +408,9 @@ pub struct Case {
     /// The escalation tier reached (0: none).
     #[serde(default)]
     pub escalation_level: i64,
+    /// The earliest due time of its running SLA targets (kept by the SLA projection).
+    #[serde(default)]
+    pub sla_due: Option<Timestamp>,
 }
 
 #[cfg(test)]

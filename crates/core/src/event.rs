@@ -28,6 +28,13 @@ pub enum Actor {
     },
     /// Anliegen itself (rules, jobs, the first start).
     System,
+    /// An automation rule (what it changes starts no further automations).
+    Automation {
+        /// Which rule.
+        rule_id: uuid::Uuid,
+        /// Its name then.
+        name: String,
+    },
 }
 
 /// What happened. The `type` tag is the stable name stored and shown in the API.
@@ -454,6 +461,20 @@ pub enum EventKind {
         /// By when.
         due_at: Timestamp,
     },
+    /// An SLA target is close to running out (its warning share is used).
+    SlaWarning {
+        /// Which target.
+        metric: crate::sla::SlaMetric,
+        /// When it runs out.
+        due_at: Timestamp,
+    },
+    /// An SLA target ran out before it was met.
+    SlaBreached {
+        /// Which target.
+        metric: crate::sla::SlaMetric,
+        /// When it ran out.
+        due_at: Timestamp,
+    },
 }
 
 impl EventKind {
@@ -513,6 +534,8 @@ impl EventKind {
             Self::PromiseCancelled { .. } => "promise_cancelled",
             Self::PromiseDueSoon { .. } => "promise_due_soon",
             Self::PromiseOverdue { .. } => "promise_overdue",
+            Self::SlaWarning { .. } => "sla_warning",
+            Self::SlaBreached { .. } => "sla_breached",
         }
     }
 }

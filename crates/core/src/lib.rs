@@ -9,6 +9,7 @@
 )]
 
 pub mod agent;
+pub mod automation;
 pub mod calendar;
 pub mod case;
 pub mod clock;
@@ -29,6 +30,7 @@ pub mod promise;
 pub mod resolve;
 pub mod routing;
 pub mod search;
+pub mod sla;
 pub mod team;
 pub mod text;
 

@@ -462,6 +462,56 @@ pub async fn escalate_overdue_promise(
     .await
 }
 
+/// Escalates a case whose SLA target ran out, once per breach: the sweep calls this after
+/// recording the breach (sweeps take turns), and a retry finds the escalation already made.
+pub async fn escalate_sla_breach(
+    store: &Store,
+    case_id: anliegen_core::CaseId,
+    metric: anliegen_core::sla::SlaMetric,
+    due_at: jiff::Timestamp,
+) -> Result<Option<Case>> {
+    let settings = load_escalation(store).await?;
+    if !settings.on_sla_breach {
+        return Ok(None);
+    }
+    let events = store.case_events(case_id).await?;
+    let marked = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::SlaBreached {
+            metric: m,
+            due_at: d,
+        } if *m == metric && *d == due_at => Some(e.seq),
+        _ => None,
+    });
+    let Some(marked) = marked else {
+        return Ok(None);
+    };
+    let target = metric.as_str().to_owned();
+    let done = events.iter().any(|x| {
+        x.seq > marked
+            && matches!(&x.kind, EventKind::CaseEscalated { trigger: Trigger::SlaBreach { target: t }, .. } if *t == target)
+    });
+    if done {
+        return Ok(None);
+    }
+    match escalate_with(
+        store,
+        &settings,
+        Actor::System,
+        case_id,
+        Trigger::SlaBreach { target },
+    )
+    .await
+    {
+        Ok(c) => Ok(c),
+        // A case that cannot go further up (or was closed meanwhile) is not an error here.
+        Err(e) if e.is_domain() => {
+            tracing::warn!(case = %case_id, error = %e, "escalation of an SLA breach skipped");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Escalates automatically from the event log: on the configured repeat contact, and on words
 /// of urgency or anger in a customer's message. Idempotent: a case never goes to a tier it has
 /// reached, so a replay after a crash changes nothing.

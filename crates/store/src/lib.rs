@@ -10,12 +10,14 @@
     clippy::indexing_slicing
 )]
 
+pub mod automation;
 pub mod blob;
 pub mod concern;
 pub mod error;
 pub mod jobs;
 pub mod model;
 pub mod projection;
+pub mod sla;
 mod sql;
 mod writer;
 
@@ -24,8 +26,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anliegen_core::{
-    Agent, AgentId, Case, CaseId, CaseRef, Clock, Contact, ContactId, Customer, CustomerId,
-    EmailAddress, Event, Identity, Team, TeamId,
+    Agent, AgentId, Case, CaseId, CaseRef, CaseStatus, Clock, Contact, ContactId, Customer,
+    CustomerId, EmailAddress, Event, Identity, Team, TeamId,
 };
 use jiff::Timestamp;
 
@@ -259,6 +261,43 @@ pub trait Backend: Send + Sync + 'static {
         upto: i64,
         now: Timestamp,
     ) -> Result<()>;
+    /// These cases as their SLA sees them (missing ones are left out).
+    async fn sla_cases(&self, ids: &[CaseId]) -> Result<Vec<SlaCase>>;
+    /// Cases in one of `statuses` whose timer moment (`since`) is at or before `threshold`
+    /// and that `rule_id` has not acted on for that moment yet, oldest moment first, with the
+    /// moment (µs).
+    async fn timer_due(
+        &self,
+        rule_id: uuid::Uuid,
+        statuses: &[CaseStatus],
+        since: anliegen_core::automation::Since,
+        threshold: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(CaseId, i64)>>;
+    /// Cases with an active SLA clock after `after` in id order (a recompute's pages).
+    async fn sla_open_cases(&self, after: Option<CaseId>, limit: i64) -> Result<Vec<SlaCase>>;
+    /// Saves SLA clocks and moves the projection `name` to `upto`, in one transaction; does
+    /// nothing if another runner already applied `first`. Returns whether it saved.
+    async fn apply_sla(
+        &self,
+        name: &str,
+        clocks: &[SlaRecord],
+        first: i64,
+        upto: i64,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Saves recomputed clocks that nothing changed since they were read (same `seq`);
+    /// returns how many were saved.
+    async fn save_sla_recomputed(&self, clocks: &[SlaRecord], now: Timestamp) -> Result<u64>;
+    /// Clocks whose next warning or breach is due by `now`, earliest first.
+    async fn sla_checks(&self, now: Timestamp, limit: i64) -> Result<Vec<SlaRecord>>;
+    /// Moves a clock's next check, unless the clock changed since `seq`.
+    async fn set_sla_next_check(
+        &self,
+        case_id: CaseId,
+        seq: i64,
+        next: Option<Timestamp>,
+    ) -> Result<()>;
     /// Empties the counters and rewinds the checkpoint, in one transaction.
     async fn reset_stats(&self, name: &str, now: Timestamp) -> Result<()>;
     /// All counters.
@@ -426,5 +465,36 @@ impl Store {
     pub async fn close(&self) {
         self.writer.shutdown().await;
         self.backend.close().await;
+    }
+}
+
+/// A turn between nodes: on PostgreSQL a transaction-scoped advisory lock, held until
+/// [`Turn::end`] (or drop, which rolls the empty transaction back); on the embedded store (one
+/// node) nothing.
+pub struct Turn(Option<sqlx::Transaction<'static, sqlx::Postgres>>);
+
+impl Turn {
+    /// Ends the turn.
+    pub async fn end(self) {
+        if let Some(tx) = self.0 {
+            tx.rollback().await.ok();
+        }
+    }
+}
+
+impl Store {
+    /// Waits for the turn named `key` (nodes doing the same work take turns).
+    pub async fn turn(&self, key: &str) -> Result<Turn> {
+        match self.pg_pool() {
+            Some(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Turn(Some(tx)))
+            }
+            None => Ok(Turn(None)),
+        }
     }
 }

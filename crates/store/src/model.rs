@@ -249,6 +249,30 @@ pub enum Command {
         /// Overdue (else: due soon).
         overdue: bool,
     },
+    /// An SLA target's warning or breach moment came (from the sweep): recorded once per
+    /// metric run, as an event; nothing happens the second time.
+    SlaMark {
+        /// The case.
+        case_id: CaseId,
+        /// Which target.
+        metric: anliegen_core::sla::SlaMetric,
+        /// Breached (else: warning).
+        breach: bool,
+        /// When this run of the metric started.
+        started_at: Timestamp,
+        /// When the target runs out.
+        due_at: Timestamp,
+    },
+    /// A timer rule is about to act on a case for the moment `anchor`: recorded once; the
+    /// second time nothing happens (`Output::Recorded(false)`).
+    AutomationRun {
+        /// The rule.
+        rule_id: uuid::Uuid,
+        /// The case.
+        case_id: CaseId,
+        /// The moment the timer counted from (µs).
+        anchor: i64,
+    },
     /// Change a team's assignment settings.
     SetTeamAssignment {
         /// The team.
@@ -745,6 +769,8 @@ pub enum Output {
     RoutingRule(Box<anliegen_core::routing::RoutingRule>),
     /// A promise.
     Promise(Box<anliegen_core::promise::Promise>),
+    /// Whether something was recorded.
+    Recorded(bool),
     /// Nothing to show.
     Unit,
 }
@@ -784,6 +810,8 @@ pub enum QueueOrder {
     RecentlyUpdated,
     /// Newest first.
     Newest,
+    /// The earliest SLA due time first (cases without one last).
+    SlaDue,
 }
 
 /// An agent's unsent reply or note.
@@ -1004,14 +1032,15 @@ pub struct Notification {
     pub read_at: Option<Timestamp>,
 }
 
-/// The kinds of notifications, in the order settings show them. `escalated` and `reminder`
-/// come from the escalation and promise features.
-pub const NOTIFICATION_KINDS: [&str; 5] = [
+/// The kinds of notifications, in the order settings show them. `escalated`, `reminder` and
+/// `sla` come from the escalation, promise and SLA features.
+pub const NOTIFICATION_KINDS: [&str; 6] = [
     "assigned",
     "mentioned",
     "customer_replied",
     "escalated",
     "reminder",
+    "sla",
 ];
 
 /// An agent's notification choices per kind: in the app, by mail.
@@ -1028,6 +1057,53 @@ impl Default for NotificationSettings {
         Self {
             in_app: NOTIFICATION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
             email: Vec::new(),
+        }
+    }
+}
+
+/// A case's SLA clock as stored, with the log batch that last wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaRecord {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its clock.
+    pub clock: anliegen_core::sla::SlaClock,
+    /// The sequence number of the log batch that wrote it (the sweep's optimistic check).
+    pub seq: i64,
+}
+
+/// A case as its SLA sees it: what chooses the policy, and the stored clock.
+#[derive(Debug, Clone)]
+pub struct SlaCase {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its status.
+    pub status: CaseStatus,
+    /// When it was opened.
+    pub created_at: Timestamp,
+    /// Its priority.
+    pub priority: Priority,
+    /// Its team.
+    pub team_id: Option<TeamId>,
+    /// Its first channel.
+    pub channel: Channel,
+    /// The customer's tier.
+    pub tier: anliegen_core::Tier,
+    /// The customer's organisation.
+    pub organisation_id: Option<anliegen_core::OrganisationId>,
+    /// The stored clock (none before the SLA projection saw the case).
+    pub record: Option<SlaRecord>,
+}
+
+impl SlaCase {
+    /// What the policy is chosen by.
+    pub fn subject(&self) -> anliegen_core::sla::SlaSubject<'_> {
+        anliegen_core::sla::SlaSubject {
+            priority: self.priority,
+            team_id: self.team_id,
+            channel: self.channel,
+            tier: &self.tier,
+            organisation_id: self.organisation_id,
         }
     }
 }

@@ -246,6 +246,19 @@ impl Projection for Notifications {
                         }
                     }
                 }
+                // The assignee hears when an SLA target is about to run out, and when it did.
+                EventKind::SlaWarning { metric, .. } | EventKind::SlaBreached { metric, .. } => {
+                    let Some(case_id) = e.case_id else { continue };
+                    if let Some(case) = store.case(case_id).await?
+                        && let Some(a) = case.assignee_id
+                    {
+                        let what = match &e.kind {
+                            EventKind::SlaBreached { .. } => "breached",
+                            _ => "warning",
+                        };
+                        push(a, "sla", e, format!("{what}:{metric}"));
+                    }
+                }
                 // The owner of a promise hears before it is due, and when it went overdue.
                 EventKind::PromiseDueSoon { owner_id, what, .. }
                 | EventKind::PromiseOverdue { owner_id, what, .. } => {

@@ -301,6 +301,7 @@
             swap(doc, "#entries");
             swap(doc, ".case-head .meta");
             swap(doc, "#props");
+            swap(doc, "#sla");
             // The agent now sees the newest contact: a reply is no longer written over it.
             var seen = doc.querySelector('#composer input[name="seen"]');
             var mine = document.querySelector('#composer input[name="seen"]');
@@ -337,6 +338,30 @@
       } catch (e) { /* ignore */ }
     });
   }
+
+  // ---- SLA countdowns ---------------------------------------------------------------------
+  // Counted from the server's clock at render time, in the page's words.
+  var de = (document.documentElement.lang || "de").indexOf("de") === 0;
+  function span(secs) {
+    var d = Math.floor(secs / 86400), h = Math.floor(secs % 86400 / 3600), m = Math.floor(secs % 3600 / 60);
+    var u = de ? { d: " T.", h: " Std.", m: " Min." } : { d: " d", h: " h", m: " min" };
+    if (!d && !h) { return Math.max(m, 1) + u.m; }
+    if (!d) { return h + u.h + (m ? " " + m + u.m : ""); }
+    return d + u.d + (h ? " " + h + u.h : "");
+  }
+  function countdowns() {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      if (!el.dataset.offset) { el.dataset.offset = String(Number(el.getAttribute("data-now")) - Date.now()); }
+      var now = Date.now() + Number(el.dataset.offset);
+      var left = Math.round((Date.parse(el.getAttribute("datetime")) - now) / 1000);
+      var text = left >= 0 ? (de ? "noch " + span(left) : span(left) + " left")
+        : (de ? "seit " + span(-left) + " überfällig" : span(-left) + " overdue");
+      if (el.textContent !== text) { el.textContent = text; }
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+  countdowns();
+  setInterval(countdowns, 15000);
 
   if (page === "queue") { restoreSelection(); }
   if (window.location.hash && page === "case") {

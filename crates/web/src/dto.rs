@@ -288,6 +288,8 @@ pub struct CaseDto {
     pub repeat_count: i64,
     /// Escalation tier reached (0: none).
     pub escalation_level: i64,
+    /// The earliest due time of its running SLA targets.
+    pub sla_due_at: Option<String>,
 }
 
 impl From<&Case> for CaseDto {
@@ -312,6 +314,7 @@ impl From<&Case> for CaseDto {
             waiting_since: c.waiting_since.map(|w| w.to_string()),
             repeat_count: c.repeat_count,
             escalation_level: c.escalation_level,
+            sla_due_at: c.sla_due.map(|t| t.to_string()),
         }
     }
 }

@@ -159,6 +159,8 @@ impl AppState {
         (name = "events", description = "The event log"),
         (name = "search", description = "Full-text search with filters"),
         (name = "calendars", description = "Public holidays and business calendars"),
+        (name = "sla", description = "SLA policies and the SLA clocks of cases"),
+        (name = "automations", description = "Automation rules: triggers, timers, dry-run"),
         (name = "promises", description = "Promises made to customers"),
         (name = "admin", description = "Jobs and dead letters"),
         (name = "ops", description = "Health and metrics")

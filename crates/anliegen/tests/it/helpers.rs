@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
+    /// The clock the test moves (kept across restarts).
+    clock: Option<std::sync::Arc<dyn anliegen_core::Clock>>,
 }
 
 /// Runs one SQL statement with psql against the admin database.
@@ -95,7 +97,7 @@ impl TestApp {
             StartOptions {
                 poll: Duration::from_millis(50),
                 demo,
-                clock,
+                clock: clock.clone(),
             },
         )
         .await
@@ -127,6 +129,7 @@ impl TestApp {
             client,
             _dir: dir,
             pg,
+            clock,
         }
     }
 
@@ -235,6 +238,7 @@ impl TestApp {
             &s,
             StartOptions {
                 poll: Duration::from_millis(50),
+                clock: self.clock.clone(),
                 ..StartOptions::default()
             },
         )

@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod automations;
 mod bad_input;
 mod calendar;
 mod cli;
@@ -14,5 +15,6 @@ mod mail;
 mod ops;
 mod promises;
 mod search;
+mod sla;
 mod ui_browser;
 mod ui_http;

@@ -2391,3 +2391,216 @@ async fn dead_letters_are_visible_and_retryable_in_admin() {
     let p = ben.post(&action, &[("csrf", "x")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 }
+
+/// Issue 7 item 2: queues show each case's SLA due time as a countdown and sort by it; the
+/// case view shows the policy and each target.
+#[tokio::test]
+async fn queues_sort_by_sla_due_time_and_the_case_shows_its_sla() {
+    let app = TestApp::spawn().await;
+    let (s, _, v) = app
+        .req(
+            Method::PUT,
+            "/api/v1/sla/policies",
+            Some(json!([
+                {"name": "Telefon", "conditions": {"channels": ["phone"]}, "targets": {"first_response": 30}},
+                {"name": "Standard", "targets": {"first_response": 2400, "resolution": 9600}}
+            ])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Urgent by priority, but with a lot of time; normal, but due in half an hour.
+    let slow = open_case(&app, json!({"customer": {"email": "verlag@example.de"}, "subject": "Titel fehlen", "priority": "urgent", "contact": {"channel": "email", "text": "Unsere Titel fehlen im Shop."}})).await;
+    let fast = open_case(&app, json!({"customer": {"email": "anrufer@example.de"}, "subject": "Rückruf", "contact": {"channel": "phone", "text": "Bitte um Rückruf wegen der Lieferung."}})).await;
+    let (slow_ref, fast_ref) = (
+        slow["reference"].as_str().unwrap().to_owned(),
+        fast["reference"].as_str().unwrap().to_owned(),
+    );
+    for r in [&slow_ref, &fast_ref] {
+        for _ in 0..200 {
+            if detail(&app, r).await["case"]["sla_due_at"].is_string() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let a = Agent::admin(&app).await;
+    let refs = |p: &Page| {
+        let doc = scraper::Html::parse_document(&p.body);
+        let sel = scraper::Selector::parse("table.queue tbody tr").unwrap();
+        doc.select(&sel)
+            .filter_map(|e| e.value().attr("data-ref").map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let by_urgency = a.get("/cases?view=open").await;
+    assert_eq!(refs(&by_urgency), [slow_ref.clone(), fast_ref.clone()]);
+    assert_eq!(
+        by_urgency.select("time[data-countdown]").len(),
+        2,
+        "{}",
+        by_urgency.body
+    );
+    assert!(by_urgency.select("time[data-countdown]")[1].starts_with("noch "));
+    let href = by_urgency.attr("th a.sort", "href").expect("a sort link");
+    assert!(href.contains("sort=sla"), "{href}");
+    let by_sla = a.get(&href).await;
+    assert_eq!(by_sla.status, StatusCode::OK);
+    assert_eq!(refs(&by_sla), [fast_ref.clone(), slow_ref.clone()]);
+    assert!(by_sla.attr("th a.sort.sorted", "aria-sort").is_some());
+    assert_eq!(
+        a.get("/cases?view=open&sort=zufall").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let page = a.get(&format!("/cases/{fast_ref}")).await;
+    let sla = page.select("#sla").join(" ");
+    assert!(
+        sla.contains("Telefon") && sla.contains("Erste Antwort") && sla.contains("läuft"),
+        "{sla}"
+    );
+    assert_eq!(page.select("#sla time[data-countdown]").len(), 1);
+    let page = a.get(&format!("/cases/{slow_ref}")).await;
+    assert_eq!(
+        page.select("#sla li").len(),
+        2,
+        "first response and resolution"
+    );
+}
+
+/// Issue 7 items 2 and 6: admins keep SLA policies and automation rules in forms; refusals
+/// come back with the reason and what was entered; the dry-run lists what a rule would touch.
+#[tokio::test]
+async fn admins_keep_sla_policies_and_automations_in_forms() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let page = a.get("/admin/sla").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    // No target at all: refused, the name stays in the form.
+    let p = a
+        .post(
+            "/admin/sla",
+            &[
+                ("csrf", &csrf),
+                ("name", "Premium"),
+                ("warn_percent", "75"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.select("#form-error")
+            .first()
+            .is_some_and(|e| e.contains("at least one target")),
+        "{}",
+        p.body
+    );
+    assert_eq!(p.attr("#s-name", "value").as_deref(), Some("Premium"));
+    let p = a
+        .post(
+            "/admin/sla",
+            &[
+                ("csrf", &csrf),
+                ("name", "Premium"),
+                ("tiers", "premium"),
+                ("priorities", "urgent"),
+                ("first_response", "30 min"),
+                ("resolution", "1,5 h"),
+                ("warn_percent", "80"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let (_, list) = app.get("/api/v1/sla/policies").await;
+    assert_eq!(list[0]["targets"]["first_response"], 30);
+    assert_eq!(list[0]["targets"]["resolution"], 90);
+    assert_eq!(list[0]["conditions"]["tiers"], json!(["premium"]));
+    let page = a.get("/admin/sla").await;
+    assert!(page.select("#sla-policies").join(" ").contains("Premium"));
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let edit = a.get(&format!("/admin/sla/{id}")).await;
+    assert_eq!(edit.attr("#s-first", "value").as_deref(), Some("30 min"));
+    assert_eq!(
+        edit.attr("#s-resolution", "value").as_deref(),
+        Some("1 h 30 min")
+    );
+    let p = a
+        .post(&format!("/admin/sla/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/api/v1/sla/policies").await.1, json!([]));
+
+    // Automations: a timer of no time is refused; the dry-run lists the waiting case.
+    let case = app
+        .open_case("kundin@example.de", "Bitte um Rückmeldung.")
+        .await;
+    let r = case["reference"].as_str().unwrap().to_owned();
+    let (s, v) = app
+        .patch(
+            &format!("/api/v1/cases/{r}"),
+            json!({"status": "waiting_on_customer"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let page = a.get("/admin/automations").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let form = |after: &'static str| {
+        vec![
+            ("csrf", csrf.as_str()),
+            ("name", "Erinnern"),
+            ("type", "timer"),
+            ("since", "status_changed"),
+            ("after", after),
+            ("status", "waiting_on_customer"),
+            ("add_tags", "erinnert"),
+            (
+                "reply_de",
+                "Guten Tag, wir warten noch auf Ihre Antwort zu {{case.ref}}.",
+            ),
+            ("active", "1"),
+        ]
+    };
+    let p = a.post("/admin/automations", &form("0 min")).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.select("#form-error")
+            .first()
+            .is_some_and(|e| e.contains("0 minutes")),
+        "{}",
+        p.body
+    );
+    // As a trigger on status changes, the rule's conditions hold for the waiting case now.
+    let mut dry = form("");
+    dry.retain(|(k, _)| *k != "type");
+    dry.extend([
+        ("type", "trigger"),
+        ("on", "status_changed"),
+        ("dry_run", "1"),
+    ]);
+    let p = a.post("/admin/automations", &dry).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.select("#dry-run li").join(" ").contains(&r), "{}", p.body);
+    assert_eq!(
+        app.get("/api/v1/automations").await.1,
+        json!([]),
+        "a dry run saves nothing"
+    );
+    let p = a.post("/admin/automations", &form("7 Tage")).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let (_, rules) = app.get("/api/v1/automations").await;
+    assert_eq!(
+        rules[0]["when"],
+        json!({"type": "timer", "since": "status_changed", "minutes": 10080})
+    );
+    let id = rules[0]["id"].as_str().unwrap().to_owned();
+    let edit = a.get(&format!("/admin/automations/{id}")).await;
+    assert_eq!(edit.attr("#a-after", "value").as_deref(), Some("7 d"));
+    assert!(
+        a.get("/admin/automations")
+            .await
+            .select("#automation-rules")
+            .join(" ")
+            .contains("Erinnern")
+    );
+}

@@ -162,10 +162,14 @@ struct CaseRow {
     waiting_since: Option<i64>,
     repeat_count: i64,
     escalation_level: i64,
+    sla_due: i64,
 }
 
+/// `cases.sla_due` of a case without a running SLA target.
+const NO_SLA_DUE: i64 = i64::MAX;
+
 const CASE_COLS: &str = "id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, \
-     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since, repeat_count, escalation_level";
+     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since, repeat_count, escalation_level, sla_due";
 
 impl CaseRow {
     fn into_case(self) -> Result<Case> {
@@ -189,6 +193,7 @@ impl CaseRow {
             waiting_since: self.waiting_since.map(ts).transpose()?,
             repeat_count: self.repeat_count,
             escalation_level: self.escalation_level,
+            sla_due: (self.sla_due != NO_SLA_DUE).then(|| ts(self.sla_due)).transpose()?,
         })
     }
 }
@@ -555,6 +560,23 @@ async fn apply(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Result<Out
             }
         }),
         Command::PromiseDue { id, overdue } => promise_due(conn, ctx, actor, *id, *overdue).await,
+        Command::AutomationRun { rule_id, case_id, anchor } => {
+            let n = sqlx::query(
+                "INSERT INTO automation_runs (rule_id, case_id, anchor, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (rule_id, case_id, anchor) DO NOTHING",
+            )
+            .bind(rule_id.to_string())
+            .bind(case_id.to_string())
+            .bind(*anchor)
+            .bind(us(ctx.now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok(Output::Recorded(n == 1))
+        }
+        Command::SlaMark { case_id, metric, breach, started_at, due_at } => {
+            sla_mark(conn, ctx, actor, *case_id, *metric, *breach, *started_at, *due_at).await
+        }
         Command::SetTeamAssignment { team_id, assignment } => set_team_assignment(conn, ctx, actor, *team_id, assignment).await,
         Command::EscalateCase(e) => escalate_case(conn, ctx, actor, e).await,
         Command::ResolveIdentityOffer { offer_id, accept } => resolve_identity_offer(conn, ctx, actor, *offer_id, *accept).await,
@@ -809,6 +831,7 @@ async fn split_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, conta
         waiting_since: None,
         repeat_count: 0,
         escalation_level: 0,
+        sla_due: None,
     };
     insert_case(ctx, &case);
     flush(conn, ctx).await?;
@@ -1397,7 +1420,7 @@ fn contact_author(actor: &Actor, direction: Direction, customer: CustomerId) -> 
         (Direction::Inbound, _) => Author::Customer { id: customer },
         (_, Actor::Agent { id }) => Author::Agent { id: *id },
         (_, Actor::Customer { id }) => Author::Customer { id: *id },
-        (_, Actor::System) => Author::System,
+        (_, Actor::System | Actor::Automation { .. }) => Author::System,
     }
 }
 
@@ -1518,7 +1541,8 @@ async fn save_case(conn: &mut Conn, case: &Case) -> Result<()> {
     sqlx::query(
         "UPDATE cases SET subject = $1, customer_id = $2, status = $3, priority = $4, team_id = $5, assignee_id = $6, \
          tags = $7, fields = $8, language = $9, contact_count = $10, updated_at = $11, waiting_since = $12, \
-         unsolved = $14, queue_due = $15, repeat_count = $16, escalation_level = $17 WHERE id = $13",
+         unsolved = $14, queue_due = $15, repeat_count = $16, escalation_level = $17, \
+         status_since = CASE WHEN status = $3 THEN status_since ELSE $11 END WHERE id = $13",
     )
     .bind(&case.subject)
     .bind(case.customer_id.to_string())
@@ -1681,6 +1705,7 @@ async fn open_case_with_contact(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Act
         waiting_since: inbound.then_some(ctx.now),
         repeat_count: 0,
         escalation_level: 0,
+        sla_due: None,
     };
     insert_case(ctx, &case);
     ctx.event(
@@ -1788,6 +1813,7 @@ async fn add_contact(
             waiting_since: Some(ctx.now),
             repeat_count: 0,
             escalation_level: 0,
+            sla_due: None,
         };
         insert_case(ctx, &follow);
         ctx.event(
@@ -2506,6 +2532,80 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     Ok(())
 }
 
+const SLA_CASE_SELECT: &str = "SELECT c.id, c.status, c.created_at, c.priority, c.team_id, c.channel, u.tier, u.organisation_id, \
+     s.clock, s.seq FROM cases c JOIN customers u ON u.id = c.customer_id LEFT JOIN case_sla s ON s.case_id = c.id";
+
+#[derive(sqlx::FromRow)]
+struct SlaCaseRow {
+    id: String,
+    status: String,
+    created_at: i64,
+    priority: String,
+    team_id: Option<String>,
+    channel: String,
+    tier: String,
+    organisation_id: Option<String>,
+    clock: Option<String>,
+    seq: Option<i64>,
+}
+
+impl SlaCaseRow {
+    fn into_sla_case(self) -> Result<SlaCase> {
+        let case_id: CaseId = parse_id(&self.id)?;
+        let record = match (self.clock, self.seq) {
+            (Some(clock), Some(seq)) => Some(SlaRecord { case_id, clock: json(&clock)?, seq }),
+            _ => None,
+        };
+        Ok(SlaCase {
+            case_id,
+            status: CaseStatus::parse(&self.status).map_err(corrupt)?,
+            created_at: ts(self.created_at)?,
+            priority: Priority::parse(&self.priority).map_err(corrupt)?,
+            team_id: opt_id(self.team_id.as_deref())?,
+            channel: Channel::parse(&self.channel).map_err(corrupt)?,
+            tier: anliegen_core::Tier::parse(&self.tier).map_err(corrupt)?,
+            organisation_id: opt_id(self.organisation_id.as_deref())?,
+            record,
+        })
+    }
+}
+
+/// What a clock stores besides itself: the next check, whether it is active, the case's due.
+fn sla_columns(clock: &anliegen_core::sla::SlaClock) -> (Option<i64>, i32, i64) {
+    let next = clock
+        .metrics()
+        .filter(|(_, m)| m.active())
+        .flat_map(|(_, m)| [m.warn_at, m.due_at])
+        .flatten()
+        .min()
+        .map(us);
+    let active = i32::from(clock.metrics().any(|(_, m)| m.active()));
+    (next, active, clock.next_due().map(us).unwrap_or(NO_SLA_DUE))
+}
+
+async fn save_sla_clock(conn: &mut Conn, c: &SlaRecord, seq: i64, now: Timestamp) -> Result<()> {
+    let (next, active, due) = sla_columns(&c.clock);
+    sqlx::query(
+        "INSERT INTO case_sla (case_id, clock, seq, next_check, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (case_id) DO UPDATE SET clock = excluded.clock, seq = excluded.seq, next_check = excluded.next_check, \
+         active = excluded.active, updated_at = excluded.updated_at",
+    )
+    .bind(c.case_id.to_string())
+    .bind(to_json(&c.clock))
+    .bind(seq)
+    .bind(next)
+    .bind(active)
+    .bind(us(now))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE cases SET sla_due = $1 WHERE id = $2 AND sla_due <> $1")
+        .bind(due)
+        .bind(c.case_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
 }
@@ -2559,6 +2659,156 @@ impl Backend {
 
 #[async_trait::async_trait]
 impl crate::Backend for Backend {
+    async fn sla_cases(&self, ids: &[CaseId]) -> Result<Vec<SlaCase>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(SLA_CASE_SELECT);
+            qb.push(" WHERE c.id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.to_string());
+            }
+            qb.push(")");
+            let rows: Vec<SlaCaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+            for r in rows {
+                out.push(r.into_sla_case()?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn timer_due(
+        &self,
+        rule_id: uuid::Uuid,
+        statuses: &[CaseStatus],
+        since: anliegen_core::automation::Since,
+        threshold: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(CaseId, i64)>> {
+        use anliegen_core::automation::Since;
+        let anchor = match since {
+            Since::Created => "c.created_at",
+            Since::StatusChanged => "COALESCE(c.status_since, c.created_at)",
+            Since::Updated => "c.updated_at",
+        };
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT c.id, {anchor} FROM cases c WHERE c.status IN ("));
+        let mut sep = qb.separated(", ");
+        for st in statuses {
+            sep.push_bind(st.as_str());
+        }
+        qb.push(format!(") AND {anchor} <= "))
+            .push_bind(us(threshold))
+            .push(" AND NOT EXISTS (SELECT 1 FROM automation_runs r WHERE r.rule_id = ")
+            .push_bind(rule_id.to_string())
+            .push(format!(" AND r.case_id = c.id AND r.anchor = {anchor}) ORDER BY {anchor}, c.id LIMIT "))
+            .push_bind(limit.clamp(1, 10_000));
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(|(id, a)| Ok((parse_id(&id)?, a))).collect()
+    }
+
+    async fn sla_open_cases(&self, after: Option<CaseId>, limit: i64) -> Result<Vec<SlaCase>> {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(SLA_CASE_SELECT);
+        qb.push(" WHERE s.active = 1");
+        if let Some(a) = after {
+            qb.push(" AND s.case_id > ").push_bind(a.to_string());
+        }
+        qb.push(" ORDER BY s.case_id LIMIT ").push_bind(limit.clamp(1, 10_000));
+        let rows: Vec<SlaCaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(SlaCaseRow::into_sla_case).collect()
+    }
+
+    async fn apply_sla(&self, name: &str, clocks: &[SlaRecord], first: i64, upto: i64, now: Timestamp) -> Result<bool> {
+        let mut tx = begin_write(self.side_pool()).await?;
+        lock_checkpoint(&mut tx, name).await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if current.unwrap_or(0) >= first {
+            // Another node applied these already.
+            return Ok(false);
+        }
+        for c in clocks {
+            save_sla_clock(&mut tx, c, upto, now).await?;
+        }
+        write_checkpoint(&mut tx, name, upto, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn save_sla_recomputed(&self, clocks: &[SlaRecord], now: Timestamp) -> Result<u64> {
+        // Many rows per statement (a recompute goes over every open case): the new values as a
+        // derived table, joined on id and on the batch that wrote the clock (unchanged since).
+        let mut tx = begin_write(self.side_pool()).await?;
+        let mut saved = 0;
+        for chunk in clocks.chunks(400) {
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("UPDATE case_sla SET clock = v.clock, next_check = v.next_check, active = v.active, updated_at = ");
+            qb.push_bind(us(now)).push(" FROM (");
+            for (i, c) in chunk.iter().enumerate() {
+                let (next, active, _) = sla_columns(&c.clock);
+                qb.push(if i == 0 { "SELECT " } else { " UNION ALL SELECT " })
+                    .push("CAST(")
+                    .push_bind(c.case_id.to_string())
+                    .push(" AS TEXT) AS case_id, CAST(")
+                    .push_bind(to_json(&c.clock))
+                    .push(" AS TEXT) AS clock, CAST(")
+                    .push_bind(next)
+                    .push(" AS BIGINT) AS next_check, CAST(")
+                    .push_bind(active)
+                    .push(" AS INTEGER) AS active, CAST(")
+                    .push_bind(c.seq)
+                    .push(" AS BIGINT) AS seq");
+            }
+            qb.push(") AS v WHERE case_sla.case_id = v.case_id AND case_sla.seq = v.seq RETURNING case_sla.case_id");
+            let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            if ids.is_empty() {
+                continue;
+            }
+            saved += ids.len() as u64;
+            let done: std::collections::HashSet<String> = ids.into_iter().collect();
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("UPDATE cases SET sla_due = v.due FROM (");
+            let mut first = true;
+            for c in chunk.iter().filter(|c| done.contains(&c.case_id.to_string())) {
+                let (_, _, due) = sla_columns(&c.clock);
+                qb.push(if first { "SELECT " } else { " UNION ALL SELECT " })
+                    .push("CAST(")
+                    .push_bind(c.case_id.to_string())
+                    .push(" AS TEXT) AS id, CAST(")
+                    .push_bind(due)
+                    .push(" AS BIGINT) AS due");
+                first = false;
+            }
+            qb.push(") AS v WHERE cases.id = v.id AND cases.sla_due <> v.due");
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    async fn sla_checks(&self, now: Timestamp, limit: i64) -> Result<Vec<SlaRecord>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT case_id, clock, seq FROM case_sla WHERE next_check IS NOT NULL AND next_check <= $1 ORDER BY next_check LIMIT $2",
+        )
+        .bind(us(now))
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, clock, seq)| Ok(SlaRecord { case_id: parse_id(&id)?, clock: json(&clock)?, seq }))
+            .collect()
+    }
+
+    async fn set_sla_next_check(&self, case_id: CaseId, seq: i64, next: Option<Timestamp>) -> Result<()> {
+        let mut conn = self.side_pool().acquire().await?;
+        sqlx::query("UPDATE case_sla SET next_check = $1 WHERE case_id = $2 AND seq = $3")
+            .bind(next.map(us))
+            .bind(case_id.to_string())
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     fn kind(&self) -> crate::BackendKind {
         KIND
     }
@@ -2645,6 +2895,7 @@ impl crate::Backend for Backend {
             QueueOrder::Due => ("c.queue_due", ">"),
             QueueOrder::RecentlyUpdated => ("c.updated_at", "<"),
             QueueOrder::Newest => ("c.created_at", "<"),
+            QueueOrder::SlaDue => ("c.sla_due", ">"),
         };
         if let Some(cur) = after {
             qb.push(format!(" AND ({key} {dir} "))
@@ -2664,6 +2915,7 @@ impl crate::Backend for Backend {
                 QueueOrder::Due => queue_due(c),
                 QueueOrder::RecentlyUpdated => us(c.updated_at),
                 QueueOrder::Newest => us(c.created_at),
+                QueueOrder::SlaDue => c.sla_due.map(us).unwrap_or(NO_SLA_DUE),
             },
             id: c.id.0,
         }))
@@ -3833,12 +4085,50 @@ async fn promise_due(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, id: anl
     Ok(Output::Promise(Box::new(p)))
 }
 
+#[allow(clippy::too_many_arguments)]
+async fn sla_mark(
+    conn: &mut Conn,
+    ctx: &mut BatchCtx,
+    actor: &Actor,
+    case_id: CaseId,
+    metric: anliegen_core::sla::SlaMetric,
+    breach: bool,
+    started_at: Timestamp,
+    due_at: Timestamp,
+) -> Result<Output> {
+    let Some(case) = load_case(conn, case_id).await? else {
+        return Err(StoreError::not_found("case", case_id));
+    };
+    let n = sqlx::query(
+        "INSERT INTO sla_marks (case_id, metric, kind, started_at, due_at, at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (case_id, metric, kind, started_at) DO NOTHING",
+    )
+    .bind(case_id.to_string())
+    .bind(metric.as_str())
+    .bind(if breach { "breach" } else { "warning" })
+    .bind(us(started_at))
+    .bind(us(due_at))
+    .bind(us(ctx.now))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(Output::Recorded(false));
+    }
+    let kind = if breach { EventKind::SlaBreached { metric, due_at } } else { EventKind::SlaWarning { metric, due_at } };
+    ctx.event(actor, Some(case_id), Some(case.customer_id), kind);
+    Ok(Output::Recorded(true))
+}
+
 async fn set_setting(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, key: &str, value: &serde_json::Value) -> Result<Output> {
     let team_calendar = key
         .strip_prefix("calendar.team.")
         .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
-    if !matches!(key, "matching" | "escalation") && !team_calendar {
-        return Err(StoreError::invalid("key", format!("'{key}' is not a setting (matching, escalation, calendar.team.<id>)")));
+    if !matches!(key, "matching" | "escalation" | "sla.policies" | "automations") && !team_calendar {
+        return Err(StoreError::invalid(
+            "key",
+            format!("'{key}' is not a setting (matching, escalation, sla.policies, automations, calendar.team.<id>)"),
+        ));
     }
     sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3")
         .bind(key)

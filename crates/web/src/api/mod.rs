@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one area of the domain.
 
 mod agents;
+pub(crate) mod automations;
 mod calendar;
 pub(crate) mod cases;
 mod concerns;
@@ -11,6 +12,7 @@ mod mailboxes;
 pub mod promises;
 pub(crate) mod search;
 pub(crate) mod session;
+pub(crate) mod sla;
 mod teams;
 
 use std::sync::Arc;
@@ -36,6 +38,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(search::router())
         .merge(calendar::router())
         .merge(promises::router())
+        .merge(sla::router())
+        .merge(automations::router())
 }
 
 /// Parses a UUID path or body value, naming the field on failure.

@@ -144,10 +144,19 @@ pub(crate) async fn record(
     actor: anliegen_core::Actor,
     promise: Promise,
 ) -> Result<Promise, anliegen_store::StoreError> {
-    let jobs = jobs_for(&promise, state.store().now());
+    record_in(state.store(), actor, promise).await
+}
+
+/// [`record`] on a store (automations make promises without a request).
+pub async fn record_in(
+    store: &anliegen_store::Store,
+    actor: anliegen_core::Actor,
+    promise: Promise,
+) -> Result<Promise, anliegen_store::StoreError> {
+    let jobs = jobs_for(&promise, store.now());
     let mut write = Write::new(actor, Command::MakePromise(Box::new(promise)));
     write.jobs = jobs;
-    match state.store().write(write).await? {
+    match store.write(write).await? {
         Output::Promise(p) => Ok(*p),
         _ => Err(anliegen_store::StoreError::Corrupt(
             "recording a promise returned something else".into(),

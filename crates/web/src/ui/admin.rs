@@ -28,7 +28,8 @@ pub(super) fn admin_only(s: &Session) -> Result<(), UiError> {
 }
 
 /// A submitted form: repeated keys kept (checkbox lists).
-pub(super) struct Fields(Vec<(String, String)>);
+#[derive(Clone)]
+pub(super) struct Fields(pub(super) Vec<(String, String)>);
 
 impl Fields {
     pub(super) fn parse(raw: &[u8]) -> Self {

@@ -116,10 +116,32 @@ struct CasePage {
     tag_suggestions: Vec<String>,
     /// Identities offered for linking: (offer id, kind, value).
     offers: Vec<(String, String, String)>,
+    /// The case's SLA clock.
+    sla: Option<SlaPanel>,
     /// The case's promises.
     promises: Vec<PromiseRow>,
     /// Tomorrow at this hour, as the form's suggestion (`YYYY-MM-DDTHH:MM`, local).
     promise_default: String,
+}
+
+/// A case's SLA as shown in the case view.
+struct SlaPanel {
+    policy: String,
+    /// Why it is paused (words), empty while running.
+    paused: String,
+    rows: Vec<SlaRow>,
+}
+
+/// One SLA target in the case view.
+struct SlaRow {
+    label: String,
+    /// `running`, `paused`, `breached`, `met`, `missed`, `dropped`.
+    state: &'static str,
+    state_label: String,
+    /// A running target's due time.
+    due: Option<super::queue::SlaCell>,
+    /// When it was met or dropped, or what is left while paused.
+    detail: String,
 }
 
 /// A promise as shown in the case view.
@@ -400,6 +422,16 @@ fn event_text(t: &Tr, names: &Names, kind: &EventKind, here: Option<CaseId>) -> 
             ("ev-split-undone-out", from_ref),
         ),
         EventKind::MacroApplied { name, .. } => t.a("ev-macro", "name", name),
+        EventKind::SlaWarning { metric, .. } => t.a(
+            "ev-sla-warning",
+            "metric",
+            t.s(&format!("sla-{}", metric.as_str().replace('_', "-"))),
+        ),
+        EventKind::SlaBreached { metric, .. } => t.a(
+            "ev-sla-breached",
+            "metric",
+            t.s(&format!("sla-{}", metric.as_str().replace('_', "-"))),
+        ),
         EventKind::ConcernMatched {
             repeat: Some(n), ..
         } => t.args("ev-repeat", &[("n", (n + 1).to_string())]),
@@ -561,6 +593,7 @@ async fn case_page(
         // impersonal.
         let by = match &e.actor {
             Actor::Agent { id } => Some(t.a("ev-by", "who", names.agent(&t, Some(*id)))),
+            Actor::Automation { name, .. } => Some(t.a("ev-by-rule", "rule", name)),
             _ => None,
         };
         if let Some(text) = event_text(&t, &names, &e.kind, e.case_id) {
@@ -756,6 +789,48 @@ async fn case_page(
             note: p.note,
         })
         .collect();
+    let sla = match anliegen_store::sla::case_clock(store, case.id).await? {
+        Some((_, clock, cal)) if clock.policy_id.is_some() => Some(SlaPanel {
+            policy: clock.policy_name.clone(),
+            paused: match clock.pause {
+                anliegen_core::sla::SlaPause::Customer => t.s("sla-paused-customer"),
+                anliegen_core::sla::SlaPause::ThirdParty => t.s("sla-paused-third-party"),
+                _ => String::new(),
+            },
+            rows: clock
+                .metrics()
+                .filter(|(_, m)| m.target_min.is_some())
+                .map(|(metric, m)| {
+                    let state = crate::api::sla::metric_state(m, now);
+                    let detail = match (m.done_at, state) {
+                        (Some(at), _) => t.time(at, now, &s.tz()),
+                        (None, "paused") => m
+                            .remaining(now, &cal)
+                            .map(|left| {
+                                t.a(
+                                    "sla-left-business",
+                                    "span",
+                                    t.span(left.as_secs().max(0).unsigned_abs()),
+                                )
+                            })
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    SlaRow {
+                        label: t.s(&format!("sla-{}", metric.as_str().replace('_', "-"))),
+                        state,
+                        state_label: t.s(&format!("sla-state-{state}")),
+                        due: m
+                            .due_at
+                            .filter(|_| m.active())
+                            .map(|d| super::queue::SlaCell::new(&t, d, now)),
+                        detail,
+                    }
+                })
+                .collect(),
+        }),
+        _ => None,
+    };
     let promise_default = (now + jiff::SignedDuration::from_hours(24))
         .to_zoned_datetime(s.tz())
         .strftime("%Y-%m-%dT%H:00")
@@ -792,6 +867,7 @@ async fn case_page(
         merged_in,
         split_from,
         offers,
+        sla,
         promises,
         promise_default,
         can_undo: s.auth.agent.role.includes(anliegen_core::Role::Supervisor),

@@ -145,6 +145,31 @@ impl Tr {
         self.n(key, n)
     }
 
+    /// An SLA due time from `now`: "noch 2 Std. 5 Min." or "seit 10 Min. überfällig" (the
+    /// script keeps it current with the same words).
+    pub fn countdown(&self, due: Timestamp, now: Timestamp) -> String {
+        let secs = due.as_second() - now.as_second();
+        let span = self.span(secs.unsigned_abs());
+        if secs >= 0 {
+            self.a("sla-left", "span", span)
+        } else {
+            self.a("sla-over", "span", span)
+        }
+    }
+
+    /// A duration in days, hours and minutes (the two largest parts).
+    pub fn span(&self, secs: u64) -> String {
+        let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+        let unit = |k: &str, n: u64| self.a(k, "n", n.to_string());
+        match (d, h) {
+            (0, 0) => unit("span-m", m.max(1)),
+            (0, _) if m > 0 => format!("{} {}", unit("span-h", h), unit("span-m", m)),
+            (0, _) => unit("span-h", h),
+            (_, 0) => unit("span-d", d),
+            _ => format!("{} {}", unit("span-d", d), unit("span-h", h)),
+        }
+    }
+
     /// A case status in words.
     pub fn status(&self, s: anliegen_core::CaseStatus) -> String {
         self.s(&format!("status-{}", s.as_str().replace('_', "-")))

@@ -10,6 +10,7 @@
 
 mod admin;
 mod assets;
+mod automations_admin;
 mod callbacks;
 mod case;
 pub mod i18n;
@@ -19,6 +20,7 @@ mod queue;
 mod routing;
 mod search;
 mod session;
+mod sla_admin;
 
 use askama::Template;
 use axum::Router;
@@ -113,6 +115,18 @@ pub fn router() -> Router<AppState> {
             get(routing::escalation).post(routing::save_escalation),
         )
         .route("/admin/tags/{name}/delete", post(admin::remove_tag))
+        .route("/admin/sla", get(sla_admin::list).post(sla_admin::save))
+        .route("/admin/sla/{id}", get(sla_admin::edit))
+        .route("/admin/sla/{id}/delete", post(sla_admin::delete))
+        .route(
+            "/admin/automations",
+            get(automations_admin::list).post(automations_admin::save),
+        )
+        .route("/admin/automations/{id}", get(automations_admin::edit))
+        .route(
+            "/admin/automations/{id}/delete",
+            post(automations_admin::delete),
+        )
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/jobs/{id}/retry", post(admin::retry_job))
         .route("/admin/macros", get(admin::macros).post(admin::save_macro))

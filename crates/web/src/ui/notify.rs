@@ -31,6 +31,23 @@ pub fn sentence(t: &Tr, n: &Notification, case: Option<&Case>) -> String {
     let (reference, subject) = case
         .map(|c| (c.reference.to_string(), c.subject.clone()))
         .unwrap_or_default();
+    // SLA notifications carry `warning:<metric>` or `breached:<metric>`.
+    if n.kind == "sla" {
+        let (what, metric) = n.excerpt.split_once(':').unwrap_or(("warning", ""));
+        let what = if what == "breached" {
+            "breached"
+        } else {
+            "warning"
+        };
+        return t.args(
+            &format!("notify-sla-{what}"),
+            &[
+                ("metric", t.s(&format!("sla-{}", metric.replace('_', "-")))),
+                ("reference", reference),
+                ("subject", subject),
+            ],
+        );
+    }
     t.args(
         &format!("notify-{}", n.kind.replace('_', "-")),
         &[
@@ -55,7 +72,7 @@ pub fn mail_text(
     let line = sentence(&t, n, case);
     let subject = format!("[Anliegen] {line}");
     let mut body = format!("{line}\n");
-    if !n.excerpt.is_empty() {
+    if !n.excerpt.is_empty() && n.kind != "sla" {
         body.push_str(&format!("\n„{}“\n", n.excerpt));
     }
     if let Some(c) = case {
@@ -90,7 +107,11 @@ pub(crate) async fn list(State(state): State<AppState>, s: Session) -> Result<Re
         rows.push(Row {
             id: n.id.to_string(),
             text: sentence(&t, &n, case.as_ref()),
-            excerpt: n.excerpt.clone(),
+            excerpt: if n.kind == "sla" {
+                String::new()
+            } else {
+                n.excerpt.clone()
+            },
             time: t.time(n.created_at, now, &tz),
             unread: n.read_at.is_none(),
         });

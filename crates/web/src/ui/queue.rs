@@ -118,6 +118,8 @@ pub(crate) struct QueueQuery {
     channel: Option<String>,
     priority: Option<String>,
     after: Option<String>,
+    /// `sla`: by SLA due time (default: by urgency).
+    sort: Option<String>,
 }
 
 /// One row of a queue.
@@ -135,6 +137,28 @@ pub(crate) struct Row {
     pub updated: String,
     pub channel: String,
     pub channel_key: &'static str,
+    /// The SLA due time: RFC 3339, words, past due.
+    pub sla: Option<SlaCell>,
+}
+
+/// An SLA due time in a queue row or on a case, kept current by the script.
+pub(crate) struct SlaCell {
+    pub iso: String,
+    pub label: String,
+    pub overdue: bool,
+    /// The server's clock (ms), so the script counts from the same now.
+    pub now_ms: i64,
+}
+
+impl SlaCell {
+    pub fn new(t: &super::i18n::Tr, due: jiff::Timestamp, now: jiff::Timestamp) -> Self {
+        Self {
+            iso: due.to_string(),
+            label: t.countdown(due, now),
+            overdue: due <= now,
+            now_ms: now.as_millisecond(),
+        }
+    }
 }
 
 /// A choice in a filter select.
@@ -161,6 +185,10 @@ struct QueuePage {
     tag: String,
     view: String,
     filtered: bool,
+    /// Sorted by SLA due time.
+    by_sla: bool,
+    /// The same queue sorted the other way.
+    sort_href: String,
 }
 
 fn choices<T: Copy>(
@@ -260,7 +288,15 @@ pub(crate) async fn queue(
     if let Some(p) = nonempty(&q.priority) {
         filter.priority = Some(Priority::parse(&p).map_err(|_| bad("priority"))?);
     }
-    let order = view.map_or(QueueOrder::Due, View::order);
+    let by_sla = match nonempty(&q.sort).as_deref() {
+        None | Some("due") => false,
+        Some("sla") => true,
+        Some(_) => return Err(bad("sort")),
+    };
+    let order = match view.map_or(QueueOrder::Due, View::order) {
+        QueueOrder::Due if by_sla => QueueOrder::SlaDue,
+        o => o,
+    };
     let after = match nonempty(&q.after) {
         Some(a) => Some(Cursor::decode(&a).ok_or_else(|| bad("after"))?),
         None => None,
@@ -298,6 +334,7 @@ pub(crate) async fn queue(
                 .and_then(|id| agent_names.get(&id).cloned())
                 .unwrap_or_default(),
             waiting: c.waiting_since.map(|w| t.ago(w, now)).unwrap_or_default(),
+            sla: c.sla_due.map(|d| SlaCell::new(&t, d, now)),
             updated: t.time(c.updated_at, now, &tz),
             channel: t.channel(c.channel),
             channel_key: c.channel.as_str(),
@@ -392,6 +429,16 @@ pub(crate) async fn queue(
     } else {
         view.map_or("", View::key)
     };
+    let sort_href = {
+        let mut rest = query_keeping(&raw, |k| k != "sort" && k != "after");
+        if !by_sla {
+            if !rest.is_empty() {
+                rest.push('&');
+            }
+            rest.push_str("sort=sla");
+        }
+        format!("/cases?{rest}")
+    };
     let f = frame(&state, &s, current).await?;
     Ok(render(&QueuePage {
         f,
@@ -411,6 +458,8 @@ pub(crate) async fn queue(
             .map(|v| v.key().to_owned())
             .unwrap_or_default(),
         filtered: explicit,
+        by_sla,
+        sort_href,
     }))
 }
 

@@ -287,6 +287,7 @@ fn build_case(
             attachments: Vec::new(),
             mail: None,
             concern: None,
+            call: None,
             created_at: at,
         });
     }

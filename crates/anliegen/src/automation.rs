@@ -364,6 +364,7 @@ fn contact(
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     }
 }
 

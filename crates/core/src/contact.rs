@@ -281,8 +281,54 @@ pub struct Contact {
     /// Why it is on its case (inbound contacts).
     #[serde(default)]
     pub concern: Option<crate::resolve::ConcernMatch>,
+    /// The call, for a logged phone contact (when, how long, which number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Call>,
     /// When it happened.
     pub created_at: Timestamp,
+}
+
+/// A phone call as logged by the agent who took or made it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Call {
+    /// When it began.
+    pub started_at: Timestamp,
+    /// How long it took, in seconds.
+    pub seconds: u32,
+    /// The other side's number (E.164), where known.
+    #[serde(default)]
+    pub number: Option<String>,
+}
+
+impl Call {
+    /// The longest call we believe: a day.
+    pub const MAX_SECONDS: u32 = 24 * 3600;
+
+    /// Checks a call logged at `now`: it lasted 1 s to a day, began in the last 90 days and
+    /// not in the future (a minute of clock skew allowed), and ended by now.
+    pub fn check(&self, now: Timestamp) -> Result<(), crate::ParseError> {
+        if self.seconds == 0 || self.seconds > Self::MAX_SECONDS {
+            return Err(crate::ParseError::new(
+                "call.duration_seconds",
+                "a call lasts 1 second to 24 hours",
+            ));
+        }
+        let skew = jiff::SignedDuration::from_mins(1);
+        let end = self.started_at + jiff::SignedDuration::from_secs(i64::from(self.seconds));
+        if end > now + skew {
+            return Err(crate::ParseError::new(
+                "call.started_at",
+                "a logged call has ended already: its start plus its duration is in the future",
+            ));
+        }
+        if self.started_at < now - jiff::SignedDuration::from_hours(90 * 24) {
+            return Err(crate::ParseError::new(
+                "call.started_at",
+                "calls are logged within 90 days",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -37,7 +37,9 @@ pub mod text;
 pub use agent::{Agent, Role};
 pub use case::{Case, CaseRef, CaseStatus, CustomerContactEffect, FieldKey, Priority, Tag};
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
-pub use contact::{AttachmentRef, Author, Channel, Contact, Direction, SanitisedHtml, Visibility};
+pub use contact::{
+    AttachmentRef, Author, Call, Channel, Contact, Direction, SanitisedHtml, Visibility,
+};
 pub use customer::{Customer, Identity, IdentityKind, Organisation, Tier};
 pub use email::EmailAddress;
 pub use event::{Actor, Event, EventKind};

@@ -36,6 +36,32 @@ pub struct MacroActions {
     /// Assign the case to the agent applying the macro.
     #[serde(default)]
     pub assign_to_me: bool,
+    /// Record a promise owned by the agent applying the macro ("Rückruf bis morgen").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise: Option<MacroPromise>,
+}
+
+/// A promise a macro records.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MacroPromise {
+    /// What is promised.
+    pub what: String,
+    /// Due this many business minutes (of the case team's calendar) after the macro is applied.
+    pub due_in_minutes: u32,
+}
+
+impl MacroPromise {
+    /// Checks words and due time (1 minute to a year of business time).
+    pub fn check(&self) -> Result<(), ParseError> {
+        crate::promise::parse_what(&self.what)?;
+        if self.due_in_minutes == 0 || self.due_in_minutes > 366 * 24 * 60 {
+            return Err(ParseError::new(
+                "promise_due",
+                "a promise is due 1 minute to a year of business time later",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A macro.

@@ -706,6 +706,7 @@ fn contact_of(mail: InboundMail, raw: &Arc<Vec<u8>>, bounce_note: bool) -> NewCo
         mail: Some(Box::new(mail.details)),
         concern: None,
         offer_identity: None,
+        call: None,
     }
 }
 

@@ -717,6 +717,7 @@ async fn send_automatic(
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     };
     prepare_mail_to(store, case, &mut contact, true, to)
         .await

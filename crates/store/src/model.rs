@@ -584,6 +584,8 @@ pub struct NewContact {
     /// A sender identity nobody owns yet that came in on a known case: offered to an agent for
     /// linking, never linked silently.
     pub offer_identity: Option<Identity>,
+    /// A logged phone call.
+    pub call: Option<Box<anliegen_core::Call>>,
 }
 
 /// A file to store with a contact.

@@ -366,6 +366,9 @@ pub struct FirstContact {
     /// Files.
     #[serde(default)]
     pub attachments: Vec<AttachmentIn>,
+    /// A phone call (phone contacts only): when, how long, which number; the text is its
+    /// summary.
+    pub call: Option<CallDto>,
 }
 
 /// Open a case with its first contact.
@@ -449,6 +452,9 @@ pub struct AddContact {
     /// Files.
     #[serde(default)]
     pub attachments: Vec<AttachmentIn>,
+    /// A phone call (channel phone only): when, how long, which number; the text is its
+    /// summary.
+    pub call: Option<CallDto>,
 }
 
 /// An attachment as shown.
@@ -500,8 +506,69 @@ pub struct ContactDto {
     /// "reference" | "same_identifier" | "similar_text" | "chosen" | "new_case", …}`.
     #[schema(value_type = Option<Object>)]
     pub concern: Option<serde_json::Value>,
+    /// A logged phone call.
+    pub call: Option<CallDto>,
     /// When.
     pub created_at: String,
+}
+
+/// A phone call as logged.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallDto {
+    /// When it began (RFC 3339; default: its duration before now).
+    pub started_at: Option<String>,
+    /// How long it took, in seconds (1 to 86,400).
+    pub duration_seconds: u32,
+    /// The other side's number (any common German or international notation; stored E.164).
+    pub number: Option<String>,
+}
+
+impl From<&anliegen_core::Call> for CallDto {
+    fn from(c: &anliegen_core::Call) -> Self {
+        Self {
+            started_at: Some(c.started_at.to_string()),
+            duration_seconds: c.seconds,
+            number: c.number.clone(),
+        }
+    }
+}
+
+impl CallDto {
+    /// The call, checked at `now` (field names as in the request).
+    pub fn parse(&self, now: jiff::Timestamp) -> Result<anliegen_core::Call, crate::ApiError> {
+        let seconds = self.duration_seconds;
+        let started_at = match self.started_at.as_deref() {
+            Some(raw) => raw.parse::<jiff::Timestamp>().map_err(|_| {
+                crate::ApiError::invalid(
+                    "call.started_at",
+                    "started_at is an RFC 3339 time, e.g. 2026-12-04T14:05:00+01:00",
+                )
+            })?,
+            None => now - jiff::SignedDuration::from_secs(i64::from(seconds)),
+        };
+        let number = match self
+            .number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            Some(raw) => Some(
+                anliegen_core::PhoneNumber::parse(raw)
+                    .map_err(|e| crate::ApiError::invalid("call.number", e.message))?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let call = anliegen_core::Call {
+            started_at,
+            seconds,
+            number,
+        };
+        call.check(now)
+            .map_err(|e| crate::ApiError::invalid(e.what, e.message))?;
+        Ok(call)
+    }
 }
 
 impl From<&Contact> for ContactDto {
@@ -533,6 +600,7 @@ impl From<&Contact> for ContactDto {
                 .concern
                 .as_ref()
                 .and_then(|m| serde_json::to_value(m).ok()),
+            call: c.call.as_ref().map(CallDto::from),
             created_at: c.created_at.to_string(),
         }
     }

@@ -353,6 +353,7 @@ async fn load_case(
             mail: None,
             concern: None,
             offer_identity: None,
+            call: None,
         },
         routed_by: None,
         auto_assign: false,
@@ -385,6 +386,7 @@ async fn load_case(
                     mail: None,
                     concern: None,
                     offer_identity: None,
+                    call: None,
                 },
             ),
             Some((kind @ ("agent" | "note"), who)) => {
@@ -417,6 +419,7 @@ async fn load_case(
                         mail: None,
                         concern: None,
                         offer_identity: None,
+                        call: None,
                     },
                 )
             }

@@ -558,3 +558,58 @@ async fn two_nodes_escalate_each_angry_case_once() {
     }
     other.stop().await;
 }
+
+/// Item 4: phone contacts are logged through the API with who, when, how long and the number;
+/// bad calls are refused with the field.
+#[tokio::test]
+async fn phone_calls_are_logged_with_their_duration() {
+    let app = TestApp::spawn().await;
+    let (s, case) = app
+        .post("/api/v1/cases", json!({"customer": {"phone": "0171 2345678"}, "subject": "Anruf", "contact": {"channel": "phone", "text": "Kunde fragt nach dem Liefertermin.", "call": {"duration_seconds": 754, "number": "0171 2345678"}}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let id = case["id"].as_str().expect("id").to_owned();
+    let (_, d) = app.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(d["contacts"][0]["call"]["duration_seconds"], 754);
+    assert_eq!(d["contacts"][0]["call"]["number"], "+491712345678");
+    let started = d["contacts"][0]["call"]["started_at"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(!started.is_empty());
+    let earlier = (app.store().now() - jiff::SignedDuration::from_mins(30)).to_string();
+    let (s, v) = app
+        .post(&format!("/api/v1/cases/{id}/contacts"), json!({"kind": "reply", "channel": "phone", "text": "Rückruf: Liefertermin Freitag.", "call": {"started_at": earlier, "duration_seconds": 120}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["contact"]["call"]["started_at"], earlier);
+    let later = (app.store().now() + jiff::SignedDuration::from_mins(30)).to_string();
+    for (body, field) in [
+        (
+            json!({"kind": "reply", "channel": "email", "text": "x", "call": {"duration_seconds": 60}}),
+            "call",
+        ),
+        (
+            json!({"kind": "customer", "channel": "phone", "text": "x", "call": {"duration_seconds": 0}}),
+            "call.duration_seconds",
+        ),
+        (
+            json!({"kind": "customer", "channel": "phone", "text": "x", "call": {"duration_seconds": 90000}}),
+            "call.duration_seconds",
+        ),
+        (
+            json!({"kind": "customer", "channel": "phone", "text": "x", "call": {"duration_seconds": 60, "started_at": later}}),
+            "call.started_at",
+        ),
+        (
+            json!({"kind": "customer", "channel": "phone", "text": "x", "call": {"duration_seconds": 60, "number": "keine"}}),
+            "call.number",
+        ),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/cases/{id}/contacts"), body.clone())
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["field"], field, "{body}: {v}");
+    }
+}

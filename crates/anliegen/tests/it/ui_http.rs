@@ -2604,3 +2604,112 @@ async fn admins_keep_sla_policies_and_automations_in_forms() {
             .contains("Erinnern")
     );
 }
+
+/// Issue 7 items 3 and 4: a macro records a promise for whoever applies it; a phone call is
+/// logged from the case view with its duration and number.
+#[tokio::test]
+async fn a_macro_makes_a_promise_and_calls_are_logged_from_the_case_view() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let csrf = a.get("/admin/macros").await.csrf();
+    let fields = |due: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Lagersuche".to_owned()),
+            (
+                "body_de",
+                "Guten Tag {{customer.name}}, wir suchen im Lager und melden uns.".to_owned(),
+            ),
+            ("body_en", String::new()),
+            (
+                "promise_what",
+                "Rückruf mit dem Ergebnis der Lagersuche".to_owned(),
+            ),
+            ("promise_due", due.to_owned()),
+            ("active", "1".to_owned()),
+        ]
+    };
+    let bad = fields("");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = a.post("/admin/macros", &bad).await;
+    assert_eq!(
+        p.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a promise needs a due time"
+    );
+    let good = fields("4 h");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = a.post("/admin/macros", &good).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+
+    let case = open_case(&app, json!({"customer": {"email": "sofa@example.de", "name": "Petra Hoffmann"}, "subject": "Sofa halb geliefert", "contact": {"channel": "phone", "text": "Die zweite Hälfte des Sofas fehlt."}})).await;
+    let r = case["reference"].as_str().unwrap().to_owned();
+    let page = a.get(&format!("/cases/{r}")).await;
+    let id = page
+        .attr("#macro option", "value")
+        .expect("the macro is offered");
+    let applied = a
+        .post(
+            &format!("/cases/{r}/macro"),
+            &[("csrf", &page.csrf()), ("macro_id", &id)],
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER);
+    let (_, promises) = app.get(&format!("/api/v1/cases/{r}/promises")).await;
+    assert_eq!(
+        promises[0]["what"], "Rückruf mit dem Ergebnis der Lagersuche",
+        "{promises}"
+    );
+    assert_eq!(promises[0]["status"], "open");
+
+    // A call: duration as minutes:seconds, a German number, a summary.
+    let page = a.get(&format!("/cases/{r}")).await;
+    let csrf = page.csrf();
+    let p = a
+        .post(
+            &format!("/cases/{r}/calls"),
+            &[
+                ("csrf", &csrf),
+                ("direction", "inbound"),
+                ("duration", "zwölf"),
+                ("summary", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("Minuten:Sekunden"), "{}", p.body);
+    let p = a
+        .post(
+            &format!("/cases/{r}/calls"),
+            &[
+                ("csrf", &csrf),
+                ("direction", "outbound"),
+                ("duration", "12:30"),
+                ("number", "030 1234567"),
+                (
+                    "summary",
+                    "Lager hat die zweite Hälfte gefunden, Versand morgen.",
+                ),
+                ("status_after", "waiting_on_third_party"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let d = detail(&app, &r).await;
+    let call = d["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["call"].is_object())
+        .expect("the call is logged")
+        .clone();
+    assert_eq!(call["call"]["duration_seconds"], 750);
+    assert_eq!(call["call"]["number"], "+49301234567");
+    assert_eq!(call["direction"], "outbound");
+    assert_eq!(d["case"]["status"], "waiting_on_third_party");
+    let page = a.get(&format!("/cases/{r}")).await;
+    assert!(
+        page.body.contains("Rückruf durch uns, 12 Min."),
+        "the timeline shows the call"
+    );
+}

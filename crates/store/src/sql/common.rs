@@ -248,10 +248,11 @@ struct ContactRow {
     mail: Option<String>,
     created_at: i64,
     concern: Option<String>,
+    phone_call: Option<String>,
 }
 
 const CONTACT_COLS: &str =
-    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at, concern";
+    "id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at, concern, phone_call";
 
 impl ContactRow {
     fn into_contact(self) -> Result<Contact> {
@@ -269,6 +270,7 @@ impl ContactRow {
             mail: self.mail.as_deref().map(json).transpose()?,
             created_at: ts(self.created_at)?,
             concern: self.concern.as_deref().map(json).transpose()?,
+            call: self.phone_call.as_deref().map(json).transpose()?,
         })
     }
 }
@@ -1477,6 +1479,7 @@ fn insert_contact(
         html: nc.html.clone(),
         attachments,
         mail: nc.mail.clone(),
+        call: nc.call.as_deref().cloned(),
         created_at: ctx.now,
     };
     if let Some(mid) = contact.mail.as_ref().and_then(|m| m.message_id.clone()) {
@@ -2460,7 +2463,7 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
     for chunk in p.contacts.chunks(250) {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
             "INSERT INTO contacts (id, case_id, channel, direction, visibility, author, subject, text, html, attachments, mail, created_at, \
-             concern) ",
+             concern, phone_call) ",
         );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.id.to_string())
@@ -2475,7 +2478,8 @@ async fn flush(conn: &mut Conn, ctx: &mut BatchCtx) -> Result<()> {
                 .push_bind(to_json(&c.attachments))
                 .push_bind(c.mail.as_ref().map(to_json))
                 .push_bind(us(c.created_at))
-                .push_bind(c.concern.as_ref().map(to_json));
+                .push_bind(c.concern.as_ref().map(to_json))
+                .push_bind(c.call.as_ref().map(to_json));
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -4297,6 +4301,7 @@ async fn escalate_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, e: &E
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     };
     insert_contact(ctx, &Actor::System, &case, &note)?;
     ctx.event(

@@ -280,6 +280,7 @@ pub fn message(channel: Channel, direction: Direction, text: &str) -> NewContact
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     }
 }
 
@@ -306,6 +307,7 @@ pub fn note(text: &str) -> NewContact {
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     }
 }
 

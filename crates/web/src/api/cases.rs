@@ -148,9 +148,9 @@ fn parse_priority(field: &str, raw: Option<&str>) -> ApiResult<Option<Priority>>
         .transpose()
 }
 
-fn parse_open_case(r: &OpenCase) -> ApiResult<NewCase> {
+fn parse_open_case(r: &OpenCase, now: jiff::Timestamp) -> ApiResult<NewCase> {
     let customer = parse_case_customer(&r.customer)?;
-    open_case_rest(r, customer)
+    open_case_rest(r, customer, now)
 }
 
 /// Who a case or contact is from: exactly one of id, email, phone, identity.
@@ -201,9 +201,23 @@ pub(crate) fn parse_case_customer(c: &crate::dto::CaseCustomer) -> ApiResult<Cus
 }
 
 /// A new case from an `OpenCase` body for `customer` (also for call-back requests).
-pub(crate) fn open_case_rest(r: &OpenCase, customer: CustomerRef) -> ApiResult<NewCase> {
+pub(crate) fn open_case_rest(
+    r: &OpenCase,
+    customer: CustomerRef,
+    now: jiff::Timestamp,
+) -> ApiResult<NewCase> {
     let fc = &r.contact;
     let channel = parse_channel("contact.channel", fc.channel.as_deref(), Channel::Api)?;
+    let call = match &fc.call {
+        Some(_) if channel != Channel::Phone => {
+            return Err(ApiError::invalid(
+                "contact.call",
+                "only phone contacts have a call",
+            ));
+        }
+        Some(c) => Some(Box::new(c.parse(now)?)),
+        None => None,
+    };
     if channel == Channel::Note {
         return Err(ApiError::invalid(
             "contact.channel",
@@ -242,6 +256,7 @@ pub(crate) fn open_case_rest(r: &OpenCase, customer: CustomerRef) -> ApiResult<N
             mail: None,
             concern: None,
             offer_identity: None,
+            call,
         },
         routed_by: None,
         auto_assign: true,
@@ -259,7 +274,7 @@ async fn open_case(
     body: ApiJson<OpenCase>,
 ) -> ApiResult<Response> {
     auth.require(Scope::Write)?;
-    let nc = parse_open_case(&body.value)?;
+    let nc = parse_open_case(&body.value, state.store().now())?;
     let out = render(StatusCode::CREATED, |o| match o {
         Output::Case(c) => Some(CaseDto::from(&**c)),
         _ => None,
@@ -482,6 +497,16 @@ async fn add_contact(
             "use kind note for internal notes",
         ));
     }
+    let call = match &r.call {
+        Some(_) if channel != Channel::Phone => {
+            return Err(ApiError::invalid(
+                "call",
+                "only phone contacts (kind customer or reply with channel phone) have a call",
+            ));
+        }
+        Some(c) => Some(Box::new(c.parse(state.store().now())?)),
+        None => None,
+    };
     let mut contact = NewContact {
         channel,
         direction,
@@ -493,6 +518,7 @@ async fn add_contact(
         mail: None,
         concern: None,
         offer_identity: None,
+        call,
     };
     // A reply on a mail conversation leaves by mail, through the outbox in the same write.
     let jobs = outbound_jobs(&state, &case, &mut contact).await?;

@@ -119,6 +119,7 @@ async fn inbound_contact(
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     };
     let target = match found {
         Found::Case(case, why) => {

@@ -517,9 +517,10 @@ async fn request_callback(
             ),
             html: None,
             attachments: Vec::new(),
+            call: None,
         },
     };
-    let new_case = super::cases::open_case_rest(&open, customer)?;
+    let new_case = super::cases::open_case_rest(&open, customer, state.store().now())?;
     let Output::Case(case) = state
         .store()
         .exec(auth.actor(), Command::OpenCase(Box::new(new_case)))

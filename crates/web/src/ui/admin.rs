@@ -557,6 +557,8 @@ struct MacrosPage {
     assign_to_me: bool,
     active: bool,
     placeholders: String,
+    promise_what: String,
+    promise_due: String,
 }
 
 async fn macros_page(
@@ -613,6 +615,21 @@ async fn macros_page(
             m.actions.assign_to_me,
             m.active,
         ),
+        (None, None) => Default::default(),
+    };
+    let (promise_what, promise_due) = match (form, current) {
+        (Some(f), _) => (f.get("promise_what"), f.get("promise_due")),
+        (None, Some(m)) => m
+            .actions
+            .promise
+            .as_ref()
+            .map(|p| {
+                (
+                    p.what.clone(),
+                    super::sla_admin::show_minutes(p.due_in_minutes),
+                )
+            })
+            .unwrap_or_default(),
         (None, None) => Default::default(),
     };
     let active = active || (form.is_none() && current.is_none());
@@ -674,6 +691,8 @@ async fn macros_page(
             .map(|p| format!("{{{{{p}}}}}"))
             .collect::<Vec<_>>()
             .join(" "),
+        promise_what,
+        promise_due,
     }))
 }
 
@@ -748,6 +767,22 @@ pub(crate) async fn save_macro(
             Ok(tag) => actions.add_tags.push(tag),
             Err(e) => return again(format!("{raw}: {}", e.message)).await,
         }
+    }
+    let what = f.get("promise_what");
+    if !what.trim().is_empty() {
+        let due = match super::sla_admin::parse_minutes(&f.get("promise_due")) {
+            Ok(Some(m)) => m,
+            Ok(None) => return again(s.tr().s("admin-macro-promise-due-missing")).await,
+            Err(e) => return again(e).await,
+        };
+        let p = anliegen_core::macros::MacroPromise {
+            what: what.trim().to_owned(),
+            due_in_minutes: due,
+        };
+        if let Err(e) = p.check() {
+            return again(e.message).await;
+        }
+        actions.promise = Some(p);
     }
     let m = NewMacro {
         name: f.get("name"),

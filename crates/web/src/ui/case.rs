@@ -282,6 +282,31 @@ fn contact_view(
             notes.push(t.s("thread-possibly"));
         }
     }
+    if let Some(call) = &c.call {
+        let key = if c.direction == Direction::Inbound {
+            "call-in"
+        } else {
+            "call-out"
+        };
+        let secs = u64::from(call.seconds);
+        let length = if secs < 60 {
+            t.a("call-seconds", "n", secs.to_string())
+        } else {
+            t.span(secs)
+        };
+        let mut line = t.args(
+            key,
+            &[
+                ("length", length),
+                ("time", t.time(call.started_at, now, tz)),
+            ],
+        );
+        if let Some(n) = &call.number {
+            line.push_str(" · ");
+            line.push_str(n);
+        }
+        notes.push(line);
+    }
     if let Some(why) = &c.concern {
         notes.push(match t.lang {
             super::i18n::Lang::De => why.describe_de(),
@@ -1165,6 +1190,7 @@ pub(crate) async fn add_contact(
         mail: None,
         concern: None,
         offer_identity: None,
+        call: None,
     };
     let jobs = crate::api::cases::outbound_jobs(&state, &case, &mut contact).await?;
     let write = Write {
@@ -1508,6 +1534,27 @@ pub(crate) async fn apply_macro(
             },
         )
         .await?;
+    // A macro's promise is the applying agent's, due in the team's business time.
+    if let Some(p) = &mac.actions.promise {
+        let mut calendars = anliegen_store::sla::Calendars::default();
+        let now = state.store().now();
+        let due = calendars
+            .get(state.store(), case.team_id)
+            .await?
+            .add(now, i64::from(p.due_in_minutes))
+            .map_err(|e| {
+                UiError::new(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid")
+                    .with_detail(e.message)
+            })?;
+        let promise = anliegen_core::promise::Promise::new(
+            case.id,
+            s.auth.agent.id,
+            p.what.clone(),
+            due,
+            now,
+        );
+        crate::api::promises::record(&state, s.auth.actor(), promise).await?;
+    }
     let customer = state.store().customer(case.customer_id).await?;
     let lang = case
         .language
@@ -1840,6 +1887,99 @@ pub(crate) async fn promise(
         }
     };
     let out = state.store().exec(s.auth.actor(), command).await;
+    back_to_case(&state, &s, case, out).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CallForm {
+    csrf: String,
+    /// `inbound` (the customer called) or `outbound` (we called).
+    direction: String,
+    /// Duration: minutes (`12`) or minutes and seconds (`12:30`).
+    duration: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    status_after: String,
+}
+
+/// `12` → 720 s, `12:30` → 750 s, `0:45` → 45 s.
+fn call_seconds(raw: &str) -> Option<u32> {
+    let raw = raw.trim().replace(',', ".");
+    match raw.split_once(':') {
+        Some((m, s)) => Some(m.trim().parse::<u32>().ok()? * 60 + s.trim().parse::<u32>().ok()?),
+        None => {
+            let m: f64 = raw.parse().ok()?;
+            (0.0..=1440.0).contains(&m).then(|| (m * 60.0).round() as u32)
+        }
+    }
+}
+
+/// Logs a phone call on the case: who called whom, how long, which number, and its summary
+/// (the contact's text); the status may change with it, as with a reply.
+pub(crate) async fn log_call(
+    State(state): State<AppState>,
+    s: Session,
+    Path(raw): Path<String>,
+    Form(form): Form<CallForm>,
+) -> Result<Response, UiError> {
+    s.check_csrf(&form.csrf)?;
+    let case = visible_case(&state, &s, &raw).await?;
+    let t = s.tr();
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let direction = match form.direction.as_str() {
+        "inbound" => Direction::Inbound,
+        "outbound" => Direction::Outbound,
+        _ => return refuse(&state, &s, case, t.s("call-bad-direction"), unprocessable).await,
+    };
+    let Some(seconds) = call_seconds(&form.duration) else {
+        return refuse(&state, &s, case, t.s("call-bad-duration"), unprocessable).await;
+    };
+    let summary = anliegen_core::contact::clean_text(&form.summary);
+    if summary.trim().is_empty() {
+        return refuse(&state, &s, case, t.s("call-no-summary"), unprocessable).await;
+    }
+    let dto = crate::dto::CallDto {
+        started_at: None,
+        duration_seconds: seconds,
+        number: Some(form.number.clone()),
+    };
+    let call = match dto.parse(state.store().now()) {
+        Ok(c) => c,
+        Err(e) => return refuse(&state, &s, case, e.detail().to_owned(), unprocessable).await,
+    };
+    let status_after = match form.status_after.as_str() {
+        "" => None,
+        st => Some(CaseStatus::parse(st).map_err(|_| {
+            UiError::new(unprocessable, "error-invalid").with_detail("status_after")
+        })?),
+    };
+    let contact = anliegen_store::NewContact {
+        channel: anliegen_core::Channel::Phone,
+        direction,
+        visibility: Visibility::Public,
+        subject: None,
+        text: summary,
+        html: None,
+        attachments: Vec::new(),
+        mail: None,
+        concern: None,
+        offer_identity: None,
+        call: Some(Box::new(call)),
+    };
+    let out = state
+        .store()
+        .exec(
+            s.auth.actor(),
+            Command::AddContact {
+                case_id: case.id,
+                contact,
+                status_after,
+            },
+        )
+        .await;
     back_to_case(&state, &s, case, out).await
 }
 

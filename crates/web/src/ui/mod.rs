@@ -75,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case}/merge", post(case::merge))
         .route("/cases/{case}/escalate", post(case::escalate))
         .route("/cases/{case}/promises/{id}", post(case::promise))
+        .route("/cases/{case}/calls", post(case::log_call))
         .route("/cases/{case}/offers/{offer}", post(case::decide_offer))
         .route("/cases/{case}/merge-customer", post(case::merge_customer))
         .route(

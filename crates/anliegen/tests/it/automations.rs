@@ -363,3 +363,106 @@ async fn timers_fire_once_per_moment_and_the_dry_run_shows_the_cases() {
     assert_eq!(case(&app, &b).await["status"], "waiting_on_customer");
     assert_eq!(replies(contacts(&app, &a).await), 1, "reminded once");
 }
+
+/// Two nodes on one PostgreSQL database: a trigger runs once per change, a timer once per case
+/// and moment, and each SLA warning and breach is recorded (and escalates) once, whichever
+/// node's projection or timers job gets there.
+#[tokio::test]
+async fn two_nodes_run_rules_and_sla_marks_once() {
+    let clock = Arc::new(ManualClock::new(
+        "2026-12-07T08:00:00Z".parse().expect("time"),
+    ));
+    let mut app = TestApp::spawn_clock(|_| {}, clock.clone() as Arc<dyn Clock>).await;
+    if app.settings.database_url.is_none() {
+        eprintln!(
+            "two_nodes_run_rules_and_sla_marks_once runs on PostgreSQL only (nodes share a database there)"
+        );
+        return;
+    }
+    admin(&mut app).await;
+    let mut second = app.settings.clone();
+    second.listen = "127.0.0.1:0".parse().expect("addr");
+    second.data_dir = second.data_dir.with_file_name("data-node-2");
+    let other = anliegen::start(
+        &second,
+        anliegen::server::StartOptions {
+            poll: Duration::from_millis(20),
+            clock: Some(clock.clone() as Arc<dyn Clock>),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("second node");
+    let (s, _, v) = app
+        .req(
+            Method::PUT,
+            "/api/v1/sla/policies",
+            Some(json!([{"name": "Standard", "targets": {"first_response": 60}, "warn_percent": 50}])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = put_rules(&app, json!([
+        {"name": "Notiz", "when": {"type": "trigger", "on": ["case_opened"]}, "actions": [{"action": "add_note", "text": "Neu: {{case.ref}}"}]},
+        {"name": "Nach einer Stunde", "when": {"type": "timer", "since": "created", "minutes": 60},
+         "conditions": [{"field": "status", "any": ["new", "open"]}], "actions": [{"action": "add_tag", "tag": "alt"}, {"action": "add_note", "text": "Eine Stunde offen."}]}
+    ])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let c = app
+            .post("/api/v1/cases", json!({"customer": {"email": format!("kunde{n}@example.de")}, "subject": "Frage", "contact": {"channel": "phone", "text": "Wo bleibt mein Paket?"}}))
+            .await
+            .1;
+        ids.push(c["id"].as_str().expect("id").to_owned());
+    }
+    for id in &ids {
+        until_case(&app, id, |c| c["contact_count"] == 2).await;
+    }
+    clock.set("2026-12-07T09:05:00Z".parse().expect("time"));
+    for id in &ids {
+        until_case(&app, id, |c| tags(c).contains(&"alt".to_owned())).await;
+        for _ in 0..200 {
+            if events(&app, id)
+                .await
+                .iter()
+                .any(|e| e["type"] == "case_escalated")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for id in &ids {
+        let notes = contacts(&app, id)
+            .await
+            .iter()
+            .filter(|c| c["visibility"] == "internal" && c["author"]["kind"] != "agent")
+            .map(|c| c["text"].as_str().unwrap_or("").to_owned())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            notes.iter().filter(|t| t.starts_with("Neu: ")).count(),
+            1,
+            "{id}: {notes:?}"
+        );
+        assert_eq!(
+            notes.iter().filter(|t| *t == "Eine Stunde offen.").count(),
+            1,
+            "{id}: {notes:?}"
+        );
+        let evs = events(&app, id).await;
+        // The clock jumped past the due time: a breach, no warning before it.
+        for (k, n) in [
+            ("sla_warning", 0),
+            ("sla_breached", 1),
+            ("case_escalated", 1),
+        ] {
+            assert_eq!(
+                evs.iter().filter(|e| e["type"] == k).count(),
+                n,
+                "{k} on {id}"
+            );
+        }
+    }
+    other.stop().await;
+}

@@ -1912,7 +1912,9 @@ fn call_seconds(raw: &str) -> Option<u32> {
         Some((m, s)) => Some(m.trim().parse::<u32>().ok()? * 60 + s.trim().parse::<u32>().ok()?),
         None => {
             let m: f64 = raw.parse().ok()?;
-            (0.0..=1440.0).contains(&m).then(|| (m * 60.0).round() as u32)
+            (0.0..=1440.0)
+                .contains(&m)
+                .then(|| (m * 60.0).round() as u32)
         }
     }
 }

@@ -139,6 +139,8 @@ pub struct BusinessCalendar {
     region: Option<Region>,
     /// Holidays of `region` for the years around now, and the extra days.
     closed: BTreeSet<Date>,
+    /// The extra days with their names (for display).
+    extra_names: Vec<ExtraDay>,
     /// Years whose holidays are in `closed`.
     years: std::ops::RangeInclusive<i16>,
     /// Closures, sorted, not overlapping.
@@ -225,6 +227,7 @@ impl BusinessCalendar {
             week,
             region,
             closed: spec.extra_days.iter().map(|d| d.date).collect(),
+            extra_names: spec.extra_days.clone(),
             years: (now - 5).max(*crate::holiday::YEARS.start())..=(now + 10),
             closures,
         };
@@ -405,6 +408,15 @@ impl BusinessCalendar {
         for d in &self.closed {
             if d.year() == year {
                 out.entry(*d).or_insert_with(String::new);
+            }
+        }
+        // Extra days carry their own names ("Heiligabend"), unless a holiday is named already.
+        for e in &self.extra_names {
+            if e.date.year() == year
+                && let Some(name) = out.get_mut(&e.date)
+                && name.is_empty()
+            {
+                name.clone_from(&e.name);
             }
         }
         out

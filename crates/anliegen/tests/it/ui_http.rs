@@ -2713,3 +2713,89 @@ async fn a_macro_makes_a_promise_and_calls_are_logged_from_the_case_view() {
         "the timeline shows the call"
     );
 }
+
+/// Issue 7 item 1: admins keep each team's business hours in a form (breaks, holidays of a
+/// state, extra days, closures); a calendar without opening hours or with overlapping ranges
+/// is refused with the reason; the page shows the coming closed days.
+#[tokio::test]
+async fn admins_keep_business_hours_per_team() {
+    let app = TestApp::spawn().await;
+    let id = team(&app, "Verlage").await;
+    let a = Agent::admin(&app).await;
+    let page = a.get("/admin/calendars").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.select("#calendars")
+            .join(" ")
+            .contains("Mo 08:00–18:00"),
+        "{}",
+        page.body
+    );
+    let page = a.get(&format!("/admin/calendars/{id}")).await;
+    let csrf = page.csrf();
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("time_zone", "Europe/Berlin"),
+        ("region", "DE-BY"),
+        ("monday", ""),
+        ("tuesday", ""),
+        ("wednesday", ""),
+        ("thursday", ""),
+        ("friday", ""),
+        ("saturday", ""),
+        ("sunday", ""),
+        ("extra_days", ""),
+        ("closures", ""),
+    ];
+    let p = a.post(&format!("/admin/calendars/{id}"), &form).await;
+    assert_eq!(
+        p.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no opening hours"
+    );
+    assert!(
+        p.select("#form-error")
+            .first()
+            .is_some_and(|e| !e.is_empty())
+    );
+    form.retain(|(k, _)| !["monday", "friday", "extra_days", "closures"].contains(k));
+    form.extend([
+        ("monday", "08:00–12:00, 11:00–18:00"),
+        ("friday", "08:00–14:00"),
+        ("extra_days", "2026-12-24 Heiligabend"),
+        ("closures", ""),
+    ]);
+    let p = a.post(&format!("/admin/calendars/{id}"), &form).await;
+    assert_eq!(
+        p.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "overlapping ranges"
+    );
+    assert_eq!(
+        p.attr("#c-monday", "value").as_deref(),
+        Some("08:00–12:00, 11:00–18:00")
+    );
+    form.retain(|(k, _)| *k != "monday" && *k != "closures");
+    form.extend([
+        ("monday", "08:00–12:00, 13:00–18:00"),
+        ("closures", "2026-12-28 08:00 – 2026-12-30 18:00 Inventur"),
+    ]);
+    let p = a.post(&format!("/admin/calendars/{id}"), &form).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let (_, cal) = app.get(&format!("/api/v1/teams/{id}/calendar")).await;
+    assert_eq!(cal["region"], "DE-BY");
+    assert_eq!(cal["hours"].as_array().map(Vec::len), Some(3));
+    assert_eq!(cal["extra_days"][0]["date"], "2026-12-24");
+    assert_eq!(cal["closures"][0]["reason"], "Inventur");
+    let page = a.get(&format!("/admin/calendars/{id}")).await;
+    assert_eq!(
+        page.attr("#c-monday", "value").as_deref(),
+        Some("08:00–12:00, 13:00–18:00")
+    );
+    let coming = page.select("#coming-closed li").join("\n");
+    assert!(coming.contains("24.12.2026 Heiligabend"), "{coming}");
+    assert!(
+        coming.contains("06.01.2027"),
+        "Bavaria's Epiphany: {coming}"
+    );
+}

@@ -11,6 +11,7 @@
 mod admin;
 mod assets;
 mod automations_admin;
+mod calendar_admin;
 mod callbacks;
 mod case;
 pub mod i18n;
@@ -116,6 +117,11 @@ pub fn router() -> Router<AppState> {
             get(routing::escalation).post(routing::save_escalation),
         )
         .route("/admin/tags/{name}/delete", post(admin::remove_tag))
+        .route("/admin/calendars", get(calendar_admin::list))
+        .route(
+            "/admin/calendars/{id}",
+            get(calendar_admin::edit).post(calendar_admin::save),
+        )
         .route("/admin/sla", get(sla_admin::list).post(sla_admin::save))
         .route("/admin/sla/{id}", get(sla_admin::edit))
         .route("/admin/sla/{id}/delete", post(sla_admin::delete))

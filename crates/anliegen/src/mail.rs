@@ -166,7 +166,15 @@ impl anliegen_store::jobs::JobHandler for NotifyHandler {
             .map(|m| format!("Anliegen <{}>", m.address))
             .unwrap_or_else(|| format!("Anliegen <anliegen@{}>", self.hostname));
         self.outbound
-            .send_notice(&from, agent.email.as_str(), &subject, &body)
+            // The same notification sent again (a retry after a lost lease) keeps its
+            // Message-ID, so mail clients show it once.
+            .send_notice(
+                &from,
+                agent.email.as_str(),
+                &subject,
+                &body,
+                &format!("<notice.{}@{}>", n.id, self.hostname),
+            )
             .await
     }
 }

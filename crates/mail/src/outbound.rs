@@ -129,6 +129,7 @@ impl Outbound {
         to: &str,
         subject: &str,
         text: &str,
+        message_id: &str,
     ) -> Result<(), String> {
         let route = self
             .routes
@@ -141,6 +142,7 @@ impl Outbound {
             .from(from)
             .to(to)
             .subject(subject)
+            .message_id(Some(message_id.to_owned()))
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(text.to_owned())
             .map_err(|e| e.to_string())?;

@@ -1459,6 +1459,32 @@ async fn notifications_in_the_app_and_by_mail() {
         mail.contains("https://support.shop.example/cases/"),
         "{mail}"
     );
+    // The job runs again (as after a lost lease): the same notification keeps its Message-ID,
+    // so the agent's mail client shows it once.
+    let first_id = crate::mail::header(&mail, "Message-ID")
+        .expect("a Message-ID")
+        .to_owned();
+    let done = app
+        .store()
+        .jobs(Some(anliegen_store::JobStatus::Done), 200)
+        .await
+        .unwrap();
+    let job = done
+        .iter()
+        .find(|j| j.kind == "notify.mail")
+        .expect("the mail job");
+    app.store()
+        .enqueue(
+            &anliegen_store::NewJob::new("notify.mail", job.payload.clone()),
+            app.store().now(),
+        )
+        .await
+        .unwrap();
+    let again = sink.wait_for(2).await;
+    assert_eq!(
+        crate::mail::header(&again, "Message-ID"),
+        Some(first_id.as_str())
+    );
 }
 
 /// Item 3 and bad input: files go with a reply; an oversized upload is refused with a clear

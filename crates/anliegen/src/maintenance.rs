@@ -8,7 +8,7 @@ use anliegen_store::jobs::{JobHandler, JobRunner};
 use anliegen_store::{Job, NewJob, Store};
 use tokio::sync::watch;
 
-/// Deletes idempotency records older than 24 h.
+/// Deletes idempotency records older than 24 h and finished jobs older than a week.
 pub const PURGE_IDEMPOTENCY: &str = "purge_idempotency";
 
 struct PurgeIdempotency;
@@ -21,6 +21,15 @@ impl JobHandler for PurgeIdempotency {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(deleted = n, "purged old idempotency keys");
+        // Finished jobs are kept a week for the admin page (the timers job alone adds 2,880 a
+        // day); dead letters stay until an admin retries them.
+        let n = store
+            .purge_done_jobs(store.now() - jiff::SignedDuration::from_hours(7 * 24))
+            .await
+            .map_err(|e| e.to_string())?;
+        if n > 0 {
+            tracing::info!(deleted = n, "purged finished jobs older than a week");
+        }
         Ok(())
     }
 }

@@ -203,6 +203,9 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Option<StoredResponse>>;
     /// Deletes idempotency records older than 24 h.
     async fn purge_idempotency(&self, now: Timestamp) -> Result<u64>;
+    /// Deletes finished jobs last changed at or before `before` (dead letters stay); returns
+    /// how many. Their dedupe keys were for moments that have passed.
+    async fn purge_done_jobs(&self, before: Timestamp) -> Result<u64>;
     /// A blob's bytes.
     async fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
     /// A meta value.

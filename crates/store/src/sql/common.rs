@@ -3229,6 +3229,14 @@ impl crate::Backend for Backend {
         Ok(r.rows_affected())
     }
 
+    async fn purge_done_jobs(&self, before: Timestamp) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at <= $1")
+            .bind(us(before))
+            .execute(self.side_pool())
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         let r = sqlx::query("SELECT size, data, pack, pack_offset FROM blobs WHERE hash = $1").bind(hash).fetch_optional(&self.pool).await?;
         let Some(r) = r else { return Ok(None) };

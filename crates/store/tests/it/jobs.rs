@@ -19,6 +19,7 @@ crate::conformance!(
     leases_retries_and_dead_letters,
     runner_runs_and_dead_letters,
     concurrent_claims_never_share_a_job,
+    finished_jobs_are_purged_after_a_while,
 );
 
 fn secs(n: i64) -> SignedDuration {
@@ -490,6 +491,46 @@ async fn concurrent_claims_never_share_a_job(store: Store, env: Env) -> anyhow::
     assert!(
         running.iter().all(|j| j.attempts == 1),
         "a job was claimed more than once"
+    );
+    Ok(())
+}
+
+/// Finished jobs older than the cut-off go; pending ones and dead letters stay.
+async fn finished_jobs_are_purged_after_a_while(store: Store, env: Env) -> anyhow::Result<()> {
+    let done = store
+        .enqueue(
+            &NewJob::new("tick", json!({})).dedupe("tick:1"),
+            store.now(),
+        )
+        .await?
+        .expect("id");
+    let dead = store
+        .enqueue(&NewJob::new("broken", json!({})).attempts(1), store.now())
+        .await?
+        .expect("id");
+    let now = store.now();
+    for j in store.claim_jobs("w", 10, after(now, 60), now).await? {
+        if j.id == done {
+            store.complete_job(j.id, "w", now).await?;
+        } else {
+            store.fail_job(j.id, "w", "kaputt", now, now).await?;
+        }
+    }
+    let waiting = store
+        .enqueue(&NewJob::new("later", json!({})), after(now, 86_400))
+        .await?
+        .expect("id");
+    env.advance(secs(3600));
+    assert_eq!(store.purge_done_jobs(now - secs(1)).await?, 0, "too young");
+    assert_eq!(store.purge_done_jobs(store.now()).await?, 1);
+    assert!(store.job(done).await?.is_none());
+    assert_eq!(
+        store.job(dead).await?.map(|j| j.status),
+        Some(JobStatus::Dead)
+    );
+    assert_eq!(
+        store.job(waiting).await?.map(|j| j.status),
+        Some(JobStatus::Pending)
     );
     Ok(())
 }

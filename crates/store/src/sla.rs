@@ -203,6 +203,10 @@ pub async fn recompute_all(store: &Store) -> Result<u64> {
     let mut calendars = Calendars::default();
     let mut after: Option<CaseId> = None;
     let mut saved = 0;
+    // Pages are read and computed in order while earlier pages are written: up to
+    // RECOMPUTE_WRITERS saves at once (PostgreSQL writes them in parallel; the embedded store's
+    // single writer takes them in turn).
+    let mut writes: tokio::task::JoinSet<Result<u64>> = tokio::task::JoinSet::new();
     loop {
         let page = store.sla_open_cases(after, RECOMPUTE_PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -221,12 +225,28 @@ pub async fn recompute_all(store: &Store) -> Result<u64> {
                 });
             }
         }
-        saved += store.save_sla_recomputed(&changed, store.now()).await?;
+        while writes.len() >= RECOMPUTE_WRITERS {
+            if let Some(done) = writes.join_next().await {
+                saved += joined(done)?;
+            }
+        }
+        let s = store.clone();
+        writes.spawn(async move { s.save_sla_recomputed(&changed, s.now()).await });
         if (page.len() as i64) < RECOMPUTE_PAGE {
             break;
         }
     }
+    while let Some(done) = writes.join_next().await {
+        saved += joined(done)?;
+    }
     Ok(saved)
+}
+
+/// Concurrent page saves of a recompute.
+const RECOMPUTE_WRITERS: usize = 4;
+
+fn joined(r: std::result::Result<Result<u64>, tokio::task::JoinError>) -> Result<u64> {
+    r.map_err(|e| crate::StoreError::Corrupt(format!("a recompute write stopped: {e}")))?
 }
 
 /// Records the warnings and breaches that fell due by now (each once per metric run, as an

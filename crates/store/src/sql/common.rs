@@ -162,14 +162,15 @@ struct CaseRow {
     waiting_since: Option<i64>,
     repeat_count: i64,
     escalation_level: i64,
-    sla_due: i64,
+    sla_due: Option<i64>,
 }
 
-/// `cases.sla_due` of a case without a running SLA target.
+/// `case_sla.due` of a case without a running SLA target.
 const NO_SLA_DUE: i64 = i64::MAX;
 
 const CASE_COLS: &str = "id, number, subject, customer_id, status, priority, team_id, assignee_id, tags, fields, \
-     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since, repeat_count, escalation_level, sla_due";
+     channel, language, follow_up_of, contact_count, created_at, updated_at, waiting_since, repeat_count, escalation_level, \
+     (SELECT sla.due FROM case_sla sla WHERE sla.case_id = id) AS sla_due";
 
 impl CaseRow {
     fn into_case(self) -> Result<Case> {
@@ -193,7 +194,7 @@ impl CaseRow {
             waiting_since: self.waiting_since.map(ts).transpose()?,
             repeat_count: self.repeat_count,
             escalation_level: self.escalation_level,
-            sla_due: (self.sla_due != NO_SLA_DUE).then(|| ts(self.sla_due)).transpose()?,
+            sla_due: self.sla_due.filter(|d| *d != NO_SLA_DUE).map(ts).transpose()?,
         })
     }
 }
@@ -2590,23 +2591,19 @@ fn sla_columns(clock: &anliegen_core::sla::SlaClock) -> (Option<i64>, i32, i64) 
 async fn save_sla_clock(conn: &mut Conn, c: &SlaRecord, seq: i64, now: Timestamp) -> Result<()> {
     let (next, active, due) = sla_columns(&c.clock);
     sqlx::query(
-        "INSERT INTO case_sla (case_id, clock, seq, next_check, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO case_sla (case_id, clock, seq, next_check, active, due, saved_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (case_id) DO UPDATE SET clock = excluded.clock, seq = excluded.seq, next_check = excluded.next_check, \
-         active = excluded.active, updated_at = excluded.updated_at",
+         active = excluded.active, due = excluded.due, saved_at = excluded.saved_at",
     )
     .bind(c.case_id.to_string())
     .bind(to_json(&c.clock))
     .bind(seq)
     .bind(next)
     .bind(active)
+    .bind(due)
     .bind(us(now))
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE cases SET sla_due = $1 WHERE id = $2 AND sla_due <> $1")
-        .bind(due)
-        .bind(c.case_id.to_string())
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -2746,10 +2743,12 @@ impl crate::Backend for Backend {
         let mut tx = begin_write(self.side_pool()).await?;
         let mut saved = 0;
         for chunk in clocks.chunks(400) {
-            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("UPDATE case_sla SET clock = v.clock, next_check = v.next_check, active = v.active, updated_at = ");
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                "UPDATE case_sla SET clock = v.clock, next_check = v.next_check, active = v.active, due = v.due, saved_at = ",
+            );
             qb.push_bind(us(now)).push(" FROM (");
             for (i, c) in chunk.iter().enumerate() {
-                let (next, active, _) = sla_columns(&c.clock);
+                let (next, active, due) = sla_columns(&c.clock);
                 qb.push(if i == 0 { "SELECT " } else { " UNION ALL SELECT " })
                     .push("CAST(")
                     .push_bind(c.case_id.to_string())
@@ -2760,30 +2759,13 @@ impl crate::Backend for Backend {
                     .push(" AS BIGINT) AS next_check, CAST(")
                     .push_bind(active)
                     .push(" AS INTEGER) AS active, CAST(")
+                    .push_bind(due)
+                    .push(" AS BIGINT) AS due, CAST(")
                     .push_bind(c.seq)
                     .push(" AS BIGINT) AS seq");
             }
-            qb.push(") AS v WHERE case_sla.case_id = v.case_id AND case_sla.seq = v.seq RETURNING case_sla.case_id");
-            let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-            if ids.is_empty() {
-                continue;
-            }
-            saved += ids.len() as u64;
-            let done: std::collections::HashSet<String> = ids.into_iter().collect();
-            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("UPDATE cases SET sla_due = v.due FROM (");
-            let mut first = true;
-            for c in chunk.iter().filter(|c| done.contains(&c.case_id.to_string())) {
-                let (_, _, due) = sla_columns(&c.clock);
-                qb.push(if first { "SELECT " } else { " UNION ALL SELECT " })
-                    .push("CAST(")
-                    .push_bind(c.case_id.to_string())
-                    .push(" AS TEXT) AS id, CAST(")
-                    .push_bind(due)
-                    .push(" AS BIGINT) AS due");
-                first = false;
-            }
-            qb.push(") AS v WHERE cases.id = v.id AND cases.sla_due <> v.due");
-            qb.build().execute(&mut *tx).await?;
+            qb.push(") AS v WHERE case_sla.case_id = v.case_id AND case_sla.seq = v.seq");
+            saved += qb.build().execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(saved)
@@ -2893,13 +2875,20 @@ impl crate::Backend for Backend {
     }
 
     async fn queue(&self, f: &CaseFilter, order: QueueOrder, after: Option<Cursor>, limit: i64) -> Result<Page<Case>> {
-        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases c WHERE 1=1"));
+        // By SLA due time the walk goes along `case_sla (due, case_id)`; a case without a clock
+        // yet (its first event not applied) joins the list within a second.
+        let from = if order == QueueOrder::SlaDue {
+            "FROM cases c JOIN case_sla s ON s.case_id = c.id"
+        } else {
+            "FROM cases c"
+        };
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CASE_COLS} {from} WHERE 1=1"));
         push_case_filter(&mut qb, f);
         let (key, dir) = match order {
             QueueOrder::Due => ("c.queue_due", ">"),
             QueueOrder::RecentlyUpdated => ("c.updated_at", "<"),
             QueueOrder::Newest => ("c.created_at", "<"),
-            QueueOrder::SlaDue => ("c.sla_due", ">"),
+            QueueOrder::SlaDue => ("s.due", ">"),
         };
         if let Some(cur) = after {
             qb.push(format!(" AND ({key} {dir} "))
@@ -2911,7 +2900,8 @@ impl crate::Backend for Backend {
                 .push("))");
         }
         let sort = if dir == ">" { "ASC" } else { "DESC" };
-        qb.push(format!(" ORDER BY {key} {sort}, c.id {sort} LIMIT ")).push_bind(limit + 1);
+        let tie = if order == QueueOrder::SlaDue { "s.case_id" } else { "c.id" };
+        qb.push(format!(" ORDER BY {key} {sort}, {tie} {sort} LIMIT ")).push_bind(limit + 1);
         let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let items = rows.into_iter().map(CaseRow::into_case).collect::<Result<Vec<_>>>()?;
         Ok(page(items, limit, |c: &Case| Cursor {

@@ -304,68 +304,13 @@ async fn case_of(store: &Store, id: CaseId) -> anliegen_store::Result<Case> {
         .ok_or_else(|| StoreError::not_found("case", id))
 }
 
-/// Placeholder values of a case (the same names as in macros).
+/// Placeholder values of a case, signed by its assignee (the same names as in macros).
 async fn values(store: &Store, case: &Case) -> anliegen_store::Result<Vec<(&'static str, String)>> {
-    let customer = store.customer(case.customer_id).await?;
-    let name = customer
-        .as_ref()
-        .and_then(|c| c.name.clone())
-        .unwrap_or_default();
-    let email = customer
-        .as_ref()
-        .and_then(|c| {
-            c.identities
-                .iter()
-                .find(|i| i.kind == anliegen_core::IdentityKind::Email)
-                .map(|i| i.value.clone())
-        })
-        .unwrap_or_default();
     let agent = match case.assignee_id {
         Some(a) => store.agent(a).await?.map(|a| a.name).unwrap_or_default(),
         None => String::new(),
     };
-    Ok(vec![
-        (
-            "customer.first_name",
-            anliegen_core::macros::first_name(&name),
-        ),
-        ("customer.name", name),
-        ("customer.email", email),
-        ("case.ref", case.reference.to_string()),
-        ("case.subject", case.subject.clone()),
-        (
-            "agent.first_name",
-            anliegen_core::macros::first_name(&agent),
-        ),
-        ("agent.name", agent),
-    ])
-}
-
-fn fill(template: &str, values: &[(&'static str, String)]) -> String {
-    anliegen_core::macros::render(template, |n| {
-        values.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())
-    })
-}
-
-fn contact(
-    channel: Channel,
-    direction: Direction,
-    visibility: Visibility,
-    text: String,
-) -> NewContact {
-    NewContact {
-        channel,
-        direction,
-        visibility,
-        subject: None,
-        text,
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: None,
-    }
+    anliegen_store::automation::placeholders(store, case, &agent).await
 }
 
 async fn add_note(
@@ -379,7 +324,7 @@ async fn add_note(
             who.clone(),
             Command::AddContact {
                 case_id,
-                contact: contact(
+                contact: NewContact::plain(
                     Channel::Note,
                     Direction::Internal,
                     Visibility::Internal,
@@ -399,7 +344,7 @@ async fn note(
     template: &str,
 ) -> anliegen_store::Result<()> {
     let case = case_of(store, case_id).await?;
-    let text = fill(template, &values(store, &case).await?);
+    let text = anliegen_store::automation::fill(template, &values(store, &case).await?);
     add_note(store, who, case_id, text).await
 }
 
@@ -426,8 +371,8 @@ async fn reply(
         _ if body_de.trim().is_empty() => body_en,
         _ => body_de,
     };
-    let text = fill(template, &values(store, &case).await?);
-    let mut c = contact(case.channel, Direction::Outbound, Visibility::Public, text);
+    let text = anliegen_store::automation::fill(template, &values(store, &case).await?);
+    let mut c = NewContact::plain(case.channel, Direction::Outbound, Visibility::Public, text);
     if c.channel == Channel::Note {
         c.channel = Channel::Email;
     }

@@ -127,3 +127,46 @@ pub async fn dry_run(store: &Store, rule: &Automation, limit: usize) -> Result<(
         }
     }
 }
+
+/// The values of the template placeholders (`{{customer.name}}`, `{{case.ref}}` …, see
+/// `core::macros::PLACEHOLDERS`) for `case`, signed by `agent` (a macro: whoever applies it; a
+/// rule: the assignee).
+pub async fn placeholders(
+    store: &Store,
+    case: &Case,
+    agent: &str,
+) -> Result<Vec<(&'static str, String)>> {
+    let customer = store.customer(case.customer_id).await?;
+    let name = customer
+        .as_ref()
+        .and_then(|c| c.name.clone())
+        .unwrap_or_default();
+    let email = customer
+        .as_ref()
+        .and_then(|c| {
+            c.identities
+                .iter()
+                .find(|i| i.kind == anliegen_core::IdentityKind::Email)
+                .map(|i| i.value.clone())
+        })
+        .unwrap_or_default();
+    Ok(vec![
+        (
+            "customer.first_name",
+            anliegen_core::macros::first_name(&name),
+        ),
+        ("customer.name", name),
+        ("customer.email", email),
+        ("case.ref", case.reference.to_string()),
+        ("case.subject", case.subject.clone()),
+        ("agent.first_name", anliegen_core::macros::first_name(agent)),
+        ("agent.name", agent.to_owned()),
+    ])
+}
+
+/// `template` with its placeholders filled from `values`.
+pub fn fill(template: &str, values: &[(&'static str, String)]) -> String {
+    anliegen_core::macros::render(template, |n| {
+        values.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())
+    })
+}

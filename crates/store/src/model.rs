@@ -588,6 +588,30 @@ pub struct NewContact {
     pub call: Option<Box<anliegen_core::Call>>,
 }
 
+impl NewContact {
+    /// A contact of text only (no subject, files, mail details or call).
+    pub fn plain(
+        channel: Channel,
+        direction: Direction,
+        visibility: Visibility,
+        text: String,
+    ) -> Self {
+        Self {
+            channel,
+            direction,
+            visibility,
+            subject: None,
+            text,
+            html: None,
+            attachments: Vec::new(),
+            mail: None,
+            concern: None,
+            offer_identity: None,
+            call: None,
+        }
+    }
+}
+
 /// A file to store with a contact.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {

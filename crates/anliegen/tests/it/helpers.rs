@@ -222,6 +222,32 @@ impl TestApp {
         (id, t["token"].as_str().expect("token").to_owned())
     }
 
+    /// The types of a case's events, in order (`case_opened`, …).
+    pub async fn event_types(&self, case: &str) -> Vec<String> {
+        let (_, v) = self.get(&format!("/api/v1/cases/{case}/events")).await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits (up to 15 s) until the case has an event of `kind`.
+    pub async fn until_event(&self, case: &str, kind: &str) {
+        for _ in 0..300 {
+            if self.event_types(case).await.iter().any(|k| k == kind) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{kind} never happened on {case}: {:?}",
+            self.event_types(case).await
+        );
+    }
+
     /// Stops the node gracefully.
     pub async fn stop(&mut self) {
         if let Some(r) = self.running.take() {

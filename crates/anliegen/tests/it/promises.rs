@@ -11,30 +11,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-async fn events(app: &TestApp, case: &str) -> Vec<String> {
-    let (_, v) = app.get(&format!("/api/v1/cases/{case}/events")).await;
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["type"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn until_event(app: &TestApp, case: &str, kind: &str) {
-    for _ in 0..200 {
-        if events(app, case).await.iter().any(|k| k == kind) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "{kind} never happened on {case}: {:?}",
-        events(app, case).await
-    );
-}
-
 #[tokio::test]
 async fn a_promise_reminds_goes_overdue_escalates_and_is_kept_late() {
     // Tuesday 1 December 2026, 9:00 in Berlin.
@@ -105,7 +81,7 @@ async fn a_promise_reminds_goes_overdue_escalates_and_is_kept_late() {
 
     // Friday 13:01: the owner is reminded.
     clock.set("2026-12-04T12:01:00Z".parse().expect("time"));
-    until_event(&app, &id, "promise_due_soon").await;
+    app.until_event(&id, "promise_due_soon").await;
     let jana = anliegen_core::AgentId(
         agent["id"]
             .as_str()
@@ -135,8 +111,8 @@ async fn a_promise_reminds_goes_overdue_escalates_and_is_kept_late() {
     );
     // Friday 14:01, still open: overdue, the case escalates, supervisors hear.
     clock.set("2026-12-04T13:01:00Z".parse().expect("time"));
-    until_event(&app, &id, "promise_overdue").await;
-    until_event(&app, &id, "case_escalated").await;
+    app.until_event(&id, "promise_overdue").await;
+    app.until_event(&id, "case_escalated").await;
     let (_, c) = app.get(&format!("/api/v1/cases/{id}")).await;
     assert_eq!(c["case"]["escalation_level"], 1, "{c}");
     let handoff = c["contacts"]
@@ -174,7 +150,7 @@ async fn a_promise_reminds_goes_overdue_escalates_and_is_kept_late() {
         .expect("idempotent");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        events(&app, &id)
+        app.event_types(&id)
             .await
             .iter()
             .filter(|k| *k == "promise_overdue")
@@ -182,7 +158,7 @@ async fn a_promise_reminds_goes_overdue_escalates_and_is_kept_late() {
         1
     );
     assert_eq!(
-        events(&app, &id)
+        app.event_types(&id)
             .await
             .iter()
             .filter(|k| *k == "case_escalated")
@@ -290,8 +266,8 @@ async fn promise_jobs_survive_a_restart() {
     .expect("restart");
     app.url = running.url();
     app.running = Some(running);
-    until_event(&app, &id, "promise_overdue").await;
-    until_event(&app, &id, "case_escalated").await;
+    app.until_event(&id, "promise_overdue").await;
+    app.until_event(&id, "case_escalated").await;
 }
 
 #[tokio::test]
@@ -435,12 +411,8 @@ async fn a_callback_request_becomes_a_case_with_a_promise_and_the_list_is_ordere
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     // A missed window escalates like any overdue promise.
     clock.set("2026-12-03T15:30:00Z".parse().expect("time"));
-    until_event(
-        &app,
-        late["case_id"].as_str().unwrap_or(""),
-        "promise_overdue",
-    )
-    .await;
+    app.until_event(late["case_id"].as_str().unwrap_or(""), "promise_overdue")
+        .await;
 }
 
 /// Two nodes on one PostgreSQL database: each promise moment fires once (one reminder, one
@@ -491,11 +463,11 @@ async fn two_nodes_fire_each_promise_moment_once() {
     }
     clock.set("2026-12-01T11:30:00Z".parse().expect("time"));
     for id in &ids {
-        until_event(&app, id, "case_escalated").await;
+        app.until_event(id, "case_escalated").await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     for id in &ids {
-        let kinds = events(&app, id).await;
+        let kinds = app.event_types(id).await;
         for k in ["promise_due_soon", "promise_overdue", "case_escalated"] {
             assert_eq!(
                 kinds.iter().filter(|x| *x == k).count(),
@@ -545,11 +517,11 @@ async fn two_nodes_escalate_each_angry_case_once() {
         ids.push(case["id"].as_str().expect("id").to_owned());
     }
     for id in &ids {
-        until_event(&app, id, "case_escalated").await;
+        app.until_event(id, "case_escalated").await;
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
     for id in &ids {
-        let kinds = events(&app, id).await;
+        let kinds = app.event_types(id).await;
         assert_eq!(
             kinds.iter().filter(|x| *x == "case_escalated").count(),
             1,

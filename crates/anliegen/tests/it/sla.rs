@@ -12,30 +12,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-async fn event_types(app: &TestApp, case: &str) -> Vec<String> {
-    let (_, v) = app.get(&format!("/api/v1/cases/{case}/events")).await;
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["type"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn until_event(app: &TestApp, case: &str, kind: &str) {
-    for _ in 0..300 {
-        if event_types(app, case).await.iter().any(|k| k == kind) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "{kind} never happened on {case}: {:?}",
-        event_types(app, case).await
-    );
-}
-
 /// The case's SLA once `ok` holds for it.
 async fn sla_until(app: &TestApp, case: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
@@ -213,18 +189,18 @@ async fn the_clock_pauses_warns_breaches_escalates_and_follows_a_new_policy() {
         "2026-12-08T07:40:00Z"
     );
     assert!(
-        !event_types(&app, &id)
+        !app.event_types(&id)
             .await
             .contains(&"sla_warning".to_owned())
     );
 
     // 8:15: half of the hour is used — the assignee is warned, once.
     clock.set("2026-12-08T07:15:00Z".parse().expect("time"));
-    until_event(&app, &id, "sla_warning").await;
+    app.until_event(&id, "sla_warning").await;
     // 8:41: breached; the breach escalates the case.
     clock.set("2026-12-08T07:41:00Z".parse().expect("time"));
-    until_event(&app, &id, "sla_breached").await;
-    until_event(&app, &id, "case_escalated").await;
+    app.until_event(&id, "sla_breached").await;
+    app.until_event(&id, "case_escalated").await;
     let sla = sla_until(&app, &id, |v| {
         metric(v, "first_response")["state"] == "breached"
     })
@@ -269,7 +245,7 @@ async fn the_clock_pauses_warns_breaches_escalates_and_follows_a_new_policy() {
     assert_eq!(metric(&sla, "resolution")["state"], "running");
     clock.set("2026-12-08T08:30:00Z".parse().expect("time"));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let types = event_types(&app, &id).await;
+    let types = app.event_types(&id).await;
     assert_eq!(
         types.iter().filter(|t| *t == "sla_breached").count(),
         1,
@@ -357,7 +333,7 @@ async fn a_breach_due_while_the_node_was_down_is_recorded_after_the_restart() {
     app.stop().await;
     clock.set("2026-12-07T09:00:00Z".parse().expect("time"));
     app.restart().await;
-    until_event(&app, &id, "sla_breached").await;
-    let types = event_types(&app, &id).await;
+    app.until_event(&id, "sla_breached").await;
+    let types = app.event_types(&id).await;
     assert_eq!(types.iter().filter(|t| *t == "sla_breached").count(), 1);
 }

@@ -1560,32 +1560,10 @@ pub(crate) async fn apply_macro(
         .language
         .or_else(|| customer.as_ref().and_then(|c| c.language))
         .unwrap_or(anliegen_core::Language::De);
-    let name = customer
-        .as_ref()
-        .and_then(|c| c.name.clone())
-        .unwrap_or_default();
-    let email = customer
-        .as_ref()
-        .and_then(|c| {
-            c.identities
-                .iter()
-                .find(|i| i.kind == anliegen_core::IdentityKind::Email)
-                .map(|i| i.value.clone())
-        })
-        .unwrap_or_default();
     let agent = &s.auth.agent;
-    let text = anliegen_core::macros::render(mac.body(lang), |p| {
-        Some(match p {
-            "customer.name" => name.clone(),
-            "customer.first_name" => anliegen_core::macros::first_name(&name),
-            "customer.email" => email.clone(),
-            "case.ref" => case.reference.to_string(),
-            "case.subject" => case.subject.clone(),
-            "agent.name" => agent.name.clone(),
-            "agent.first_name" => anliegen_core::macros::first_name(&agent.name),
-            _ => return None,
-        })
-    });
+    let values =
+        anliegen_store::automation::placeholders(state.store(), &case, &agent.name).await?;
+    let text = anliegen_store::automation::fill(mac.body(lang), &values);
     if !text.trim().is_empty() {
         let existing = state.store().draft(agent.id, case.id).await?;
         let body = match existing {
@@ -1958,19 +1936,13 @@ pub(crate) async fn log_call(
             UiError::new(unprocessable, "error-invalid").with_detail("status_after")
         })?),
     };
-    let contact = anliegen_store::NewContact {
-        channel: anliegen_core::Channel::Phone,
+    let mut contact = anliegen_store::NewContact::plain(
+        anliegen_core::Channel::Phone,
         direction,
-        visibility: Visibility::Public,
-        subject: None,
-        text: summary,
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: Some(Box::new(call)),
-    };
+        Visibility::Public,
+        summary,
+    );
+    contact.call = Some(Box::new(call));
     let out = state
         .store()
         .exec(

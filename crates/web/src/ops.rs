@@ -84,6 +84,12 @@ async fn refresh_gauges(state: &AppState) -> anliegen_store::Result<()> {
     metrics::gauge!("anliegen_event_seq").set(last as f64);
     for name in [
         anliegen_store::projection::Stats::NAME,
+        anliegen_store::projection::Notifications::NAME,
+        anliegen_store::concern::AutoEscalation::NAME,
+        anliegen_store::concern::Backlog::NAME,
+        anliegen_store::sla::SlaClocks::NAME,
+        // The binary's trigger runner (`anliegen::automation::Triggers`).
+        "automations",
         anliegen_search::PROJECTION,
     ] {
         let at = store.checkpoint(name).await?;

@@ -16,8 +16,8 @@ use crate::extract::ApiJson;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_rules, put_rules))
-        .routes(routes!(dry_run))
+        .routes(routes!(list_automations, put_automations))
+        .routes(routes!(dry_run_automation))
 }
 
 /// A rule from JSON (an id is made when left out); `at` names it in errors.
@@ -63,7 +63,10 @@ async fn check_teams(state: &AppState, rules: &[Automation]) -> ApiResult<()> {
 /// The automation rules in the order they run.
 #[utoipa::path(get, path = "/automations", tag = "automations", security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>)))]
-async fn list_rules(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Automation>>> {
+async fn list_automations(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<Automation>>> {
     auth.require(Scope::Read)?;
     Ok(Json(
         anliegen_store::automation::rules(state.store()).await?,
@@ -79,7 +82,7 @@ async fn list_rules(State(state): State<AppState>, auth: Auth) -> ApiResult<Json
 /// the known placeholders; webhooks need an http(s) URL.
 #[utoipa::path(put, path = "/automations", tag = "automations", request_body = Vec<Object>, security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn put_rules(
+async fn put_automations(
     State(state): State<AppState>,
     auth: Auth,
     body: ApiJson<Vec<serde_json::Value>>,
@@ -151,7 +154,7 @@ pub struct DryRun {
 /// due for, for a trigger the unsolved cases whose conditions hold.
 #[utoipa::path(post, path = "/automations/dry-run", tag = "automations", request_body = Object, security(("bearer" = [])),
     responses((status = 200, body = DryRun), (status = 422, body = Problem)))]
-async fn dry_run(
+async fn dry_run_automation(
     State(state): State<AppState>,
     auth: Auth,
     body: ApiJson<serde_json::Value>,

@@ -532,16 +532,7 @@ impl Projection for AutoEscalation {
         // Every node follows the log, and escalating twice is not harmless: on PostgreSQL the
         // nodes take turns (a transaction-scoped lock, released even if this task is dropped),
         // and whoever comes second skips what the first already applied.
-        let turn = match store.pg_pool() {
-            Some(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:escalation'))")
-                    .execute(&mut *tx)
-                    .await?;
-                Some(tx)
-            }
-            None => None,
-        };
+        let turn = store.turn("projection:escalation").await?;
         let done = store.checkpoint(Self::NAME).await?;
         let fresh: Vec<Event> = events.iter().filter(|e| e.seq > done).cloned().collect();
         let result = if fresh.is_empty() {
@@ -549,9 +540,7 @@ impl Projection for AutoEscalation {
         } else {
             self.apply_turn(store, &fresh, upto).await
         };
-        if let Some(tx) = turn {
-            tx.rollback().await.ok();
-        }
+        turn.end().await;
         result
     }
 

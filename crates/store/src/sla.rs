@@ -157,12 +157,12 @@ impl Projection for SlaClocks {
                         _ => SlaClock::open(case.created_at, case.status),
                     },
                 };
-                // Policy first, so that what follows is measured against its targets.
+                // Policy first, so that what follows is measured against its targets (each step
+                // keeps the due times of what it touches current).
                 clock.set_policy(choose(&policies, &case.subject()), cal);
                 for e in evs {
                     step(&mut clock, e, cal);
                 }
-                clock.set_policy(choose(&policies, &case.subject()), cal);
                 clocks.push(SlaRecord {
                     case_id: case.case_id,
                     clock,

@@ -71,22 +71,12 @@ async fn list_holidays(
     ))
 }
 
-/// The settings key of a team's business calendar.
-pub(crate) fn team_calendar_key(team: anliegen_core::TeamId) -> String {
-    format!("calendar.team.{team}")
-}
-
 /// A team's business calendar (Monday to Friday 8:00–18:00 Europe/Berlin until one is set).
 pub(crate) async fn team_calendar(
     state: &AppState,
     team: anliegen_core::TeamId,
 ) -> Result<anliegen_core::calendar::CalendarSpec, ApiError> {
-    Ok(state
-        .store()
-        .setting(&team_calendar_key(team))
-        .await?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_else(|| anliegen_core::calendar::CalendarSpec::office(None)))
+    Ok(anliegen_store::sla::team_calendar_spec(state.store(), team).await?)
 }
 
 async fn team_of(state: &AppState, raw: &str) -> Result<anliegen_core::Team, ApiError> {
@@ -137,7 +127,7 @@ async fn put_team_calendar(
         .exec(
             auth.actor(),
             anliegen_store::Command::SetSetting {
-                key: team_calendar_key(team.id),
+                key: anliegen_store::sla::team_calendar_key(team.id),
                 value: value.clone(),
             },
         )

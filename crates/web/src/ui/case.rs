@@ -1887,7 +1887,12 @@ pub(crate) struct CallForm {
 fn call_seconds(raw: &str) -> Option<u32> {
     let raw = raw.trim().replace(',', ".");
     match raw.split_once(':') {
-        Some((m, s)) => Some(m.trim().parse::<u32>().ok()? * 60 + s.trim().parse::<u32>().ok()?),
+        Some((m, s)) => m
+            .trim()
+            .parse::<u32>()
+            .ok()?
+            .checked_mul(60)?
+            .checked_add(s.trim().parse::<u32>().ok()?),
         None => {
             let m: f64 = raw.parse().ok()?;
             (0.0..=1440.0)

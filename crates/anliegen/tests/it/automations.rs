@@ -173,7 +173,20 @@ async fn triggers_run_in_order_once_per_change_and_never_loop() {
     })
     .await;
     assert_eq!(done["team_id"], team["id"]);
-    // Ping removed "geld", Pong added it back, each once: the cycle ends.
+    // Ping removed "geld", Pong added it back, each once: the cycle ends. The rules' writes
+    // land one after another, so wait for all four tag changes before looking.
+    for _ in 0..200 {
+        let by_rules = events(&app, &id)
+            .await
+            .iter()
+            .filter(|e| e["type"] == "tags_changed" && e["actor"]["kind"] == "automation")
+            .count();
+        if by_rules >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = case(&app, &id).await;
     assert!(tags(&done).contains(&"geld".to_owned()), "{done}");
     let note = contacts(&app, &id)
         .await

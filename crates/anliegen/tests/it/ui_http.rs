@@ -1464,15 +1464,21 @@ async fn notifications_in_the_app_and_by_mail() {
     let first_id = crate::mail::header(&mail, "Message-ID")
         .expect("a Message-ID")
         .to_owned();
-    let done = app
-        .store()
-        .jobs(Some(anliegen_store::JobStatus::Done), 200)
-        .await
-        .unwrap();
-    let job = done
-        .iter()
-        .find(|j| j.kind == "notify.mail")
-        .expect("the mail job");
+    // The job is marked done just after the mail left: wait for that.
+    let mut job = None;
+    for _ in 0..100 {
+        let done = app
+            .store()
+            .jobs(Some(anliegen_store::JobStatus::Done), 200)
+            .await
+            .unwrap();
+        job = done.into_iter().find(|j| j.kind == "notify.mail");
+        if job.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let job = job.expect("the mail job");
     app.store()
         .enqueue(
             &anliegen_store::NewJob::new("notify.mail", job.payload.clone()),

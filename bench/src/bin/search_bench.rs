@@ -584,7 +584,9 @@ async fn main() -> anyhow::Result<()> {
     let size = match &args.database_url {
         Some(_) => {
             let pool = store.pg_pool().expect("pg");
-            let n: i64 = sqlx::query_scalar("SELECT pg_total_relation_size('search_docs')")
+            let n: i64 = sqlx::query_scalar(
+                "SELECT pg_total_relation_size('search_docs') + pg_total_relation_size('search_texts')",
+            )
                 .fetch_one(&pool)
                 .await?;
             n as u64

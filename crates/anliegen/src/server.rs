@@ -127,13 +127,17 @@ async fn ensure_admin(store: &Store) -> anyhow::Result<Option<FirstLogin>> {
 /// crash it catches up from there); an empty index over a store with history — new, lost or
 /// found damaged — is rebuilt from the store's state first, which is much faster than
 /// replaying every event.
+/// `aligned` is the index's checkpoint, already written to the store before the node serves,
+/// so the lag reported from the first request on is the index's real one (a rebuilt index
+/// shows all of the log as lag, not the store's stale checkpoint).
 async fn follow_search(
     search: anliegen_search::Search,
     store: Store,
+    aligned: anliegen_search::Result<i64>,
     poll: Duration,
     shutdown: watch::Receiver<bool>,
 ) {
-    match anliegen_search::align_checkpoint(&search).await {
+    match aligned {
         Ok(0) if store.last_seq().await.unwrap_or(0) > 0 => {
             tracing::info!("building the search index from the store");
             match search.reindex(&|_| {}).await {
@@ -210,9 +214,11 @@ pub async fn start(settings: &Settings, opts: StartOptions) -> anyhow::Result<Ru
         .map(|p| tokio::spawn(projection::follow(store.clone(), p, opts.poll, rx.clone())))
         .collect();
     if settings.search_index {
+        let aligned = anliegen_search::align_checkpoint(&search).await;
         workers.push(tokio::spawn(follow_search(
             search,
             store.clone(),
+            aligned,
             opts.poll,
             rx.clone(),
         )));

@@ -72,6 +72,10 @@ pub const FACET_CAP: u64 = 10_000;
 /// Relevance is ranked over the newest this-many matches on PostgreSQL.
 pub const RANK_WINDOW: i64 = 1_000;
 
+/// Phrases are checked over the newest this-many documents holding all their words on
+/// PostgreSQL (the words come from the index; the positions need each document read).
+pub const PHRASE_WINDOW: i64 = 2_000;
+
 /// Who is searching: the filter every query gets.
 #[derive(Debug, Clone)]
 pub enum Viewer {

@@ -11,7 +11,8 @@ use anliegen_core::search::{DocKind, TextTerm, Token, WordMatch};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use crate::{
-    Cond, Doc, Engine, FACET_CAP, Found, PROJECTION, Plan, RANK_WINDOW, Result, Sort, StoredHit,
+    Cond, Doc, Engine, FACET_CAP, Found, PHRASE_WINDOW, PROJECTION, Plan, RANK_WINDOW, Result, Sort,
+    StoredHit,
 };
 
 /// The highest position PostgreSQL keeps.
@@ -130,13 +131,6 @@ pub fn tsquery(t: &TextTerm) -> String {
     }
 }
 
-fn and_all(ts: &[TextTerm]) -> Option<String> {
-    if ts.is_empty() {
-        return None;
-    }
-    Some(ts.iter().map(tsquery).collect::<Vec<_>>().join(" & "))
-}
-
 fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
     match c {
         Cond::Kind(k) => {
@@ -149,7 +143,7 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
             qb.push("(team_id IS NULL AND kind = 'case')");
         }
         Cond::Team(Some(t)) => {
-            qb.push("team_id = ").push_bind(t.to_string());
+            qb.push("team_id = ").push_bind(t.to_string()).push("::uuid");
         }
         Cond::Tag(t) => {
             qb.push("").push_bind(t.clone()).push(" = ANY(tags)");
@@ -169,7 +163,7 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
             qb.push("(assignee_id IS NULL AND kind = 'case')");
         }
         Cond::Assignee(Some(a)) => {
-            qb.push("assignee_id = ").push_bind(a.to_string());
+            qb.push("assignee_id = ").push_bind(a.to_string()).push("::uuid");
         }
         Cond::Created(lo, hi) | Cond::Updated(lo, hi) => {
             let col = if matches!(c, Cond::Created(..)) {
@@ -193,30 +187,68 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
             qb.push("has_note");
         }
         Cond::Customer(c) => {
-            qb.push("customer_id = ").push_bind(c.to_string());
+            qb.push("customer_id = ").push_bind(c.to_string()).push("::uuid");
         }
         Cond::Visible { teams, me } => {
             qb.push("(kind = 'customer' OR team_id IS NULL OR team_id = ANY(")
                 .push_bind(teams.iter().map(|t| t.to_string()).collect::<Vec<_>>())
-                .push("::text[]) OR assignee_id = ")
+                .push("::uuid[]) OR assignee_id = ")
                 .push_bind(me.to_string())
-                .push(")");
+                .push("::uuid)");
         }
     }
 }
 
-/// Appends ` WHERE …` for a plan.
-fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str) {
-    qb.push(" WHERE TRUE");
-    if let Some(q) = and_all(&plan.text) {
-        qb.push(format!(" AND {tsv} @@ "))
-            .push_bind(q)
-            .push("::tsquery");
+/// Whether a text clause needs word positions (a phrase): PostgreSQL then checks each
+/// candidate's tsvector instead of answering from the GIN index alone.
+fn positional(t: &TextTerm) -> bool {
+    matches!(t, TextTerm::Phrase(ws) if ws.len() > 1)
+}
+
+/// The tsquery of a plan's text: every clause, and none of the excluded ones. With `loose`,
+/// phrases count as their words (any order, anywhere) and excluded phrases are left out, so the
+/// GIN index answers alone; the exact query is then checked over the newest of those.
+fn text_query(plan: &Plan, loose: bool) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for t in &plan.text {
+        match t {
+            TextTerm::Phrase(ws) if loose && positional(t) => {
+                parts.extend(ws.iter().map(|(_, w)| alts(w)));
+            }
+            t => parts.push(tsquery(t)),
+        }
+    }
+    if parts.is_empty() {
+        return None;
     }
     for t in &plan.not_text {
-        qb.push(format!(" AND NOT ({tsv} @@ "))
-            .push_bind(tsquery(t))
-            .push("::tsquery)");
+        if !(loose && positional(t)) {
+            parts.push(format!("!( {} )", tsquery(t)));
+        }
+    }
+    Some(parts.join(" & "))
+}
+
+/// Appends ` WHERE …` for a plan, matching the text with `text` (a tsquery literal).
+fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str, text: Option<&str>) {
+    qb.push(" WHERE TRUE");
+    match text {
+        Some(q) => {
+            qb.push(format!(" AND {tsv} @@ "))
+                .push_bind(q.to_owned())
+                .push("::tsquery");
+        }
+        // Only exclusions: the excluded documents come from the index, not from reading
+        // every document's tsvector.
+        None => {
+            for t in &plan.not_text {
+                qb.push(format!(
+                    " AND id NOT IN (SELECT id FROM search_docs WHERE {tsv} @@ "
+                ))
+                .push_bind(tsquery(t))
+                .push("::tsquery)");
+            }
+        }
     }
     for c in &plan.must {
         qb.push(" AND ");
@@ -226,6 +258,186 @@ fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str) {
         qb.push(" AND NOT COALESCE(");
         push_cond(qb, c);
         qb.push(", FALSE)");
+    }
+}
+
+/// A match read for the phrase path.
+struct Candidate {
+    id: String,
+    updated: i64,
+    status: Option<String>,
+    team: Option<String>,
+    rank: f32,
+}
+
+/// Counts by status and team, as the facets show them.
+fn facet_counts(
+    rows: impl IntoIterator<Item = (Option<String>, Option<String>, u64)>,
+    found: &mut Found,
+) -> u64 {
+    let mut by_status = HashMap::new();
+    let mut by_team = HashMap::new();
+    let mut total = 0u64;
+    for (status, team, n) in rows {
+        total += n;
+        let Some(status) = status.and_then(|s| anliegen_core::CaseStatus::parse(&s).ok()) else {
+            continue;
+        };
+        *by_status.entry(status).or_insert(0u64) += n;
+        *by_team
+            .entry(team.and_then(|t| uuid::Uuid::parse_str(&t).ok()))
+            .or_insert(0u64) += n;
+    }
+    found.by_status = crate::sorted_counts(by_status);
+    found.by_team = crate::sorted_counts(by_team);
+    total
+}
+
+impl PgEngine {
+    /// The page of `(id, score)` for a plan whose text the GIN index answers alone, and the
+    /// facets (counting stops at [`FACET_CAP`]).
+    async fn search_indexed(
+        &self,
+        plan: &Plan,
+        tsv: &str,
+        found: &mut Found,
+    ) -> Result<Vec<(String, f32)>> {
+        let text = text_query(plan, false);
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
+        let ranked = plan.sort == Sort::Relevance && text.is_some();
+        if ranked {
+            // The tsvector goes through the sort as a pointer to its out-of-line value; only
+            // the window's are read, by ts_rank.
+            qb.push(format!(
+                "WITH m AS (SELECT id, updated_us, {tsv} AS tsv FROM search_docs"
+            ));
+            push_where(&mut qb, plan, tsv, text.as_deref());
+            // The newest matches come from the GIN index, sorted afterwards: `+ 0` keeps the
+            // planner from walking the date index and reading every tsvector on the way.
+            qb.push(format!(
+                " ORDER BY updated_us + 0 DESC LIMIT {RANK_WINDOW}) "
+            ));
+            qb.push("SELECT id::text, ts_rank(tsv, ")
+                .push_bind(text.clone().unwrap_or_default())
+                .push("::tsquery)::real AS r FROM m ORDER BY r DESC, updated_us DESC");
+        } else {
+            qb.push("SELECT id::text, 0::real AS r FROM search_docs");
+            push_where(&mut qb, plan, tsv, text.as_deref());
+            qb.push(match (plan.sort, text.is_some()) {
+                (Sort::Oldest, true) => " ORDER BY updated_us + 0 ASC",
+                (Sort::Oldest, false) => " ORDER BY updated_us ASC",
+                (_, true) => " ORDER BY updated_us + 0 DESC",
+                (_, false) => " ORDER BY updated_us DESC",
+            });
+        }
+        qb.push(" LIMIT ")
+            .push_bind(plan.limit as i64)
+            .push(" OFFSET ")
+            .push_bind(plan.offset as i64);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let page: Vec<(String, f32)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<f32, _>(1)?)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
+        if plan.facets {
+            let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+                "SELECT status, team_id::text, count(*) FROM (SELECT status, team_id FROM search_docs",
+            );
+            push_where(&mut qb, plan, tsv, text.as_deref());
+            qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
+            let rows = qb.build().fetch_all(&self.pool).await?;
+            let counts = rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<Option<String>, _>(0)?,
+                        r.try_get::<Option<String>, _>(1)?,
+                        r.try_get::<i64, _>(2)?.max(0) as u64,
+                    ))
+                })
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+            let total = facet_counts(counts, found);
+            found.capped = total > FACET_CAP;
+            found.total = total.min(FACET_CAP);
+        } else {
+            found.total = page.len() as u64 + plan.offset as u64;
+        }
+        Ok(page)
+    }
+
+    /// The page for a plan with phrases: the GIN index finds the documents with all the words,
+    /// and the newest [`PHRASE_WINDOW`] of them are checked for the phrases (their tsvectors
+    /// read); when there were more candidates, the counts say "at least" (`capped`).
+    async fn search_phrases(
+        &self,
+        plan: &Plan,
+        tsv: &str,
+        found: &mut Found,
+    ) -> Result<Vec<(String, f32)>> {
+        let exact = text_query(plan, false).unwrap_or_default();
+        let loose = text_query(plan, true);
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+            "SELECT c.id::text, c.updated_us, c.status, c.team_id::text, c.n, ts_rank(c.tsv, ",
+        );
+        // The window function keeps the phrase check outside the window: only the newest
+        // candidates' tsvectors are read.
+        qb.push_bind(exact.clone()).push(format!(
+            "::tsquery)::real FROM (SELECT w.*, count(*) OVER () AS n FROM \
+             (SELECT id, updated_us, status, team_id, {tsv} AS tsv FROM search_docs"
+        ));
+        push_where(&mut qb, plan, tsv, loose.as_deref());
+        qb.push(format!(
+            " ORDER BY updated_us + 0 DESC LIMIT {PHRASE_WINDOW}) w) c WHERE c.tsv @@ "
+        ));
+        qb.push_bind(exact).push("::tsquery");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut candidates = 0i64;
+        let mut hits = Vec::with_capacity(rows.len());
+        for r in &rows {
+            candidates = candidates.max(r.try_get::<i64, _>(4)?);
+            hits.push(Candidate {
+                id: r.try_get(0)?,
+                updated: r.try_get(1)?,
+                status: r.try_get(2)?,
+                team: r.try_get(3)?,
+                rank: r.try_get(5)?,
+            });
+        }
+        match plan.sort {
+            Sort::Relevance => hits.sort_by(|a, b| {
+                b.rank
+                    .total_cmp(&a.rank)
+                    .then(b.updated.cmp(&a.updated))
+            }),
+            Sort::Newest => hits.sort_by(|a, b| b.updated.cmp(&a.updated)),
+            Sort::Oldest => hits.sort_by(|a, b| a.updated.cmp(&b.updated)),
+        }
+        let window_full = candidates >= PHRASE_WINDOW;
+        if plan.facets {
+            let total = facet_counts(
+                hits.iter()
+                    .map(|h| (h.status.clone(), h.team.clone(), 1u64)),
+                found,
+            );
+            found.total = total;
+        } else {
+            found.total = hits.len() as u64;
+        }
+        found.capped = window_full;
+        let page = hits
+            .into_iter()
+            .skip(plan.offset)
+            .take(plan.limit)
+            .map(|h| {
+                let score = if plan.sort == Sort::Relevance {
+                    h.rank
+                } else {
+                    0.0
+                };
+                (h.id, score)
+            })
+            .collect();
+        Ok(page)
     }
 }
 
@@ -243,7 +455,7 @@ impl Engine for PgEngine {
             .await?;
         for chunk in docs.chunks(100) {
             let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO search_docs (id, kind, customer_id, team_id, assignee_id, status, priority, tags, channels, senders, has_attachment, has_note, created_us, updated_us, reference, title, public_text, notes_text, public_tsv, agent_tsv) ",
+                "INSERT INTO search_docs (id, kind, customer_id, team_id, assignee_id, status, priority, tags, channels, senders, has_attachment, has_note, created_us, updated_us, public_tsv, agent_tsv) ",
             );
             qb.push_values(chunk, |mut b, d| {
                 let pub_off = max_pos(&d.title_terms) + 8;
@@ -256,10 +468,14 @@ impl Engine for PgEngine {
                     (&d.notes_terms, notes_off, false),
                 ]);
                 b.push_bind(d.id.to_string())
+                    .push_unseparated("::uuid")
                     .push_bind(d.kind.as_str())
                     .push_bind(d.customer.map(|u| u.to_string()))
+                    .push_unseparated("::uuid")
                     .push_bind(d.team.map(|u| u.to_string()))
+                    .push_unseparated("::uuid")
                     .push_bind(d.assignee.map(|u| u.to_string()))
+                    .push_unseparated("::uuid")
                     .push_bind(d.status.map(|s| s.as_str().to_owned()))
                     .push_bind(d.priority.clone())
                     .push_bind(d.tags.clone())
@@ -269,10 +485,6 @@ impl Engine for PgEngine {
                     .push_bind(d.has_note)
                     .push_bind(d.created)
                     .push_bind(d.updated)
-                    .push_bind(d.reference.clone())
-                    .push_bind(d.title.clone())
-                    .push_bind(d.public_text.replace('\0', ""))
-                    .push_bind(d.notes_text.replace('\0', ""))
                     .push_bind(public)
                     .push_unseparated("::tsvector")
                     .push_bind(agent)
@@ -283,14 +495,34 @@ impl Engine for PgEngine {
                  assignee_id = excluded.assignee_id, status = excluded.status, priority = excluded.priority, tags = excluded.tags, \
                  channels = excluded.channels, senders = excluded.senders, has_attachment = excluded.has_attachment, \
                  has_note = excluded.has_note, created_us = excluded.created_us, updated_us = excluded.updated_us, \
-                 reference = excluded.reference, title = excluded.title, public_text = excluded.public_text, \
-                 notes_text = excluded.notes_text, public_tsv = excluded.public_tsv, agent_tsv = excluded.agent_tsv",
+                 public_tsv = excluded.public_tsv, agent_tsv = excluded.agent_tsv",
+            );
+            qb.build().execute(&mut *tx).await?;
+            let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO search_texts (id, reference, title, public_text, notes_text) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(d.id.to_string())
+                    .push_unseparated("::uuid")
+                    .push_bind(d.reference.clone())
+                    .push_bind(d.title.replace('\0', ""))
+                    .push_bind(d.public_text.replace('\0', ""))
+                    .push_bind(d.notes_text.replace('\0', ""));
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET reference = excluded.reference, title = excluded.title, \
+                 public_text = excluded.public_text, notes_text = excluded.notes_text",
             );
             qb.build().execute(&mut *tx).await?;
         }
         if !deletes.is_empty() {
-            sqlx::query("DELETE FROM search_docs WHERE id = ANY($1)")
-                .bind(deletes.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+            let ids: Vec<String> = deletes.iter().map(|d| d.to_string()).collect();
+            sqlx::query("DELETE FROM search_docs WHERE id = ANY($1::uuid[])")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM search_texts WHERE id = ANY($1::uuid[])")
+                .bind(&ids)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -323,7 +555,7 @@ impl Engine for PgEngine {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:search'))")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("TRUNCATE search_docs")
+        sqlx::query("TRUNCATE search_docs, search_texts")
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -344,44 +576,18 @@ impl Engine for PgEngine {
         } else {
             "public_tsv"
         };
-        let text = and_all(&plan.text);
-        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
-        let ranked = plan.sort == Sort::Relevance && text.is_some();
-        if ranked {
-            qb.push(format!(
-                "WITH m AS (SELECT id, updated_us, {tsv} AS tsv FROM search_docs"
-            ));
-            push_where(&mut qb, plan, tsv);
-            // The newest matches come from the GIN index, sorted afterwards: `+ 0` keeps the
-            // planner from walking the date index and reading every tsvector on the way.
-            qb.push(format!(
-                " ORDER BY updated_us + 0 DESC LIMIT {RANK_WINDOW}) "
-            ));
-            qb.push("SELECT id, ts_rank(tsv, ")
-                .push_bind(text.clone().unwrap_or_default())
-                .push("::tsquery)::real AS r FROM m ORDER BY r DESC, updated_us DESC");
+        let mut found = Found::default();
+        let with_phrases =
+            !plan.text.is_empty() && plan.text.iter().chain(&plan.not_text).any(positional);
+        let page = if with_phrases {
+            self.search_phrases(plan, tsv, &mut found).await?
         } else {
-            qb.push("SELECT id, 0::real AS r FROM search_docs");
-            push_where(&mut qb, plan, tsv);
-            qb.push(match (plan.sort, text.is_some()) {
-                (Sort::Oldest, true) => " ORDER BY updated_us + 0 ASC",
-                (Sort::Oldest, false) => " ORDER BY updated_us ASC",
-                (_, true) => " ORDER BY updated_us + 0 DESC",
-                (_, false) => " ORDER BY updated_us DESC",
-            });
-        }
-        qb.push(" LIMIT ")
-            .push_bind(plan.limit as i64)
-            .push(" OFFSET ")
-            .push_bind(plan.offset as i64);
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let page: Vec<(String, f32)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<f32, _>(1)?)))
-            .collect::<std::result::Result<_, sqlx::Error>>()?;
+            self.search_indexed(plan, tsv, &mut found).await?
+        };
         let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
         let rows = sqlx::query(
-            "SELECT id, kind, reference, title, status, team_id, updated_us, public_text, notes_text FROM search_docs WHERE id = ANY($1)",
+            "SELECT d.id::text AS id, d.kind, t.reference, t.title, d.status, d.team_id::text AS team_id, d.updated_us, \
+             t.public_text, t.notes_text FROM search_docs d JOIN search_texts t ON t.id = d.id WHERE d.id = ANY($1::uuid[])",
         )
         .bind(&ids)
         .fetch_all(&self.pool)
@@ -411,7 +617,7 @@ impl Engine for PgEngine {
             };
             by_id.insert(id, hit);
         }
-        let hits = page
+        found.hits = page
             .into_iter()
             .filter_map(|(id, score)| {
                 by_id.remove(&id).map(|mut h| {
@@ -420,41 +626,6 @@ impl Engine for PgEngine {
                 })
             })
             .collect();
-        let mut found = Found {
-            hits,
-            ..Found::default()
-        };
-        if plan.facets {
-            let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
-                "SELECT status, team_id, count(*) FROM (SELECT status, team_id FROM search_docs",
-            );
-            push_where(&mut qb, plan, tsv);
-            qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
-            let rows = qb.build().fetch_all(&self.pool).await?;
-            let mut by_status = HashMap::new();
-            let mut by_team = HashMap::new();
-            let mut total = 0u64;
-            for r in rows {
-                let n = r.try_get::<i64, _>(2)?.max(0) as u64;
-                total += n;
-                let status: Option<String> = r.try_get(0)?;
-                let Some(status) = status.and_then(|s| anliegen_core::CaseStatus::parse(&s).ok())
-                else {
-                    continue;
-                };
-                *by_status.entry(status).or_insert(0u64) += n;
-                let team: Option<String> = r.try_get(1)?;
-                *by_team
-                    .entry(team.and_then(|t| uuid::Uuid::parse_str(&t).ok()))
-                    .or_insert(0u64) += n;
-            }
-            found.capped = total > FACET_CAP;
-            found.total = total.min(FACET_CAP);
-            found.by_status = crate::sorted_counts(by_status);
-            found.by_team = crate::sorted_counts(by_team);
-        } else {
-            found.total = found.hits.len() as u64 + plan.offset as u64;
-        }
         Ok(found)
     }
 

@@ -190,6 +190,45 @@ async fn relevance_german_and_english_folding_stemming_phrases_and_exact_identif
 }
 
 #[tokio::test]
+async fn phrases_need_their_words_in_order_and_excluded_phrases_keep_the_rest() {
+    let app = TestApp::spawn().await;
+    let a = open(
+        &app,
+        json!({"email": "phrase1@example.de"}),
+        "Lieferung",
+        "Das Paket ist leider nicht angekommen.",
+        json!({}),
+    )
+    .await;
+    let b = open(
+        &app,
+        json!({"email": "phrase2@example.de"}),
+        "Rechnung",
+        "Nicht die Rechnung fehlt, das Paket ist angekommen, aber beschädigt.",
+        json!({}),
+    )
+    .await;
+    indexed(&app).await;
+    // Both hold both words; only one in this order.
+    assert_eq!(
+        refs(&search(&app, "\"nicht angekommen\"").await),
+        vec![r(&a)]
+    );
+    assert_eq!(
+        refs(&search(&app, "Paket \"nicht angekommen\"").await),
+        vec![r(&a)]
+    );
+    assert_eq!(
+        refs(&search(&app, "angekommen -\"nicht angekommen\"").await),
+        vec![r(&b)]
+    );
+    let v = search(&app, "\"Rechnung fehlt\" Paket").await;
+    assert_eq!(refs(&v), vec![r(&b)]);
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["total_capped"], false, "{v}");
+}
+
+#[tokio::test]
 async fn filters_facets_sorting_and_the_issue_example_query() {
     let app = TestApp::spawn().await;
     let (s, team) = app

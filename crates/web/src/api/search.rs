@@ -85,7 +85,8 @@ pub struct FacetCount {
 pub struct SearchResultsDto {
     /// Matches.
     pub total: u64,
-    /// Whether counting stopped at 10,000 (show "10,000+").
+    /// Whether counting stopped early (show "10,000+"): at 10,000 matches, or, on PostgreSQL,
+    /// when a quoted phrase was checked among the newest 2,000 documents holding its words.
     pub total_capped: bool,
     /// The page.
     pub hits: Vec<SearchHitDto>,

@@ -11,8 +11,8 @@ use anliegen_core::search::{DocKind, TextTerm, Token, WordMatch};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use crate::{
-    Cond, Doc, Engine, FACET_CAP, Found, PHRASE_WINDOW, PROJECTION, Plan, RANK_WINDOW, Result, Sort,
-    StoredHit,
+    Cond, Doc, Engine, FACET_CAP, Found, PHRASE_WINDOW, PROJECTION, Plan, RANK_WINDOW, Result,
+    Sort, StoredHit,
 };
 
 /// The highest position PostgreSQL keeps.
@@ -24,6 +24,8 @@ pub struct PgEngine {
     /// Two connections of its own for applying documents, so a burst of searches on the
     /// shared pool never holds the index back.
     apply_pool: sqlx::PgPool,
+    /// Connections for counting facets beside a search's page (one per running search).
+    count_pool: sqlx::PgPool,
 }
 
 impl PgEngine {
@@ -32,7 +34,14 @@ impl PgEngine {
         let apply_pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
             .connect_lazy_with((*pool.connect_options()).clone());
-        Self { pool, apply_pool }
+        let count_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(crate::CONCURRENT_SEARCHES as u32)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        Self {
+            pool,
+            apply_pool,
+            count_pool,
+        }
     }
 }
 
@@ -50,9 +59,15 @@ fn quote(term: &str) -> String {
     out
 }
 
-/// A tsvector literal of `parts` (tokens, position offset, weighted `A`).
-pub fn tsvector(parts: &[(&[Token], u32, bool)]) -> String {
+/// A tsvector literal of `parts` (tokens, position offset, weighted `A`) and of `bare`
+/// lexemes without positions (filters).
+pub fn tsvector(parts: &[(&[Token], u32, bool)], bare: &[String]) -> String {
     let mut lexemes: BTreeMap<&str, Vec<(u32, bool)>> = BTreeMap::new();
+    for b in bare {
+        if !b.is_empty() && b.len() <= 2000 {
+            lexemes.entry(b.as_str()).or_default();
+        }
+    }
     for (tokens, offset, a) in parts {
         for t in *tokens {
             if t.term.is_empty() || t.term.len() > 2000 {
@@ -73,7 +88,9 @@ pub fn tsvector(parts: &[(&[Token], u32, bool)]) -> String {
             out.push(' ');
         }
         out.push_str(&quote(term));
-        out.push(':');
+        if !ps.is_empty() {
+            out.push(':');
+        }
         for (i, (p, a)) in ps.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -143,27 +160,21 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
             qb.push("(team_id IS NULL AND kind = 'case')");
         }
         Cond::Team(Some(t)) => {
-            qb.push("team_id = ").push_bind(t.to_string()).push("::uuid");
+            qb.push("team_id = ")
+                .push_bind(t.to_string())
+                .push("::uuid");
         }
-        Cond::Tag(t) => {
-            qb.push("").push_bind(t.clone()).push(" = ANY(tags)");
-        }
-        Cond::Channel(c) => {
-            qb.push("").push_bind(c.clone()).push(" = ANY(channels)");
-        }
-        Cond::Priority(p) => {
-            qb.push("priority = ").push_bind(p.clone());
-        }
-        Cond::Sender(keys) => {
-            qb.push("senders && ")
-                .push_bind(keys.clone())
-                .push("::text[]");
+        // In the tsquery (see `filter_query`).
+        Cond::Tag(_) | Cond::Channel(_) | Cond::Priority(_) | Cond::Sender(_) => {
+            qb.push("TRUE");
         }
         Cond::Assignee(None) => {
             qb.push("(assignee_id IS NULL AND kind = 'case')");
         }
         Cond::Assignee(Some(a)) => {
-            qb.push("assignee_id = ").push_bind(a.to_string()).push("::uuid");
+            qb.push("assignee_id = ")
+                .push_bind(a.to_string())
+                .push("::uuid");
         }
         Cond::Created(lo, hi) | Cond::Updated(lo, hi) => {
             let col = if matches!(c, Cond::Created(..)) {
@@ -187,7 +198,9 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
             qb.push("has_note");
         }
         Cond::Customer(c) => {
-            qb.push("customer_id = ").push_bind(c.to_string()).push("::uuid");
+            qb.push("customer_id = ")
+                .push_bind(c.to_string())
+                .push("::uuid");
         }
         Cond::Visible { teams, me } => {
             qb.push("(kind = 'customer' OR team_id IS NULL OR team_id = ANY(")
@@ -197,6 +210,45 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
                 .push("::uuid)");
         }
     }
+}
+
+/// Filters kept as lexemes in the tsvectors rather than as columns: they keep the rows narrow
+/// (every match of a common word is a row visit) and let the GIN index intersect them with the
+/// words. `§` never occurs in a term of text, so they meet nothing a person typed.
+const FILTER_MARK: &str = "§";
+
+/// The filter lexemes of a document.
+fn filter_lexemes(d: &Doc) -> Vec<String> {
+    let mut out = Vec::new();
+    out.extend(d.tags.iter().map(|t| format!("{FILTER_MARK}tag:{t}")));
+    out.extend(
+        d.channels
+            .iter()
+            .map(|c| format!("{FILTER_MARK}channel:{c}")),
+    );
+    out.extend(d.senders.iter().map(|k| format!("{FILTER_MARK}from:{k}")));
+    if let Some(p) = &d.priority {
+        out.push(format!("{FILTER_MARK}priority:{p}"));
+    }
+    out
+}
+
+/// The tsquery of a filter kept as lexemes.
+fn filter_query(c: &Cond) -> Option<String> {
+    Some(match c {
+        Cond::Tag(t) => quote(&format!("{FILTER_MARK}tag:{t}")),
+        Cond::Channel(ch) => quote(&format!("{FILTER_MARK}channel:{ch}")),
+        Cond::Priority(p) => quote(&format!("{FILTER_MARK}priority:{p}")),
+        Cond::Sender(keys) if keys.is_empty() => quote(&format!("{FILTER_MARK}from:")),
+        Cond::Sender(keys) => format!(
+            "( {} )",
+            keys.iter()
+                .map(|k| quote(&format!("{FILTER_MARK}from:{k}")))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
+        _ => return None,
+    })
 }
 
 /// Whether a text clause needs word positions (a phrase): PostgreSQL then checks each
@@ -218,6 +270,7 @@ fn text_query(plan: &Plan, loose: bool) -> Option<String> {
             t => parts.push(tsquery(t)),
         }
     }
+    parts.extend(plan.must.iter().filter_map(filter_query));
     if parts.is_empty() {
         return None;
     }
@@ -226,7 +279,24 @@ fn text_query(plan: &Plan, loose: bool) -> Option<String> {
             parts.push(format!("!( {} )", tsquery(t)));
         }
     }
+    for q in plan.not.iter().filter_map(filter_query) {
+        parts.push(format!("!{q}"));
+    }
     Some(parts.join(" & "))
+}
+
+/// The tsquery that ranks: the words alone.
+fn rank_query(plan: &Plan) -> Option<String> {
+    if plan.text.is_empty() {
+        return None;
+    }
+    Some(
+        plan.text
+            .iter()
+            .map(tsquery)
+            .collect::<Vec<_>>()
+            .join(" & "),
+    )
 }
 
 /// Appends ` WHERE …` for a plan, matching the text with `text` (a tsquery literal).
@@ -241,11 +311,16 @@ fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str, text: Opt
         // Only exclusions: the excluded documents come from the index, not from reading
         // every document's tsvector.
         None => {
-            for t in &plan.not_text {
+            let excluded = plan
+                .not_text
+                .iter()
+                .map(tsquery)
+                .chain(plan.not.iter().filter_map(filter_query));
+            for q in excluded {
                 qb.push(format!(
                     " AND id NOT IN (SELECT id FROM search_docs WHERE {tsv} @@ "
                 ))
-                .push_bind(tsquery(t))
+                .push_bind(q)
                 .push("::tsquery)");
             }
         }
@@ -254,7 +329,22 @@ fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str, text: Opt
         qb.push(" AND ");
         push_cond(qb, c);
     }
-    for c in &plan.not {
+    // Only cases have these: the other kinds' partitions are not read.
+    if plan.must.iter().any(|c| {
+        matches!(
+            c,
+            Cond::Status(_)
+                | Cond::Team(_)
+                | Cond::Tag(_)
+                | Cond::Channel(_)
+                | Cond::Priority(_)
+                | Cond::Assignee(_)
+                | Cond::HasAttachment
+        )
+    }) {
+        qb.push(" AND kind = 'case'");
+    }
+    for c in plan.not.iter().filter(|c| filter_query(c).is_none()) {
         qb.push(" AND NOT COALESCE(");
         push_cond(qb, c);
         qb.push(", FALSE)");
@@ -268,6 +358,23 @@ struct Candidate {
     status: Option<String>,
     team: Option<String>,
     rank: f32,
+}
+
+/// Settings for a search's transaction. With words or filter lexemes, matches come from the
+/// GIN index: otherwise a common word (or a LIMIT) leads the planner to a sequential scan that
+/// reads every document's tsvector, ten times slower, because the planner does not count the
+/// cost of reading values kept out of line. A search never waits long for a lock: its page and
+/// its facets run on two connections, and a lock queued between them must end in an error,
+/// not in two waits for each other.
+async fn settings(conn: &mut sqlx::PgConnection, indexed: bool) -> Result<()> {
+    sqlx::query(
+        "SELECT set_config('enable_seqscan', $1, true), set_config('lock_timeout', '5s', true), \
+         set_config('statement_timeout', '30s', true)",
+    )
+    .bind(if indexed { "off" } else { "on" })
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Counts by status and team, as the facets show them.
@@ -297,14 +404,17 @@ impl PgEngine {
     /// The page of `(id, score)` for a plan whose text the GIN index answers alone, and the
     /// facets (counting stops at [`FACET_CAP`]).
     async fn search_indexed(
-        &self,
+        conn: &mut sqlx::PgConnection,
         plan: &Plan,
         tsv: &str,
-        found: &mut Found,
     ) -> Result<Vec<(String, f32)>> {
         let text = text_query(plan, false);
+        // Matches found through the index (words, filter lexemes) are sorted afterwards;
+        // without them, walking the date index and filtering is the fast way to the newest.
+        let indexed = text.is_some();
+        let rank = rank_query(plan);
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
-        let ranked = plan.sort == Sort::Relevance && text.is_some();
+        let ranked = plan.sort == Sort::Relevance && rank.is_some();
         if ranked {
             // The tsvector goes through the sort as a pointer to its out-of-line value; only
             // the window's are read, by ts_rank.
@@ -318,12 +428,12 @@ impl PgEngine {
                 " ORDER BY updated_us + 0 DESC LIMIT {RANK_WINDOW}) "
             ));
             qb.push("SELECT id::text, ts_rank(tsv, ")
-                .push_bind(text.clone().unwrap_or_default())
+                .push_bind(rank.unwrap_or_default())
                 .push("::tsquery)::real AS r FROM m ORDER BY r DESC, updated_us DESC");
         } else {
             qb.push("SELECT id::text, 0::real AS r FROM search_docs");
             push_where(&mut qb, plan, tsv, text.as_deref());
-            qb.push(match (plan.sort, text.is_some()) {
+            qb.push(match (plan.sort, indexed) {
                 (Sort::Oldest, true) => " ORDER BY updated_us + 0 ASC",
                 (Sort::Oldest, false) => " ORDER BY updated_us ASC",
                 (_, true) => " ORDER BY updated_us + 0 DESC",
@@ -334,42 +444,48 @@ impl PgEngine {
             .push_bind(plan.limit as i64)
             .push(" OFFSET ")
             .push_bind(plan.offset as i64);
-        let rows = qb.build().fetch_all(&self.pool).await?;
+        let rows = qb.build().fetch_all(&mut *conn).await?;
         let page: Vec<(String, f32)> = rows
             .iter()
             .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<f32, _>(1)?)))
             .collect::<std::result::Result<_, sqlx::Error>>()?;
-        if plan.facets {
-            let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
-                "SELECT status, team_id::text, count(*) FROM (SELECT status, team_id FROM search_docs",
-            );
-            push_where(&mut qb, plan, tsv, text.as_deref());
-            qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
-            let rows = qb.build().fetch_all(&self.pool).await?;
-            let counts = rows
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get::<Option<String>, _>(0)?,
-                        r.try_get::<Option<String>, _>(1)?,
-                        r.try_get::<i64, _>(2)?.max(0) as u64,
-                    ))
-                })
-                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
-            let total = facet_counts(counts, found);
-            found.capped = total > FACET_CAP;
-            found.total = total.min(FACET_CAP);
-        } else {
-            found.total = page.len() as u64 + plan.offset as u64;
-        }
         Ok(page)
+    }
+
+    /// Counts by status and team for a plan the GIN index answers alone, on a connection of
+    /// its own (so it runs beside the page's query), stopping at [`FACET_CAP`].
+    async fn facets_indexed(&self, plan: &Plan, tsv: &str, found: &mut Found) -> Result<()> {
+        let text = text_query(plan, false);
+        let mut tx = self.count_pool.begin().await?;
+        settings(&mut tx, text.is_some()).await?;
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+            "SELECT status, team_id::text, count(*) FROM (SELECT status, team_id FROM search_docs",
+        );
+        push_where(&mut qb, plan, tsv, text.as_deref());
+        qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
+        let rows = qb.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let counts = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>(0)?,
+                    r.try_get::<Option<String>, _>(1)?,
+                    r.try_get::<i64, _>(2)?.max(0) as u64,
+                ))
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        let total = facet_counts(counts, found);
+        found.capped = total > FACET_CAP;
+        found.total = total.min(FACET_CAP);
+        Ok(())
     }
 
     /// The page for a plan with phrases: the GIN index finds the documents with all the words,
     /// and the newest [`PHRASE_WINDOW`] of them are checked for the phrases (their tsvectors
     /// read); when there were more candidates, the counts say "at least" (`capped`).
     async fn search_phrases(
-        &self,
+        conn: &mut sqlx::PgConnection,
         plan: &Plan,
         tsv: &str,
         found: &mut Found,
@@ -381,16 +497,17 @@ impl PgEngine {
         );
         // The window function keeps the phrase check outside the window: only the newest
         // candidates' tsvectors are read.
-        qb.push_bind(exact.clone()).push(format!(
-            "::tsquery)::real FROM (SELECT w.*, count(*) OVER () AS n FROM \
+        qb.push_bind(rank_query(plan).unwrap_or_default())
+            .push(format!(
+                "::tsquery)::real FROM (SELECT w.*, count(*) OVER () AS n FROM \
              (SELECT id, updated_us, status, team_id, {tsv} AS tsv FROM search_docs"
-        ));
+            ));
         push_where(&mut qb, plan, tsv, loose.as_deref());
         qb.push(format!(
             " ORDER BY updated_us + 0 DESC LIMIT {PHRASE_WINDOW}) w) c WHERE c.tsv @@ "
         ));
         qb.push_bind(exact).push("::tsquery");
-        let rows = qb.build().fetch_all(&self.pool).await?;
+        let rows = qb.build().fetch_all(&mut *conn).await?;
         let mut candidates = 0i64;
         let mut hits = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -404,13 +521,11 @@ impl PgEngine {
             });
         }
         match plan.sort {
-            Sort::Relevance => hits.sort_by(|a, b| {
-                b.rank
-                    .total_cmp(&a.rank)
-                    .then(b.updated.cmp(&a.updated))
-            }),
-            Sort::Newest => hits.sort_by(|a, b| b.updated.cmp(&a.updated)),
-            Sort::Oldest => hits.sort_by(|a, b| a.updated.cmp(&b.updated)),
+            Sort::Relevance => {
+                hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.updated.cmp(&a.updated)))
+            }
+            Sort::Newest => hits.sort_by_key(|h| std::cmp::Reverse(h.updated)),
+            Sort::Oldest => hits.sort_by_key(|h| h.updated),
         }
         let window_full = candidates >= PHRASE_WINDOW;
         if plan.facets {
@@ -455,18 +570,24 @@ impl Engine for PgEngine {
             .await?;
         for chunk in docs.chunks(100) {
             let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO search_docs (id, kind, customer_id, team_id, assignee_id, status, priority, tags, channels, senders, has_attachment, has_note, created_us, updated_us, public_tsv, agent_tsv) ",
+                "INSERT INTO search_docs (id, kind, customer_id, team_id, assignee_id, status, has_attachment, has_note, created_us, updated_us, public_tsv, agent_tsv) ",
             );
             qb.push_values(chunk, |mut b, d| {
                 let pub_off = max_pos(&d.title_terms) + 8;
                 let notes_off = pub_off + max_pos(&d.public_terms) + 8;
-                let public =
-                    tsvector(&[(&d.title_terms, 0, true), (&d.public_terms, pub_off, false)]);
-                let agent = tsvector(&[
-                    (&d.title_terms, 0, true),
-                    (&d.public_terms, pub_off, false),
-                    (&d.notes_terms, notes_off, false),
-                ]);
+                let filters = filter_lexemes(d);
+                let public = tsvector(
+                    &[(&d.title_terms, 0, true), (&d.public_terms, pub_off, false)],
+                    &filters,
+                );
+                let agent = tsvector(
+                    &[
+                        (&d.title_terms, 0, true),
+                        (&d.public_terms, pub_off, false),
+                        (&d.notes_terms, notes_off, false),
+                    ],
+                    &filters,
+                );
                 b.push_bind(d.id.to_string())
                     .push_unseparated("::uuid")
                     .push_bind(d.kind.as_str())
@@ -477,10 +598,6 @@ impl Engine for PgEngine {
                     .push_bind(d.assignee.map(|u| u.to_string()))
                     .push_unseparated("::uuid")
                     .push_bind(d.status.map(|s| s.as_str().to_owned()))
-                    .push_bind(d.priority.clone())
-                    .push_bind(d.tags.clone())
-                    .push_bind(d.channels.clone())
-                    .push_bind(d.senders.clone())
                     .push_bind(d.has_attachment)
                     .push_bind(d.has_note)
                     .push_bind(d.created)
@@ -491,9 +608,8 @@ impl Engine for PgEngine {
                     .push_unseparated("::tsvector");
             });
             qb.push(
-                " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id, team_id = excluded.team_id, \
-                 assignee_id = excluded.assignee_id, status = excluded.status, priority = excluded.priority, tags = excluded.tags, \
-                 channels = excluded.channels, senders = excluded.senders, has_attachment = excluded.has_attachment, \
+                " ON CONFLICT (id, kind) DO UPDATE SET customer_id = excluded.customer_id, team_id = excluded.team_id, \
+                 assignee_id = excluded.assignee_id, status = excluded.status, has_attachment = excluded.has_attachment, \
                  has_note = excluded.has_note, created_us = excluded.created_us, updated_us = excluded.updated_us, \
                  public_tsv = excluded.public_tsv, agent_tsv = excluded.agent_tsv",
             );
@@ -555,7 +671,13 @@ impl Engine for PgEngine {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:search'))")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("TRUNCATE search_docs, search_texts")
+        // DELETE, not TRUNCATE: TRUNCATE's exclusive lock would queue between the two
+        // connections of a running search (its page holds a share lock while its facets ask
+        // for one) and neither could go on.
+        sqlx::query("DELETE FROM search_docs")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM search_texts")
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -577,12 +699,22 @@ impl Engine for PgEngine {
             "public_tsv"
         };
         let mut found = Found::default();
+        let mut tx = self.pool.begin().await?;
+        settings(&mut tx, text_query(plan, false).is_some()).await?;
         let with_phrases =
             !plan.text.is_empty() && plan.text.iter().chain(&plan.not_text).any(positional);
         let page = if with_phrases {
-            self.search_phrases(plan, tsv, &mut found).await?
+            Self::search_phrases(&mut tx, plan, tsv, &mut found).await?
+        } else if plan.facets {
+            let (page, ()) = tokio::try_join!(
+                Self::search_indexed(&mut tx, plan, tsv),
+                self.facets_indexed(plan, tsv, &mut found)
+            )?;
+            page
         } else {
-            self.search_indexed(plan, tsv, &mut found).await?
+            let page = Self::search_indexed(&mut tx, plan, tsv).await?;
+            found.total = page.len() as u64 + plan.offset as u64;
+            page
         };
         let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
         let rows = sqlx::query(
@@ -590,8 +722,9 @@ impl Engine for PgEngine {
              t.public_text, t.notes_text FROM search_docs d JOIN search_texts t ON t.id = d.id WHERE d.id = ANY($1::uuid[])",
         )
         .bind(&ids)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         let mut by_id: HashMap<String, StoredHit> = HashMap::new();
         for r in rows {
             let id: String = r.try_get("id")?;

@@ -304,6 +304,27 @@ async fn filters_facets_sorting_and_the_issue_example_query() {
         vec![r(&hit)]
     );
     assert_eq!(refs(&search(&app, "channel:phone").await), vec![r(&hit)]);
+    // Excluded filters, with words and alone (PostgreSQL keeps these as lexemes).
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(refs(&search(&app, "Anhänger -channel:phone").await)),
+        sorted(vec![r(&other_team), r(&other_sender)])
+    );
+    assert_eq!(
+        sorted(refs(&search(&app, "-channel:phone -tag:none").await)),
+        sorted(vec![r(&other_team), r(&other_sender)])
+    );
+    assert_eq!(
+        refs(&search(&app, "Anhänger -from:verlag@example.de").await),
+        vec![r(&other_sender)]
+    );
+    assert_eq!(
+        refs(&search(&app, "tag:trailer priority:normal channel:phone").await),
+        vec![r(&hit)]
+    );
     assert!(refs(&search(&app, "created:<2026-11-01 Anhänger").await).is_empty());
     assert_eq!(
         refs(&search(&app, "status:new Anhänger").await),

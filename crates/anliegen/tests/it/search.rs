@@ -229,6 +229,58 @@ async fn phrases_need_their_words_in_order_and_excluded_phrases_keep_the_rest() 
 }
 
 #[tokio::test]
+async fn a_word_every_case_holds_pages_newest_first() {
+    // On PostgreSQL, once its statistics say most cases hold a word, the newest documents are
+    // checked one by one instead of visiting every match: the pages must be the same.
+    let app = TestApp::spawn().await;
+    let mut opened = Vec::new();
+    for i in 0..6 {
+        let c = open(
+            &app,
+            json!({"email": format!("reklamation{i}@example.de")}),
+            &format!("Reklamation {i}"),
+            &format!("Reklamation wegen Artikel Nummer {i}, bitte um Rückmeldung."),
+            json!({}),
+        )
+        .await;
+        opened.push(r(&c));
+    }
+    indexed(&app).await;
+    if let Some(url) = &app.settings.database_url {
+        let out = std::process::Command::new("psql")
+            .arg(url)
+            .args(["-qAtc", "ANALYZE search_docs_case; SELECT count(*) FROM pg_stats WHERE tablename = 'search_docs_case' AND attname = 'agent_tsv' AND most_common_elems IS NOT NULL"])
+            .output()
+            .expect("psql runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.trim(), "1", "statistics of the lexemes: {stdout}");
+    }
+    let newest: Vec<String> = opened.iter().rev().cloned().collect();
+    let (s, v) = search_as(&app, &app.token, "Reklamation", "&sort=newest&limit=3").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(refs(&v), newest[..3].to_vec(), "{v}");
+    let (s, v) = search_as(
+        &app,
+        &app.token,
+        "Reklamation",
+        "&sort=newest&limit=3&offset=3",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(refs(&v), newest[3..].to_vec(), "{v}");
+    // With a filter the window must respect it too.
+    let (s, v) = search_as(
+        &app,
+        &app.token,
+        "Reklamation -Nummer",
+        "&sort=newest&limit=3",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(refs(&v).is_empty(), "{v}");
+}
+
+#[tokio::test]
 async fn filters_facets_sorting_and_the_issue_example_query() {
     let app = TestApp::spawn().await;
     let (s, team) = app

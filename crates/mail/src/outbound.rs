@@ -709,17 +709,13 @@ async fn send_automatic(
     to: Option<String>,
 ) -> Result<(), String> {
     let mut contact = NewContact {
-        channel: Channel::Email,
-        direction: Direction::Outbound,
-        visibility: Visibility::Public,
         subject: Some(subject),
-        text,
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: None,
+        ..NewContact::plain(
+            Channel::Email,
+            Direction::Outbound,
+            Visibility::Public,
+            text,
+        )
     };
     prepare_mail_to(store, case, &mut contact, true, to)
         .await

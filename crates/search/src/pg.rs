@@ -174,7 +174,7 @@ fn push_cond(qb: &mut QueryBuilder<Postgres>, c: &Cond) {
                 .push_bind(t.to_string())
                 .push("::uuid");
         }
-        // In the tsquery (see `filter_query`).
+        // In the tsquery (see `filter_query`); `push_where` never asks for these.
         Cond::Tag(_) | Cond::Channel(_) | Cond::Priority(_) | Cond::Sender(_) => {
             qb.push("TRUE");
         }
@@ -335,7 +335,7 @@ fn push_where(qb: &mut QueryBuilder<Postgres>, plan: &Plan, tsv: &str, text: Opt
             }
         }
     }
-    for c in &plan.must {
+    for c in plan.must.iter().filter(|c| filter_query(c).is_none()) {
         qb.push(" AND ");
         push_cond(qb, c);
     }
@@ -411,21 +411,21 @@ fn facet_counts(
 }
 
 impl PgEngine {
-    /// The page of `(id, score)` for a plan whose text the GIN index answers alone, and the
-    /// facets (counting stops at [`FACET_CAP`]).
+    /// The page of `(id, score)` for a plan whose text (`text`, its [`text_query`]) the GIN
+    /// index answers alone.
     async fn search_indexed(
         &self,
         conn: &mut sqlx::PgConnection,
         plan: &Plan,
         tsv: &str,
+        text: Option<&str>,
     ) -> Result<Vec<(String, f32)>> {
-        let text = text_query(plan, false);
         // Matches found through the index (words, filter lexemes) are sorted afterwards;
         // without them, walking the date index and filtering is the fast way to the newest.
         let indexed = text.is_some();
         let rank = rank_query(plan);
         let ranked = plan.sort == Sort::Relevance && rank.is_some();
-        if let Some(q) = &text
+        if let Some(q) = text
             && plan.sort != Sort::Oldest
             && self.share(plan).await >= DENSE_SHARE
         {
@@ -446,7 +446,7 @@ impl PgEngine {
             qb.push(format!(
                 "WITH m AS (SELECT id, updated_us, {tsv} AS tsv FROM search_docs"
             ));
-            push_where(&mut qb, plan, tsv, text.as_deref());
+            push_where(&mut qb, plan, tsv, text);
             // The newest matches come from the GIN index, sorted afterwards: `+ 0` keeps the
             // planner from walking the date index and reading every tsvector on the way.
             qb.push(format!(
@@ -457,7 +457,7 @@ impl PgEngine {
                 .push("::tsquery)::real AS r FROM m ORDER BY r DESC, updated_us DESC");
         } else {
             qb.push("SELECT id::text, 0::real AS r FROM search_docs");
-            push_where(&mut qb, plan, tsv, text.as_deref());
+            push_where(&mut qb, plan, tsv, text);
             qb.push(match (plan.sort, indexed) {
                 (Sort::Oldest, true) => " ORDER BY updated_us + 0 ASC",
                 (Sort::Oldest, false) => " ORDER BY updated_us ASC",
@@ -529,6 +529,9 @@ impl PgEngine {
     /// The share of cases a plan's words match, from PostgreSQL's own statistics of the
     /// lexemes (its most common elements, refreshed every ten minutes); 0 when unknown.
     async fn share(&self, plan: &Plan) -> f32 {
+        if plan.text.is_empty() || !plan.not_text.is_empty() {
+            return 0.0;
+        }
         let mut cached = self.common.lock().await;
         let stale = cached
             .as_ref()
@@ -566,22 +569,24 @@ impl PgEngine {
             };
             share *= s;
         }
-        if plan.text.is_empty() || !plan.not_text.is_empty() {
-            return 0.0;
-        }
         share
     }
 
     /// Counts by status and team for a plan the GIN index answers alone, on a connection of
     /// its own (so it runs beside the page's query), stopping at [`FACET_CAP`].
-    async fn facets_indexed(&self, plan: &Plan, tsv: &str, found: &mut Found) -> Result<()> {
-        let text = text_query(plan, false);
+    async fn facets_indexed(
+        &self,
+        plan: &Plan,
+        tsv: &str,
+        text: Option<&str>,
+        found: &mut Found,
+    ) -> Result<()> {
         let mut tx = self.count_pool.begin().await?;
         settings(&mut tx, text.is_some()).await?;
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT status, team_id::text, count(*) FROM (SELECT status, team_id FROM search_docs",
         );
-        push_where(&mut qb, plan, tsv, text.as_deref());
+        push_where(&mut qb, plan, tsv, text);
         qb.push(format!(" LIMIT {}) s GROUP BY 1, 2", FACET_CAP + 1));
         let rows = qb.build().fetch_all(&mut *tx).await?;
         tx.commit().await?;
@@ -819,20 +824,23 @@ impl Engine for PgEngine {
             "public_tsv"
         };
         let mut found = Found::default();
+        let text = text_query(plan, false);
         let mut tx = self.pool.begin().await?;
-        settings(&mut tx, text_query(plan, false).is_some()).await?;
+        settings(&mut tx, text.is_some()).await?;
         let with_phrases =
             !plan.text.is_empty() && plan.text.iter().chain(&plan.not_text).any(positional);
         let page = if with_phrases {
             Self::search_phrases(&mut tx, plan, tsv, &mut found).await?
         } else if plan.facets {
             let (page, ()) = tokio::try_join!(
-                self.search_indexed(&mut tx, plan, tsv),
-                self.facets_indexed(plan, tsv, &mut found)
+                self.search_indexed(&mut tx, plan, tsv, text.as_deref()),
+                self.facets_indexed(plan, tsv, text.as_deref(), &mut found)
             )?;
             page
         } else {
-            let page = self.search_indexed(&mut tx, plan, tsv).await?;
+            let page = self
+                .search_indexed(&mut tx, plan, tsv, text.as_deref())
+                .await?;
             found.total = page.len() as u64 + plan.offset as u64;
             page
         };

@@ -268,7 +268,7 @@ async fn a_word_every_case_holds_pages_newest_first() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(refs(&v), newest[3..].to_vec(), "{v}");
-    // With a filter the window must respect it too.
+    // With an excluded word the index answers (the newest-first walk is for words alone).
     let (s, v) = search_as(
         &app,
         &app.token,

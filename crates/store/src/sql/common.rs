@@ -4288,19 +4288,7 @@ async fn escalate_case(conn: &mut Conn, ctx: &mut BatchCtx, actor: &Actor, e: &E
         case.priority = e.tier.priority;
     }
     case.escalation_level = e.level;
-    let note = NewContact {
-        channel: Channel::Note,
-        direction: Direction::Internal,
-        visibility: Visibility::Internal,
-        subject: None,
-        text: e.summary.clone(),
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: None,
-    };
+    let note = NewContact::plain(Channel::Note, Direction::Internal, Visibility::Internal, e.summary.clone());
     insert_contact(ctx, &Actor::System, &case, &note)?;
     ctx.event(
         actor,

@@ -269,19 +269,7 @@ pub fn by_email(addr: &str) -> CustomerRef {
 
 /// A public contact on `channel` in `direction`.
 pub fn message(channel: Channel, direction: Direction, text: &str) -> NewContact {
-    NewContact {
-        channel,
-        direction,
-        visibility: Visibility::Public,
-        subject: None,
-        text: text.to_owned(),
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: None,
-    }
+    NewContact::plain(channel, direction, Visibility::Public, text.to_owned())
 }
 
 /// An inbound customer email.
@@ -296,19 +284,12 @@ pub fn outbound(text: &str) -> NewContact {
 
 /// An internal note.
 pub fn note(text: &str) -> NewContact {
-    NewContact {
-        channel: Channel::Note,
-        direction: Direction::Internal,
-        visibility: Visibility::Internal,
-        subject: None,
-        text: text.to_owned(),
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: None,
-    }
+    NewContact::plain(
+        Channel::Note,
+        Direction::Internal,
+        Visibility::Internal,
+        text.to_owned(),
+    )
 }
 
 /// A new case of `customer` opened by an inbound email.

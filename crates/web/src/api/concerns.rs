@@ -109,17 +109,13 @@ async fn inbound_contact(
         .await?;
     let language = anliegen_core::Language::detect(&text);
     let mut contact = NewContact {
-        channel,
-        direction: Direction::Inbound,
-        visibility: Visibility::Public,
         subject: (!subject.is_empty()).then(|| subject.clone()),
-        text: text.clone(),
-        html: None,
-        attachments: Vec::new(),
-        mail: None,
-        concern: None,
-        offer_identity: None,
-        call: None,
+        ..NewContact::plain(
+            channel,
+            Direction::Inbound,
+            Visibility::Public,
+            text.clone(),
+        )
     };
     let target = match found {
         Found::Case(case, why) => {

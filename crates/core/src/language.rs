@@ -14,6 +14,16 @@ pub enum Language {
     En,
 }
 
+/// Language detection over the languages customers of German shops write in. Scoring only
+/// these (not whatlang's ~70) is several times cheaper, and detection runs for every contact.
+/// The others stay candidates so that a French text is not taken for English.
+static DETECTOR: std::sync::LazyLock<whatlang::Detector> = std::sync::LazyLock::new(|| {
+    use whatlang::Lang::*;
+    whatlang::Detector::with_allowlist(vec![
+        Deu, Eng, Fra, Spa, Ita, Nld, Por, Pol, Tur, Dan, Swe, Nob, Ces, Rus, Ukr, Ara,
+    ])
+});
+
 impl Language {
     /// Parses `de`, `en`, and tags such as `de-AT` or `en_GB`.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
@@ -42,7 +52,7 @@ impl Language {
             end -= 1;
         }
         let text = text.get(..end).unwrap_or(text);
-        let info = whatlang::detect(text)?;
+        let info = DETECTOR.detect(text)?;
         if !info.is_reliable() && text.split_whitespace().count() < 4 {
             return None;
         }
@@ -144,6 +154,12 @@ mod tests {
                 "Hello, my parcel still has not arrived and I have been waiting for two weeks now."
             ),
             Some(Language::En)
+        );
+        assert_eq!(
+            Language::detect(
+                "Bonjour, mon colis n'est toujours pas arrivé, j'attends depuis deux semaines."
+            ),
+            None
         );
         assert_eq!(Language::parse("de-AT"), Ok(Language::De));
         assert!(Language::parse("fr").is_err());

@@ -16,7 +16,7 @@ use crate::error::Result;
 const STEP: i64 = 1000;
 
 /// How long a follower gathers commits before it applies them.
-const COALESCE: Duration = Duration::from_millis(50);
+const COALESCE: Duration = Duration::from_millis(500);
 
 /// A read model kept from the event log.
 #[async_trait::async_trait]
@@ -104,7 +104,10 @@ pub async fn catch_up(store: &Store, projection: &dyn Projection) -> Result<usiz
             return Ok(total);
         };
         let upto = last.seq;
+        let t = std::time::Instant::now();
         projection.apply(store, &events, upto).await?;
+        metrics::histogram!("anliegen_projection_apply_seconds", "projection" => projection.name())
+            .record(t.elapsed().as_secs_f64());
         total += events.len();
         if (events.len() as i64) < STEP {
             return Ok(total);
@@ -272,9 +275,21 @@ impl Projection for Notifications {
                 } => {
                     let Some(case_id) = e.case_id else { continue };
                     if *direction == Direction::Inbound && *visibility == Visibility::Public {
-                        if let Some(case) = store.case(case_id).await?
-                            && let Some(a) = case.assignee_id
-                        {
+                        // The assignee when the customer wrote, not now: a later assignment in
+                        // this step (the case's first message, assigned afterwards) is undone.
+                        let later = events.iter().find_map(|l| match &l.kind {
+                            EventKind::AssigneeChanged { from, .. }
+                                if l.seq > e.seq && l.case_id == Some(case_id) =>
+                            {
+                                Some(*from)
+                            }
+                            _ => None,
+                        });
+                        let assignee = match later {
+                            Some(from) => from,
+                            None => store.case(case_id).await?.and_then(|c| c.assignee_id),
+                        };
+                        if let Some(a) = assignee {
                             let text = store
                                 .contact(*contact_id)
                                 .await?

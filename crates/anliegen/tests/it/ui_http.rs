@@ -1423,7 +1423,8 @@ async fn notifications_in_the_app_and_by_mail() {
     assert_eq!(
         list.select("nav.queues a[data-queue=notifications] .count")
             .join(""),
-        "3"
+        "3",
+        "{items}"
     );
     // Nobody is notified of their own doing.
     let admin_list = admin.get("/notifications").await;

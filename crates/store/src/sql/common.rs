@@ -2305,14 +2305,8 @@ async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Resu
     let mut known = HashMap::new();
     let mut reliable = true;
     for chunk in identities.chunks(400) {
-        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "SELECT i.kind, i.value, c.id, c.language, c.merged_into FROM identities i \
-             JOIN customers c ON c.id = i.customer_id WHERE (i.kind, i.value) IN ",
-        );
-        qb.push_tuples(chunk, |mut b, i| {
-            b.push_bind(i.kind.as_str()).push_bind(i.value.clone());
-        });
-        for r in qb.build().fetch_all(&mut *conn).await? {
+        let pairs: Vec<(&str, &str)> = chunk.iter().map(|i| (i.kind.as_str(), i.value.as_str())).collect();
+        for r in identity_rows(conn, &pairs).await? {
             let merged: Option<String> = r.try_get("merged_into")?;
             if merged.is_some() {
                 reliable = false;
@@ -2330,13 +2324,8 @@ async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Resu
         writes.iter().filter_map(|w| w.idempotency.as_ref().map(|c| (c.scope.as_str(), c.key.as_str()))).collect();
     let cutoff = us(ctx.now) - crate::IDEMPOTENCY_TTL_US;
     for chunk in claims.chunks(400) {
-        let mut qb: sqlx::QueryBuilder<Db> =
-            sqlx::QueryBuilder::new("SELECT scope, key, request_hash, status, body, created_at FROM idempotency WHERE (scope, key) IN ");
-        qb.push_tuples(chunk, |mut b, (scope, key)| {
-            b.push_bind(scope.to_owned()).push_bind(key.to_owned());
-        });
         let mut expired = Vec::new();
-        for r in qb.build().fetch_all(&mut *conn).await? {
+        for r in idempotency_rows(conn, chunk).await? {
             let scope: String = r.try_get("scope")?;
             let key: String = r.try_get("key")?;
             let created: i64 = r.try_get("created_at")?;
@@ -2588,27 +2577,112 @@ fn sla_columns(clock: &anliegen_core::sla::SlaClock) -> (Option<i64>, i32, i64) 
     (next, active, clock.next_due().map(us).unwrap_or(NO_SLA_DUE))
 }
 
-async fn save_sla_clock(conn: &mut Conn, c: &SlaRecord, seq: i64, now: Timestamp) -> Result<()> {
-    let (next, active, due) = sla_columns(&c.clock);
-    sqlx::query(
-        "INSERT INTO case_sla (case_id, clock, seq, next_check, active, due, saved_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (case_id) DO UPDATE SET clock = excluded.clock, seq = excluded.seq, next_check = excluded.next_check, \
-         active = excluded.active, due = excluded.due, saved_at = excluded.saved_at",
-    )
-    .bind(c.case_id.to_string())
-    .bind(to_json(&c.clock))
-    .bind(seq)
-    .bind(next)
-    .bind(active)
-    .bind(due)
-    .bind(us(now))
-    .execute(&mut *conn)
-    .await?;
+/// Saves SLA clocks, many rows per statement (a projection step may carry hundreds).
+async fn save_sla_clocks(conn: &mut Conn, clocks: &[SlaRecord], seq: i64, now: Timestamp) -> Result<()> {
+    // One row per case and statement: a case may have several clocks in one step; the last wins.
+    let mut last: HashMap<CaseId, &SlaRecord> = HashMap::with_capacity(clocks.len());
+    for c in clocks {
+        last.insert(c.case_id, c);
+    }
+    let mut rows: Vec<&SlaRecord> = last.into_values().collect();
+    rows.sort_by_key(|c| c.case_id);
+    for chunk in rows.chunks(300) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("INSERT INTO case_sla (case_id, clock, seq, next_check, active, due, saved_at) ");
+        qb.push_values(chunk, |mut b, c| {
+            let (next, active, due) = sla_columns(&c.clock);
+            b.push_bind(c.case_id.to_string())
+                .push_bind(to_json(&c.clock))
+                .push_bind(seq)
+                .push_bind(next)
+                .push_bind(active)
+                .push_bind(due)
+                .push_bind(us(now));
+        });
+        qb.push(
+            " ON CONFLICT (case_id) DO UPDATE SET clock = excluded.clock, seq = excluded.seq, next_check = excluded.next_check, \
+             active = excluded.active, due = excluded.due, saved_at = excluded.saved_at",
+        );
+        qb.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
 fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+/// A write beside the group-commit writer (a projection's step, a checkpoint): `run` does its
+/// statements inside a transaction it is given, `finish` hears the outcome once that
+/// transaction committed or failed. See `Backend::side`.
+struct SideJob {
+    run: SideRun,
+    finish: SideFinish,
+}
+
+type SideRun = Box<dyn for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<()>> + Send>;
+type SideFinish = Box<dyn FnOnce(Result<()>) + Send>;
+
+impl SideJob {
+    // Only SQLite queues side jobs; PostgreSQL runs each in a transaction of its own.
+    #[allow(dead_code)]
+    fn new<T, F>(f: F) -> (Self, tokio::sync::oneshot::Receiver<Result<T>>)
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let put = slot.clone();
+        let job = SideJob {
+            run: Box::new(move |conn| {
+                Box::pin(async move {
+                    let v = f(conn).await?;
+                    if let Ok(mut s) = put.lock() {
+                        *s = Some(v);
+                    }
+                    Ok(())
+                })
+            }),
+            finish: Box::new(move |outcome| {
+                let value = slot.lock().ok().and_then(|mut s| s.take());
+                let answer = match (outcome, value) {
+                    (Ok(()), Some(v)) => Ok(v),
+                    (Ok(()), None) => Err(StoreError::Unavailable("a side write lost its result".into())),
+                    (Err(e), _) => Err(e),
+                };
+                tx.send(answer).ok();
+            }),
+        };
+        (job, rx)
+    }
+}
+
+/// Runs side jobs inside an open transaction, each under a savepoint so that one failing job
+/// leaves the others (and the transaction) intact. Returns each job's `finish` with its outcome,
+/// to be called after the commit.
+async fn run_side_jobs(conn: &mut Conn, jobs: Vec<SideJob>) -> Result<Vec<(SideFinish, Result<()>)>> {
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        sqlx::query("SAVEPOINT side_write").execute(&mut *conn).await?;
+        let outcome = (job.run)(&mut *conn).await;
+        if outcome.is_err() {
+            sqlx::query("ROLLBACK TO SAVEPOINT side_write").execute(&mut *conn).await?;
+        }
+        sqlx::query("RELEASE SAVEPOINT side_write").execute(&mut *conn).await?;
+        done.push((job.finish, outcome));
+    }
+    Ok(done)
+}
+
+/// Tells the side jobs of a transaction how it ended.
+fn finish_side_jobs(done: Vec<(SideFinish, Result<()>)>, committed: std::result::Result<(), String>) {
+    for (finish, outcome) in done {
+        match &committed {
+            Ok(()) => finish(outcome),
+            Err(e) => finish(Err(StoreError::Unavailable(format!("the transaction of a side write failed: {e}")))),
+        }
+    }
 }
 
 impl Backend {
@@ -2640,6 +2714,24 @@ impl Backend {
             Ok(())
         }
         .await;
+        // Side writes queued meanwhile ride in this transaction (SQLite: one writer, one commit).
+        let mut side_done = Vec::new();
+        if outcome.is_ok() {
+            let jobs = take_side_jobs(self);
+            if !jobs.is_empty() {
+                let t = std::time::Instant::now();
+                let n = jobs.len();
+                match run_side_jobs(&mut tx, jobs).await {
+                    Ok(done) => side_done = done,
+                    Err(e) => {
+                        tracing::warn!(error = %e, jobs = n, "side writes could not run in the batch");
+                        tx.rollback().await.ok();
+                        return Err(e);
+                    }
+                }
+                metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "side").record(t.elapsed().as_secs_f64());
+            }
+        }
         if let Err(e) = outcome {
             tx.rollback().await.ok();
             // A lone write whose idempotency key another node stored meanwhile: answer with
@@ -2652,7 +2744,9 @@ impl Backend {
             return Err(e);
         }
         let t = std::time::Instant::now();
-        tx.commit().await?;
+        let committed = tx.commit().await;
+        finish_side_jobs(side_done, committed.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        committed?;
         metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "commit").record(t.elapsed().as_secs_f64());
         Ok(results)
     }
@@ -2719,22 +2813,25 @@ impl crate::Backend for Backend {
     }
 
     async fn apply_sla(&self, name: &str, clocks: &[SlaRecord], first: i64, upto: i64, now: Timestamp) -> Result<bool> {
-        let mut tx = begin_write(self.side_pool()).await?;
-        lock_checkpoint(&mut tx, name).await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if current.unwrap_or(0) >= first {
-            // Another node applied these already.
-            return Ok(false);
-        }
-        for c in clocks {
-            save_sla_clock(&mut tx, c, upto, now).await?;
-        }
-        write_checkpoint(&mut tx, name, upto, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let name = name.to_owned();
+        let clocks = clocks.to_vec();
+        self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<bool>> {
+            Box::pin(async move {
+                lock_checkpoint(conn, &name).await?;
+                let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+                    .bind(&name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if current.unwrap_or(0) >= first {
+                    // Another node applied these already.
+                    return Ok(false);
+                }
+                save_sla_clocks(conn, &clocks, upto, now).await?;
+                write_checkpoint(conn, &name, upto, now).await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     async fn save_sla_recomputed(&self, clocks: &[SlaRecord], now: Timestamp) -> Result<u64> {
@@ -3441,34 +3538,41 @@ impl crate::Backend for Backend {
     }
 
     async fn set_checkpoint(&self, name: &str, seq: i64, now: Timestamp) -> Result<()> {
-        let mut conn = self.side_pool().acquire().await?;
-        write_checkpoint(&mut conn, name, seq, now).await
+        let name = name.to_owned();
+        self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move { write_checkpoint(conn, &name, seq, now).await })
+        })
+        .await
     }
 
     async fn apply_stat_deltas(&self, name: &str, deltas: &HashMap<String, i64>, first: i64, upto: i64, now: Timestamp) -> Result<()> {
-        let mut tx = begin_write(self.side_pool()).await?;
-        lock_checkpoint(&mut tx, name).await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if current.unwrap_or(0) >= first {
-            // Another runner applied these already: applying twice would double-count.
-            return Ok(());
-        }
-        for (k, d) in deltas {
-            sqlx::query(
-                "INSERT INTO stat_counts (name, value) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET value = stat_counts.value + excluded.value",
-            )
-            .bind(k)
-            .bind(*d)
-            .execute(&mut *tx)
-            .await?;
-        }
-        write_checkpoint(&mut tx, name, upto, now).await?;
-        tx.commit().await?;
-        Ok(())
+        let name = name.to_owned();
+        let mut deltas: Vec<(String, i64)> = deltas.iter().map(|(k, d)| (k.clone(), *d)).collect();
+        deltas.sort();
+        self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move {
+                lock_checkpoint(conn, &name).await?;
+                let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+                    .bind(&name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if current.unwrap_or(0) >= first {
+                    // Another runner applied these already: applying twice would double-count.
+                    return Ok(());
+                }
+                for chunk in deltas.chunks(400) {
+                    let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("INSERT INTO stat_counts (name, value) ");
+                    qb.push_values(chunk, |mut b, (k, d)| {
+                        b.push_bind(k.clone()).push_bind(*d);
+                    });
+                    qb.push(" ON CONFLICT (name) DO UPDATE SET value = stat_counts.value + excluded.value");
+                    qb.build().execute(&mut *conn).await?;
+                }
+                write_checkpoint(conn, &name, upto, now).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn apply_notifications(
@@ -3480,16 +3584,20 @@ impl crate::Backend for Backend {
         upto: i64,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = begin_write(self.side_pool()).await?;
-        lock_checkpoint(&mut tx, name).await?;
+        let name = name.to_owned();
+        let rows = rows.to_vec();
+        let jobs = jobs.to_vec();
+        self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move {
+        lock_checkpoint(conn, &name).await?;
         let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
+            .bind(&name)
+            .fetch_optional(&mut *conn)
             .await?;
         if current.unwrap_or(0) >= first {
             return Ok(());
         }
-        for n in rows {
+        for n in &rows {
             sqlx::query(
                 "INSERT INTO notifications (id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
@@ -3503,15 +3611,17 @@ impl crate::Backend for Backend {
             .bind(n.seq)
             .bind(us(n.created_at))
             .bind(n.read_at.map(us))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
-        for job in jobs {
-            insert_job(&mut tx, job, now).await?;
+        for job in &jobs {
+            insert_job(conn, job, now).await?;
         }
-        write_checkpoint(&mut tx, name, upto, now).await?;
-        tx.commit().await?;
+        write_checkpoint(conn, &name, upto, now).await?;
         Ok(())
+            })
+        })
+        .await
     }
 
     async fn reset_notifications(&self, name: &str, now: Timestamp) -> Result<()> {

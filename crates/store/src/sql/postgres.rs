@@ -114,7 +114,62 @@ async fn read_pack(_b: &Backend, pack: i64, _offset: i64, _size: i64) -> Result<
     )))
 }
 
+/// The batch's known identities with their customers (`kind`, `value`, `id`, `language`,
+/// `merged_into`). One statement text whatever the batch's size (arrays, not a list of
+/// tuples), so PostgreSQL parses and plans it once per connection, not once per batch.
+async fn identity_rows(
+    conn: &mut Conn,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<sqlx::postgres::PgRow>> {
+    let kinds: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+    let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
+    Ok(sqlx::query(
+        "SELECT i.kind, i.value, c.id, c.language, c.merged_into FROM unnest($1::text[], $2::text[]) AS w(kind, value) \
+         JOIN identities i ON i.kind = w.kind AND i.value = w.value JOIN customers c ON c.id = i.customer_id",
+    )
+    .bind(kinds)
+    .bind(values)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The stored answers for the batch's idempotency claims (one statement text, as above).
+async fn idempotency_rows(
+    conn: &mut Conn,
+    claims: &[(&str, &str)],
+) -> Result<Vec<sqlx::postgres::PgRow>> {
+    let scopes: Vec<&str> = claims.iter().map(|(s, _)| *s).collect();
+    let keys: Vec<&str> = claims.iter().map(|(_, k)| *k).collect();
+    Ok(sqlx::query(
+        "SELECT i.scope, i.key, i.request_hash, i.status, i.body, i.created_at FROM unnest($1::text[], $2::text[]) AS w(scope, key) \
+         JOIN idempotency i ON i.scope = w.scope AND i.key = w.key",
+    )
+    .bind(scopes)
+    .bind(keys)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+fn take_side_jobs(_b: &Backend) -> Vec<SideJob> {
+    Vec::new()
+}
+
 impl Backend {
+    /// Runs a side write (a projection's step, a checkpoint) in a transaction of its own:
+    /// PostgreSQL locks rows, not the database, so it need not wait for the writer.
+    async fn side<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
+    {
+        let mut tx = self.pool.begin().await?;
+        let v = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
     /// Writes beside the group-commit writer use the general pool; PostgreSQL locks rows, not
     /// the database.
     fn side_pool(&self) -> &sqlx::PgPool {

@@ -25,6 +25,8 @@ pub struct Backend {
     pool: sqlx::SqlitePool,
     write_pool: sqlx::SqlitePool,
     packs: Packs,
+    /// Side writes waiting for the writer's next batch (see [`Backend::side`]).
+    side_jobs: std::sync::Mutex<Vec<SideJob>>,
 }
 
 impl Backend {
@@ -60,6 +62,7 @@ impl Backend {
             pool,
             write_pool,
             packs: Packs::open(dir.join("blobs"))?,
+            side_jobs: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -101,9 +104,110 @@ async fn checkpoint_wal(pool: sqlx::SqlitePool) {
 }
 
 async fn begin_write(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'static, Db>> {
+    let t = std::time::Instant::now();
+    let conn = pool.acquire().await?;
+    metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "acquire")
+        .record(t.elapsed().as_secs_f64());
+    begin_on(conn).await
+}
+
+async fn begin_on(conn: sqlx::pool::PoolConnection<Db>) -> Result<sqlx::Transaction<'static, Db>> {
     // IMMEDIATE takes the write lock up front: a deferred transaction that read first could
     // fail with SQLITE_BUSY_SNAPSHOT when another connection wrote in between.
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    Ok(sqlx::Transaction::begin(
+        conn,
+        Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
+    )
+    .await?)
+}
+
+/// How long a side write waits for the writer to take it into a batch before it runs on its
+/// own (the writer is idle then).
+const SIDE_WAIT: Duration = Duration::from_millis(25);
+
+/// The batch's known identities with their customers (`kind`, `value`, `id`, `language`,
+/// `merged_into`).
+async fn identity_rows(
+    conn: &mut Conn,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+        "SELECT i.kind, i.value, c.id, c.language, c.merged_into FROM identities i \
+         JOIN customers c ON c.id = i.customer_id WHERE (i.kind, i.value) IN ",
+    );
+    qb.push_tuples(pairs, |mut b, (kind, value)| {
+        b.push_bind(kind.to_string()).push_bind(value.to_string());
+    });
+    Ok(qb.build().fetch_all(&mut *conn).await?)
+}
+
+/// The stored answers for the batch's idempotency claims.
+async fn idempotency_rows(
+    conn: &mut Conn,
+    claims: &[(&str, &str)],
+) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+        "SELECT scope, key, request_hash, status, body, created_at FROM idempotency WHERE (scope, key) IN ",
+    );
+    qb.push_tuples(claims, |mut b, (scope, key)| {
+        b.push_bind(scope.to_string()).push_bind(key.to_string());
+    });
+    Ok(qb.build().fetch_all(&mut *conn).await?)
+}
+
+fn take_side_jobs(b: &Backend) -> Vec<SideJob> {
+    b.side_jobs
+        .lock()
+        .map(|mut q| std::mem::take(&mut *q))
+        .unwrap_or_default()
+}
+
+impl Backend {
+    /// Runs a side write (a projection's step, a checkpoint). SQLite has one writer: a side
+    /// write of its own would wait for the connection, hold it for its statements and pay a
+    /// commit (fsync) of its own, all while the group-commit writer waits. So it is queued and
+    /// the writer's next batch runs it in its transaction; when no batch comes (the writer is
+    /// idle), it runs here with whatever else is queued.
+    async fn side<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
+    {
+        let (job, mut answer) = SideJob::new(f);
+        if let Ok(mut q) = self.side_jobs.lock() {
+            q.push(job);
+        }
+        let lost = |_| StoreError::Unavailable("a side write was dropped".into());
+        tokio::select! {
+            biased;
+            r = &mut answer => return r.map_err(lost)?,
+            _ = tokio::time::sleep(SIDE_WAIT) => {}
+        }
+        let conn = tokio::select! {
+            biased;
+            r = &mut answer => return r.map_err(lost)?,
+            c = self.write_pool.acquire() => c?,
+        };
+        let jobs = take_side_jobs(self);
+        if !jobs.is_empty() {
+            let mut tx = begin_on(conn).await?;
+            match run_side_jobs(&mut tx, jobs).await {
+                Ok(done) => {
+                    let committed = tx.commit().await;
+                    finish_side_jobs(done, committed.map_err(|e| e.to_string()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "side writes failed");
+                    tx.rollback().await.ok();
+                }
+            }
+        } else {
+            drop(conn);
+        }
+        answer.await.map_err(lost)?
+    }
 }
 
 /// Case numbers are counted in memory within a batch (the single writer holds the write lock)

@@ -19,7 +19,85 @@ crate::conformance!(
 crate::conformance!(
     stats_apply_is_safe_on_seen_events,
     concurrent_catch_up_counts_once,
+    notifications_follow_the_assignee_of_the_time,
 );
+
+/// A projection may run late: a case's first message, assigned only afterwards, is no
+/// "customer replied" for the new assignee, while a reply after the assignment is.
+async fn notifications_follow_the_assignee_of_the_time(
+    store: Store,
+    _env: Env,
+) -> anyhow::Result<()> {
+    use anliegen_core::{EmailAddress, Language, Role, TimeZoneName};
+    use anliegen_store::projection::Notifications;
+    use anliegen_store::{CasePatch, NewAgent};
+    let anna = match store
+        .exec(
+            system(),
+            Command::CreateAgent(NewAgent {
+                email: EmailAddress::parse("anna@shop.example")?,
+                name: "Anna".into(),
+                role: Role::Agent,
+                password_hash: None,
+                skills: vec![],
+                languages: vec![Language::De],
+                ui_language: Language::De,
+                time_zone: TimeZoneName::berlin(),
+                teams: vec![],
+            }),
+        )
+        .await?
+    {
+        Output::Agent(a) => a.id,
+        other => panic!("{other:?}"),
+    };
+    let case = open(
+        &store,
+        new_case(by_email("kundin@example.com"), "Sofa halb geliefert"),
+    )
+    .await?;
+    store
+        .exec(
+            system(),
+            Command::UpdateCase {
+                id: case.id,
+                patch: CasePatch {
+                    assignee_id: Some(Some(anna)),
+                    ..Default::default()
+                },
+            },
+        )
+        .await?;
+    store
+        .exec(
+            system(),
+            Command::AddContact {
+                case_id: case.id,
+                contact: inbound("Wann kommt das zweite Paket?"),
+                status_after: None,
+            },
+        )
+        .await?;
+    // All of it in one step, after the fact.
+    projection::catch_up(&store, &Notifications).await?;
+    let kinds: Vec<String> = store
+        .notifications(anna, 50)
+        .await?
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "customer_replied").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "assigned").count(),
+        1,
+        "{kinds:?}"
+    );
+    Ok(())
+}
 
 /// A little history: customers, cases in every status, replies, notes, a reopen, a merge.
 async fn history(store: &Store, round: usize) -> anyhow::Result<()> {

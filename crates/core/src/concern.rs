@@ -1615,8 +1615,9 @@ fn match_from(words: &[&str], i: usize, toks: &[Tok]) -> Option<usize> {
 struct Profile {
     /// Topic and phrase-class bits.
     bits: u64,
-    /// Content words (folded, no stop or service words).
-    stems: BTreeSet<String>,
+    /// Content words (folded, no stop or service words), sorted, without repeats, in one
+    /// string (one allocation: analyses are cached by the thousand).
+    stems: Words,
     /// Order, tracking, book and case identifiers.
     ids: BTreeSet<Identifier>,
 }
@@ -1724,8 +1725,9 @@ impl Profile {
                     && !is_stop(w)
                     && !lex.generic.contains(**w)
             })
-            .map(|w| (*w).to_owned())
-            .collect();
+            .copied()
+            .collect::<BTreeSet<&str>>();
+        let stems = Words::new(stems);
         let ids = identifiers(text)
             .into_iter()
             .filter(|i| {
@@ -1755,26 +1757,51 @@ impl Profile {
     }
 }
 
+/// Distinct words, space-separated in one string.
+struct Words {
+    text: String,
+    len: usize,
+}
+
+impl Words {
+    fn new(words: BTreeSet<&str>) -> Self {
+        let len = words.len();
+        let mut text = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+        for w in words {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(w);
+        }
+        text.shrink_to_fit();
+        Words { text, len }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.text.split(' ').filter(|w| !w.is_empty())
+    }
+}
+
 /// Share of the shorter text's content words that the other text uses too. Words meet when
 /// they share their first six letters or one ends with the other (the head of a German
 /// compound: `jacke` in `daunenjacke`).
-fn content_overlap(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+fn content_overlap(a: &Words, b: &Words) -> f64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if small.is_empty() {
+    if small.len() == 0 {
         return 0.0;
     }
     let stem = stem6;
-    let large_stems: BTreeSet<&str> = large.iter().map(|w| stem(w)).collect();
+    let large_stems: BTreeSet<&str> = large.iter().map(stem).collect();
     let shared = small
         .iter()
         .filter(|w| {
             large_stems.contains(stem(w))
                 || large.iter().any(|v| {
-                    let (short, long) = if v.len() < w.len() {
-                        (v.as_str(), w.as_str())
-                    } else {
-                        (w.as_str(), v.as_str())
-                    };
+                    let (short, long) = if v.len() < w.len() { (v, *w) } else { (*w, v) };
                     short.len() >= 5 && long.ends_with(short)
                 })
         })

@@ -57,7 +57,8 @@ pub struct Concerns {
 }
 
 /// Analysed contacts kept for matching; beyond this the cache starts afresh.
-const PREPARED_MAX: usize = 50_000;
+/// (20,000 analyses of 1–2 KB texts are ~30 MB.)
+const PREPARED_MAX: usize = 20_000;
 
 type Cached = (Instant, Arc<ConcernSettings>);
 

@@ -2689,6 +2689,7 @@ impl Backend {
     /// Runs `writes` in one transaction. `Err` means the transaction was rolled back as a
     /// whole (the writer then retries each write on its own); `Ok` holds one result per write.
     async fn batch(&self, writes: &[Write], blobs: PreparedBlobs, now: Timestamp) -> Result<Vec<Result<Output>>> {
+        let _busy = writer_busy(self);
         let mut tx = begin_write(&self.write_pool).await?;
         let mut ctx = BatchCtx::new(now, blobs);
         let mut results = Vec::with_capacity(writes.len());

@@ -27,6 +27,8 @@ pub struct Backend {
     packs: Packs,
     /// Side writes waiting for the writer's next batch (see [`Backend::side`]).
     side_jobs: std::sync::Mutex<Vec<SideJob>>,
+    /// Batches in progress (a side write waits for the next one only while there are).
+    batches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Backend {
@@ -63,6 +65,7 @@ impl Backend {
             write_pool,
             packs: Packs::open(dir.join("blobs"))?,
             side_jobs: std::sync::Mutex::new(Vec::new()),
+            batches: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         })
     }
 }
@@ -121,8 +124,8 @@ async fn begin_on(conn: sqlx::pool::PoolConnection<Db>) -> Result<sqlx::Transact
     .await?)
 }
 
-/// How long a side write waits for the writer to take it into a batch before it runs on its
-/// own (the writer is idle then).
+/// How long a side write waits, while the writer is busy, for it to take the write into a
+/// batch before running it on its own.
 const SIDE_WAIT: Duration = Duration::from_millis(25);
 
 /// The batch's known identities with their customers (`kind`, `value`, `id`, `language`,
@@ -155,6 +158,20 @@ async fn idempotency_rows(
     Ok(qb.build().fetch_all(&mut *conn).await?)
 }
 
+/// Counts a batch in progress until dropped.
+struct Busy(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+fn writer_busy(b: &Backend) -> Busy {
+    b.batches.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    Busy(b.batches.clone())
+}
+
 fn take_side_jobs(b: &Backend) -> Vec<SideJob> {
     b.side_jobs
         .lock()
@@ -165,9 +182,9 @@ fn take_side_jobs(b: &Backend) -> Vec<SideJob> {
 impl Backend {
     /// Runs a side write (a projection's step, a checkpoint). SQLite has one writer: a side
     /// write of its own would wait for the connection, hold it for its statements and pay a
-    /// commit (fsync) of its own, all while the group-commit writer waits. So it is queued and
-    /// the writer's next batch runs it in its transaction; when no batch comes (the writer is
-    /// idle), it runs here with whatever else is queued.
+    /// commit (fsync) of its own, all while the group-commit writer waits. So it is queued and,
+    /// while the writer is busy, its next batch runs it in its transaction; when the writer is
+    /// idle (or no batch takes it within `SIDE_WAIT`), it runs here with whatever is queued.
     async fn side<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -180,10 +197,12 @@ impl Backend {
             q.push(job);
         }
         let lost = |_| StoreError::Unavailable("a side write was dropped".into());
-        tokio::select! {
-            biased;
-            r = &mut answer => return r.map_err(lost)?,
-            _ = tokio::time::sleep(SIDE_WAIT) => {}
+        if self.batches.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            tokio::select! {
+                biased;
+                r = &mut answer => return r.map_err(lost)?,
+                _ = tokio::time::sleep(SIDE_WAIT) => {}
+            }
         }
         let conn = tokio::select! {
             biased;

@@ -2577,6 +2577,17 @@ fn sla_columns(clock: &anliegen_core::sla::SlaClock) -> (Option<i64>, i32, i64) 
     (next, active, clock.next_due().map(us).unwrap_or(NO_SLA_DUE))
 }
 
+/// Whether a projection step starting at `first` was applied already (by another runner or
+/// node): its checkpoint is at or past it. Takes the checkpoint's lock on PostgreSQL first.
+async fn applied_already(conn: &mut Conn, name: &str, first: i64) -> Result<bool> {
+    lock_checkpoint(conn, name).await?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(current.unwrap_or(0) >= first)
+}
+
 /// Saves SLA clocks, many rows per statement (a projection step may carry hundreds).
 async fn save_sla_clocks(conn: &mut Conn, clocks: &[SlaRecord], seq: i64, now: Timestamp) -> Result<()> {
     // One row per case and statement: a case may have several clocks in one step; the last wins.
@@ -2818,13 +2829,7 @@ impl crate::Backend for Backend {
         let clocks = clocks.to_vec();
         self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<bool>> {
             Box::pin(async move {
-                lock_checkpoint(conn, &name).await?;
-                let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
-                    .bind(&name)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if current.unwrap_or(0) >= first {
-                    // Another node applied these already.
+                if applied_already(conn, &name, first).await? {
                     return Ok(false);
                 }
                 save_sla_clocks(conn, &clocks, upto, now).await?;
@@ -3552,13 +3557,8 @@ impl crate::Backend for Backend {
         deltas.sort();
         self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<()>> {
             Box::pin(async move {
-                lock_checkpoint(conn, &name).await?;
-                let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
-                    .bind(&name)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if current.unwrap_or(0) >= first {
-                    // Another runner applied these already: applying twice would double-count.
+                if applied_already(conn, &name, first).await? {
+                    // Applying twice would double-count.
                     return Ok(());
                 }
                 for chunk in deltas.chunks(400) {
@@ -3590,36 +3590,31 @@ impl crate::Backend for Backend {
         let jobs = jobs.to_vec();
         self.side(move |conn: &mut Conn| -> futures::future::BoxFuture<'_, Result<()>> {
             Box::pin(async move {
-        lock_checkpoint(conn, &name).await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT seq FROM projection_checkpoints WHERE name = $1")
-            .bind(&name)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if current.unwrap_or(0) >= first {
-            return Ok(());
-        }
-        for n in &rows {
-            sqlx::query(
-                "INSERT INTO notifications (id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(n.id.to_string())
-            .bind(n.agent_id.to_string())
-            .bind(&n.kind)
-            .bind(n.case_id.map(|c| c.to_string()))
-            .bind(&n.actor)
-            .bind(&n.excerpt)
-            .bind(n.seq)
-            .bind(us(n.created_at))
-            .bind(n.read_at.map(us))
-            .execute(&mut *conn)
-            .await?;
-        }
-        for job in &jobs {
-            insert_job(conn, job, now).await?;
-        }
-        write_checkpoint(conn, &name, upto, now).await?;
-        Ok(())
+                if applied_already(conn, &name, first).await? {
+                    return Ok(());
+                }
+                for n in &rows {
+                    sqlx::query(
+                        "INSERT INTO notifications (id, agent_id, kind, case_id, actor, excerpt, seq, created_at, read_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(n.id.to_string())
+                    .bind(n.agent_id.to_string())
+                    .bind(&n.kind)
+                    .bind(n.case_id.map(|c| c.to_string()))
+                    .bind(&n.actor)
+                    .bind(&n.excerpt)
+                    .bind(n.seq)
+                    .bind(us(n.created_at))
+                    .bind(n.read_at.map(us))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                for job in &jobs {
+                    insert_job(conn, job, now).await?;
+                }
+                write_checkpoint(conn, &name, upto, now).await?;
+                Ok(())
             })
         })
         .await

@@ -370,3 +370,26 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Creates an agent (role agent, German) in `teams`.
+pub async fn agent(
+    store: &Store,
+    addr: &str,
+    teams: Vec<anliegen_core::TeamId>,
+) -> anyhow::Result<anliegen_core::AgentId> {
+    let na = anliegen_store::NewAgent {
+        email: anliegen_core::EmailAddress::parse(addr)?,
+        name: addr.to_owned(),
+        role: anliegen_core::Role::Agent,
+        password_hash: None,
+        skills: vec![],
+        languages: vec![anliegen_core::Language::De],
+        ui_language: anliegen_core::Language::De,
+        time_zone: anliegen_core::TimeZoneName::berlin(),
+        teams,
+    };
+    match store.exec(system(), Command::CreateAgent(na)).await? {
+        Output::Agent(a) => Ok(a.id),
+        other => panic!("{other:?}"),
+    }
+}

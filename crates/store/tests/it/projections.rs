@@ -28,29 +28,9 @@ async fn notifications_follow_the_assignee_of_the_time(
     store: Store,
     _env: Env,
 ) -> anyhow::Result<()> {
-    use anliegen_core::{EmailAddress, Language, Role, TimeZoneName};
+    use anliegen_store::CasePatch;
     use anliegen_store::projection::Notifications;
-    use anliegen_store::{CasePatch, NewAgent};
-    let anna = match store
-        .exec(
-            system(),
-            Command::CreateAgent(NewAgent {
-                email: EmailAddress::parse("anna@shop.example")?,
-                name: "Anna".into(),
-                role: Role::Agent,
-                password_hash: None,
-                skills: vec![],
-                languages: vec![Language::De],
-                ui_language: Language::De,
-                time_zone: TimeZoneName::berlin(),
-                teams: vec![],
-            }),
-        )
-        .await?
-    {
-        Output::Agent(a) => a.id,
-        other => panic!("{other:?}"),
-    };
+    let anna = agent(&store, "anna@shop.example", vec![]).await?;
     let case = open(
         &store,
         new_case(by_email("kundin@example.com"), "Sofa halb geliefert"),

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use anliegen_core::{
     AgentId, Case, CaseId, CaseStatus, Channel, Direction, EmailAddress, Identity, IdentityKind,
-    Language, Priority, Role, Tag, TeamId, TimeZoneName,
+    Priority, Tag, TeamId,
 };
 use anliegen_store::{
-    CaseFilter, CasePatch, Command, Cursor, CustomerRef, NewAgent, NewCustomer, Output, Store,
+    CaseFilter, CasePatch, Command, Cursor, CustomerRef, NewCustomer, Output, Store,
 };
 use jiff::SignedDuration;
 
@@ -40,24 +40,6 @@ async fn team(store: &Store, name: &str) -> anyhow::Result<TeamId> {
         .await?
     {
         Output::Team(t) => Ok(t.id),
-        other => panic!("{other:?}"),
-    }
-}
-
-async fn agent(store: &Store, addr: &str, teams: Vec<TeamId>) -> anyhow::Result<AgentId> {
-    let na = NewAgent {
-        email: EmailAddress::parse(addr)?,
-        name: addr.to_owned(),
-        role: Role::Agent,
-        password_hash: None,
-        skills: vec![],
-        languages: vec![Language::De],
-        ui_language: Language::De,
-        time_zone: TimeZoneName::berlin(),
-        teams,
-    };
-    match store.exec(system(), Command::CreateAgent(na)).await? {
-        Output::Agent(a) => Ok(a.id),
         other => panic!("{other:?}"),
     }
 }

@@ -313,6 +313,10 @@
     };
     es.addEventListener("queue", refresh);
     es.addEventListener("case", refresh);
+    // A case that arrived between rendering this queue and the stream's (re)connecting
+    // reaches no stream: refresh once when it opens. (The hub starts following within 250 ms
+    // of a subscriber, before this refresh fetches.)
+    if (live === "queue") { es.addEventListener("open", refresh); }
     es.addEventListener("presence", function (e) {
       var el = document.getElementById("presence");
       if (!el) { return; }

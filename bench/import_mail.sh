@@ -56,7 +56,8 @@ t0=$(date +%s.%N)
 ANLIEGEN_LOG=warn "$bin" serve --listen "127.0.0.1:$port" "${store_args[@]}" >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!
 for _ in $(seq 3000); do
-  lag=$(curl -fs "http://127.0.0.1:$port/metrics" 2>/dev/null | awk '/^anliegen_projection_lag_events/{print $2}' || true)
+  # One line per projection: caught up when they sum to 0 (and the node answered).
+  lag=$(curl -fs "http://127.0.0.1:$port/metrics" 2>/dev/null | awk '/^anliegen_projection_lag_events/{s+=$2; n++} END{print (n ? s : "x")}' || true)
   [ "${lag:-x}" = "0" ] && break; sleep 0.1
 done
 t1=$(date +%s.%N)

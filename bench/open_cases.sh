@@ -29,7 +29,7 @@ serve_node
 stored=0
 for _ in $(seq 600); do
   m=$(curl -fs "http://127.0.0.1:$port/metrics")
-  lag=$(echo "$m" | awk '/^anliegen_projection_lag_events/{print $2}')
+  lag=$(echo "$m" | awk '/^anliegen_projection_lag_events/{s+=$2; n++} END{print (n ? s : "x")}')
   stored=$(echo "$m" | awk '/^anliegen_cases\{/{s+=$2} END{print s+0}')
   [ "${lag:-1}" = "0" ] && break; sleep 0.2
 done

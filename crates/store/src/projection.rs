@@ -16,7 +16,7 @@ use crate::error::Result;
 const STEP: i64 = 1000;
 
 /// How long a follower gathers commits before it applies them.
-const COALESCE: Duration = Duration::from_millis(500);
+const COALESCE: Duration = Duration::from_millis(50);
 
 /// A read model kept from the event log.
 #[async_trait::async_trait]

@@ -2634,14 +2634,15 @@ struct SideJob {
 type SideRun = Box<dyn for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<()>> + Send>;
 type SideFinish = Box<dyn FnOnce(Result<()>) + Send>;
 
+/// The statements of a side write answering `T`, run in a transaction it is given.
+trait SideWrite<T>: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>> + Send + 'static {}
+
+impl<T, F> SideWrite<T> for F where F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>> + Send + 'static {}
+
 impl SideJob {
     // Only SQLite queues side jobs; PostgreSQL runs each in a transaction of its own.
     #[allow(dead_code)]
-    fn new<T, F>(f: F) -> (Self, tokio::sync::oneshot::Receiver<Result<T>>)
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>> + Send + 'static,
-    {
+    fn new<T: Send + 'static>(f: impl SideWrite<T>) -> (Self, tokio::sync::oneshot::Receiver<Result<T>>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let put = slot.clone();

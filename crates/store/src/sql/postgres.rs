@@ -164,13 +164,7 @@ fn take_side_jobs(_b: &Backend) -> Vec<SideJob> {
 impl Backend {
     /// Runs a side write (a projection's step, a checkpoint) in a transaction of its own:
     /// PostgreSQL locks rows, not the database, so it need not wait for the writer.
-    async fn side<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>>
-            + Send
-            + 'static,
-    {
+    async fn side<T: Send + 'static>(&self, f: impl SideWrite<T>) -> Result<T> {
         let mut tx = self.pool.begin().await?;
         let v = f(&mut tx).await?;
         tx.commit().await?;

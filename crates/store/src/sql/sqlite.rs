@@ -185,13 +185,7 @@ impl Backend {
     /// commit (fsync) of its own, all while the group-commit writer waits. So it is queued and,
     /// while the writer is busy, its next batch runs it in its transaction; when the writer is
     /// idle (or no batch takes it within `SIDE_WAIT`), it runs here with whatever is queued.
-    async fn side<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>>
-            + Send
-            + 'static,
-    {
+    async fn side<T: Send + 'static>(&self, f: impl SideWrite<T>) -> Result<T> {
         let (job, mut answer) = SideJob::new(f);
         if let Ok(mut q) = self.side_jobs.lock() {
             q.push(job);

@@ -1,16 +1,14 @@
 //! Concern matching: is a new contact about the same concern as an earlier one of the same
-//! customer? Signals, strongest first: the customer (another customer's contact never joins),
-//! the identifiers both quote (the same order, parcel or book joins unless a new problem is
-//! raised; two different ones of the same format veto), phrases that open a new matter or close
-//! the earlier one, phrases that refer back to an earlier contact ("ich hatte bereits
-//! geschrieben", "as discussed in the chat"), the kind of problem (missing, damaged, refund, …)
-//! from German and English word classes, and the content words both use.
-//!
-//! Explicit references back ("meine Mail von Dienstag", "following up") tie a contact to an
-//! earlier one unless it raises a kind of problem that does not follow; weak ones (a reply
-//! prefix, a channel word, "anbei") only when both name the same kind of problem. A new contact
-//! that says the earlier thing arrived or was done ("Rechnung erhalten", "refund received",
-//! not negated or asked for) opens a new matter.
+//! customer? Another customer's contact never joins; two different identifiers of one format
+//! (two orders, two parcels) never join; contacts further apart than the window never join.
+//! Otherwise a logistic model (`MODEL`) weighs the pair's signals (`features`): the identifiers
+//! both quote, the kinds of problem (missing, damaged, refund, … from German and English word
+//! classes) and whether the new one follows from the old, phrases that refer back to an earlier
+//! contact ("ich hatte bereits geschrieben", "as discussed in the chat"), that say the customer is
+//! still waiting, that open a new matter or say the earlier one was settled ("Rechnung erhalten,
+//! danke", "points are sorted, thanks. But …"), that report the same thing again with something
+//! else ("schon wieder", "this time"), the content words both use, and the days between them.
+//! The model is fitted on the labelled pairs' tune splits by `tests/concern_pairs.rs`.
 //!
 //! Kinds of problem may develop: a missing parcel becomes a refund request, a damaged item a
 //! return. Such a development (see `FOLLOWS`) is the same concern; a problem that does not
@@ -27,12 +25,9 @@ pub struct MatchConfig {
     /// Contacts further apart than this never match on text alone (days), unless the new one
     /// refers back to an earlier contact (see `follow_up_window_days`).
     pub window_days: i64,
-    /// Share of content words (0–1, of the shorter text) that makes two texts about the same
-    /// or a following kind of problem one concern.
-    pub same_topic_overlap: f64,
-    /// Share of content words (0–1, of the shorter text) that makes two texts without a
-    /// recognised problem one concern.
-    pub no_topic_overlap: f64,
+    /// The scorer's probability (0–1) from which two contacts are one concern: higher joins
+    /// fewer contacts wrongly and misses more repeats.
+    pub min_score: f64,
     /// The window for a contact that says it follows up an earlier one ("vor drei Wochen
     /// habe ich geschrieben"), in days.
     pub follow_up_window_days: i64,
@@ -42,8 +37,7 @@ impl Default for MatchConfig {
     fn default() -> Self {
         Self {
             window_days: 30,
-            same_topic_overlap: 0.25,
-            no_topic_overlap: 0.5,
+            min_score: 0.6,
             follow_up_window_days: 60,
         }
     }
@@ -708,6 +702,26 @@ const FOLLOW_UP: &[&str] = &[
     "hatte _ gemailt",
     "habe _ gemailt",
     "hatte _ gemeldet",
+    "gemeldet habe",
+    "gefragt habe",
+    "nachgefragt habe",
+    "angefragt habe",
+    "geschrieben habe",
+    "angerufen habe",
+    "reklamiert habe",
+    "habe ich _ gefragt",
+    "habe ich _ geschrieben",
+    "habe ich _ gemeldet",
+    "hab ich _ gemeldet",
+    "hab ich _ geschrieben",
+    "called you",
+    "phoned=",
+    "i phoned",
+    "rang you",
+    "hingewiesen",
+    "reported via",
+    "i reported",
+    "already reported",
     "habe _ gemeldet",
     "hatte _ angerufen",
     "habe _ angerufen",
@@ -748,7 +762,6 @@ const FOLLOW_UP: &[&str] = &[
     "nochmal wegen",
     "noch mal wegen",
     "noch einmal wegen",
-    "hallo nochmal",
     "hatte _ nachgefragt",
     "habe _ nachgefragt",
     "schon _ geschrieben",
@@ -816,9 +829,6 @@ const FOLLOW_UP: &[&str] = &[
     "not heard back",
     "heard nothing",
     "writing again",
-    "me again",
-    "hi again",
-    "hello again",
     "was promised",
     "you said",
     "contacted you",
@@ -867,6 +877,10 @@ const FOLLOW_UP_WEAK: &[&str] = &[
     "i filled",
     "filled out",
     "second try",
+    "hallo nochmal",
+    "me again",
+    "hi again",
+    "hello again",
 ];
 
 /// Phrases that say the problem lasts ("immer noch", "still"): a follow-up when the problem is
@@ -890,6 +904,20 @@ const STILL: &[&str] = &[
     "been waiting",
     "waiting for",
     "still waiting",
+    "wie ist der stand",
+    "stand der dinge",
+    "kein fortschritt",
+    "keinen fortschritt",
+    "status of my",
+    "any progress",
+    "no progress",
+    "noch keine",
+    "noch keinen",
+    "noch kein=",
+    "bisher keine",
+    "bisher keinen",
+    "bis heute",
+    "to this day",
 ];
 
 /// Phrases that open a new matter ("andere Frage", "different thing").
@@ -954,6 +982,17 @@ const NEW_MATTER: &[&str] = &[
     "this thread",
     "not about the",
     "geht nicht um",
+    "unabhangig von",
+    "abgesehen davon",
+    "apart from that",
+    "separate bestellung",
+    "separate order",
+    "anderes gerat",
+    "anderen gerat",
+    "another device",
+    "other device",
+    "while i have you",
+    "wo ich sie gerade",
 ];
 
 /// Phrases that settle a contact ("hat geklappt", "all good", the agent's "erledigt"): what
@@ -984,6 +1023,31 @@ const SETTLED: &[&str] = &[
     "working again",
     "problem solved",
     "problem gelost",
+    "geklart",
+    "sorted=",
+    "ist bestatigt",
+    "sind bestatigt",
+    "is confirmed",
+    "repariert zuruck",
+    "lauft wieder",
+    "habe ich endlich",
+    "got it in the end",
+    "is fixed",
+    "was fixed",
+    "fixed now",
+    "behoben",
+    "danke _ aber",
+    "danke _ jetzt",
+    "danke _ leider",
+    "thanks _ but",
+    "thank you _ but",
+    "thanks _ now",
+    "fine now",
+    "passt jetzt",
+    "ist jetzt in ordnung",
+    "auskunft gegeben",
+    "auskunft erteilt",
+    "explained",
 ];
 
 /// A general or pre-sales question ("wie lange dauert …?", "can I pay with …?").
@@ -1016,6 +1080,7 @@ const REPEAT: &[&str] = &[
     "second time",
     "second mistake",
     "this time",
+    "diesmal",
     "happened again",
     "yet again",
     "again a=",
@@ -1688,7 +1753,7 @@ impl Profile {
                 }
                 // "Paket ist nicht angekommen", "kann ich das Geld zurück bekommen?": no
                 // arrival. The words before it in its sentence, and the one after.
-                if bit == resolved {
+                if bit == resolved || bit == Class::Settled.bit() {
                     let from = i
                         .saturating_sub(5)
                         .max(sentence.get(i).copied().unwrap_or(0));
@@ -1866,7 +1931,6 @@ pub fn decide_prepared(
     days_apart: i64,
     cfg: &MatchConfig,
 ) -> Decision {
-    let (pa, pb) = (&a.0, &b.0);
     let no = |reason| Decision {
         same: false,
         reason,
@@ -1875,33 +1939,12 @@ pub fn decide_prepared(
     if !same_customer {
         return no(Reason::OtherCustomer);
     }
-    let (ta, tb) = (pa.topics(), pb.topics());
-    // Kinds of problem in b that neither a names nor follow from a's.
-    let novel = if ta == 0 { 0 } else { tb & !pa.follows() };
-    // A follow-up retells the case in other words and may name kinds of problem of its own;
-    // it continues the case when it shares one of a's kinds (or either names none).
-    let follow_up = (pb.has(Class::FollowUp) && (novel == 0 || ta & tb != 0))
-        || (pb.has(Class::FollowUpWeak) && ta & tb != 0);
-    // b says the earlier matter arrived or was done ("Rechnung erhalten, danke").
-    let resolved = pb.has(Class::Resolved) && !pb.has(Class::Still);
-    let new_matter = pb.has(Class::NewMatter) || pa.has(Class::Settled) || resolved;
-
-    if let Some(shared) = pa.ids.intersection(&pb.ids).next() {
-        // a names no kind of problem we know (a wish, a note) and b names one without
-        // referring back: the order is all they share.
-        let first_problem = ta == 0 && tb != 0 && !follow_up && !pb.has(Class::Still);
-        return if new_matter || first_problem || (novel != 0 && !follow_up) {
-            no(Reason::SameIdentifierOtherProblem(shared.value.clone()))
-        } else {
-            yes(Reason::SameIdentifier(shared.value.clone()))
-        };
-    }
-    let shapes_a: BTreeSet<_> = pa.ids.iter().map(shape).collect();
-    if pb.ids.iter().any(|i| shapes_a.contains(&shape(i))) {
+    let s = signals(a, b, days_apart);
+    // Two different orders, parcels or books of one format: never one concern.
+    if s.conflicting {
         return no(Reason::DifferentIdentifiers);
     }
-    let still = pb.has(Class::Still);
-    let window = if follow_up || still {
+    let window = if s.reaches_back {
         cfg.window_days.max(cfg.follow_up_window_days)
     } else {
         cfg.window_days
@@ -1909,46 +1952,201 @@ pub fn decide_prepared(
     if days_apart.abs() > window {
         return no(Reason::OutsideWindow);
     }
-    if new_matter || pb.has(Class::NewOrder) {
-        return no(Reason::NewMatter);
-    }
-    // A general question first (no order named yet), then a concrete matter.
-    if pa.has(Class::Question) && pa.ids.is_empty() && !follow_up {
-        return no(Reason::NewMatter);
-    }
-    if pb.has(Class::Repeat) && !follow_up {
-        return no(Reason::NewMatter);
-    }
-    if follow_up {
-        return yes(Reason::FollowUp);
-    }
-    if novel != 0 {
-        return no(Reason::Unrelated);
-    }
-    if days_apart.abs() > cfg.window_days && !(ta & tb != 0 && still) {
-        return no(Reason::OutsideWindow);
-    }
-    let words = content_overlap(&pa.stems, &pb.stems);
-    let meet = ta & tb != 0 || tb & pa.follows() != 0;
-    // A reply that only adds the parcel's tracking number to an order asked about before.
-    let adds_tracking = |p: &Profile, kind| p.ids.iter().any(|i| i.kind == kind);
-    let tracking_added = adds_tracking(pa, IdKind::Order)
-        && !adds_tracking(pa, IdKind::Tracking)
-        && adds_tracking(pb, IdKind::Tracking)
-        && !adds_tracking(pb, IdKind::Order);
-    let similar = if meet {
-        words >= cfg.same_topic_overlap || still || tracking_added
-    } else if ta == 0 || tb == 0 {
-        words >= cfg.no_topic_overlap
-    } else {
-        false
-    };
-    if similar {
-        yes(Reason::SimilarText)
-    } else {
-        no(Reason::Unrelated)
+    let same = MODEL.score(&s.x) >= cfg.min_score;
+    match (same, s.shared) {
+        (true, Some(id)) => yes(Reason::SameIdentifier(id)),
+        (false, Some(id)) => no(Reason::SameIdentifierOtherProblem(id)),
+        (true, None) if s.reaches_back => yes(Reason::FollowUp),
+        (true, None) => yes(Reason::SimilarText),
+        (false, None) if s.new_matter => no(Reason::NewMatter),
+        (false, None) => no(Reason::Unrelated),
     }
 }
+
+/// The number of signals the scorer weighs.
+pub const FEATURES: usize = 33;
+
+/// Names of [`features`], in order.
+pub const FEATURE_NAMES: [&str; FEATURES] = [
+    "shared_id",
+    "conflicting_id",
+    "a_ids",
+    "b_ids",
+    "topic_meet",
+    "topic_follows",
+    "novel",
+    "a_no_topic",
+    "b_no_topic",
+    "b_follow_up",
+    "b_follow_up_weak",
+    "b_still",
+    "b_new_matter",
+    "a_settled",
+    "b_settled",
+    "b_resolved",
+    "b_new_order",
+    "a_question",
+    "b_repeat",
+    "overlap",
+    "days",
+    "over_window",
+    "tracking_added",
+    "shared_id_novel",
+    "shared_id_new_matter",
+    "shared_id_follow_up",
+    "meet_overlap",
+    "follow_up_meet",
+    "follow_up_novel",
+    "no_topic_overlap",
+    "still_meet",
+    "repeat_alone",
+    "b_closes_earlier",
+];
+
+/// What the decision reads of a pair besides the score.
+struct Signals {
+    shared: Option<String>,
+    conflicting: bool,
+    reaches_back: bool,
+    new_matter: bool,
+    x: [f64; FEATURES],
+}
+
+/// The signals of a pair as numbers: what the scorer weighs (and what it is fitted on).
+pub fn features(a: &Prepared, b: &Prepared, days_apart: i64) -> [f64; FEATURES] {
+    signals(a, b, days_apart).x
+}
+
+fn signals(a: &Prepared, b: &Prepared, days_apart: i64) -> Signals {
+    let (pa, pb) = (&a.0, &b.0);
+    let f = |x: bool| if x { 1.0 } else { 0.0 };
+    let shared_id = pa.ids.intersection(&pb.ids).next();
+    let shared = shared_id.is_some();
+    let shapes_a: BTreeSet<_> = pa.ids.iter().map(shape).collect();
+    let conflicting = !shared && pb.ids.iter().any(|i| shapes_a.contains(&shape(i)));
+    let (ta, tb) = (pa.topics(), pb.topics());
+    let novel = ta != 0 && tb & !pa.follows() != 0;
+    let meet = ta & tb != 0;
+    let follows = tb & pa.follows() != 0;
+    let overlap = content_overlap(&pa.stems, &pb.stems);
+    let has = |p: &Profile, kind| p.ids.iter().any(|i| i.kind == kind);
+    let tracking_added = has(pa, IdKind::Order)
+        && !has(pa, IdKind::Tracking)
+        && has(pb, IdKind::Tracking)
+        && !has(pb, IdKind::Order);
+    let follow_up = pb.has(Class::FollowUp);
+    let still = pb.has(Class::Still);
+    let new_matter = pb.has(Class::NewMatter)
+        || pa.has(Class::Settled)
+        || ((pb.has(Class::Resolved) || pb.has(Class::Settled)) && !still)
+        || pb.has(Class::NewOrder)
+        || (pa.has(Class::Question) && pa.ids.is_empty());
+    let x = [
+        f(shared),
+        f(conflicting),
+        f(!pa.ids.is_empty()),
+        f(!pb.ids.is_empty()),
+        f(meet),
+        f(follows),
+        f(novel),
+        f(ta == 0),
+        f(tb == 0),
+        f(follow_up),
+        f(pb.has(Class::FollowUpWeak)),
+        f(still),
+        f(pb.has(Class::NewMatter)),
+        f(pa.has(Class::Settled)),
+        f(pb.has(Class::Settled) && !still),
+        f(pb.has(Class::Resolved)),
+        f(pb.has(Class::NewOrder)),
+        f(pa.has(Class::Question)),
+        f(pb.has(Class::Repeat)),
+        overlap,
+        days_apart.abs() as f64 / 30.0,
+        f(days_apart.abs() > 30),
+        f(tracking_added),
+        f(shared && novel),
+        f(shared && new_matter),
+        f(shared && (follow_up || still)),
+        f(meet) * overlap,
+        f(follow_up && meet),
+        f(follow_up && novel),
+        f(ta == 0 || tb == 0) * overlap,
+        f(still && (meet || follows)),
+        f(pb.has(Class::Repeat) && !follow_up && !still),
+        f((pb.has(Class::Settled) || pb.has(Class::Resolved)) && !still),
+    ];
+    Signals {
+        shared: shared_id.map(|i| i.value.clone()),
+        conflicting,
+        reaches_back: follow_up || still,
+        new_matter,
+        x,
+    }
+}
+
+// The model below is fitted by `tests/concern_pairs.rs` on the tune splits of the labelled
+// pairs (`ANLIEGEN_WRITE_MODEL=1 cargo test -p anliegen-core --test concern_pairs` rewrites it);
+// that test fails when the committed weights are not the fit of the committed data.
+// BEGIN MODEL
+/// The fitted scorer.
+pub const MODEL: Model = Model {
+    weights: [
+        1.512588602,  // shared_id
+        -1.411765798, // conflicting_id
+        0.506865120,  // a_ids
+        -1.445040251, // b_ids
+        1.390650440,  // topic_meet
+        0.680252023,  // topic_follows
+        -1.223710479, // novel
+        -0.249038476, // a_no_topic
+        0.415186159,  // b_no_topic
+        2.825546305,  // b_follow_up
+        2.190188200,  // b_follow_up_weak
+        2.112244196,  // b_still
+        -3.365310140, // b_new_matter
+        -1.009044305, // a_settled
+        -0.163824437, // b_settled
+        -1.668459140, // b_resolved
+        -0.483796277, // b_new_order
+        -0.451910363, // a_question
+        -0.914705403, // b_repeat
+        -0.325186521, // overlap
+        -2.603157580, // days
+        0.260626723,  // over_window
+        0.404030994,  // tracking_added
+        -1.594881618, // shared_id_novel
+        -1.245388748, // shared_id_new_matter
+        0.462070724,  // shared_id_follow_up
+        -0.025690151, // meet_overlap
+        0.515703662,  // follow_up_meet
+        0.486102723,  // follow_up_novel
+        -0.268275826, // no_topic_overlap
+        0.642109560,  // still_meet
+        -1.076316374, // repeat_alone
+        -1.320733187, // b_closes_earlier
+    ],
+    bias: -0.185679464,
+};
+// END MODEL
+
+/// A logistic model over [`features`]: `P(same) = 1 / (1 + e^-(bias + Σ wᵢ·xᵢ))`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// One weight per feature.
+    pub weights: [f64; FEATURES],
+    /// The intercept.
+    pub bias: f64,
+}
+
+impl Model {
+    /// The probability that the pair is one concern.
+    pub fn score(&self, x: &[f64; FEATURES]) -> f64 {
+        let z = self.bias + self.weights.iter().zip(x).map(|(w, v)| w * v).sum::<f64>();
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

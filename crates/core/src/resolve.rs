@@ -20,10 +20,9 @@ pub struct MatchSettings {
     pub enabled: bool,
     /// Near-duplicates only within this many days.
     pub window_days: i64,
-    /// Word overlap (0–1) that makes two texts about the same kind of problem one concern.
-    pub same_topic_overlap: f64,
-    /// Word overlap (0–1) that makes two texts without a recognised problem one concern.
-    pub no_topic_overlap: f64,
+    /// The matcher's score (0–1) from which a contact joins an earlier concern: higher joins
+    /// fewer contacts wrongly and lets more repeats open a case of their own.
+    pub min_score: f64,
     /// Tell the customer "we already have your concern" on a repeat by mail or form.
     pub acknowledge_repeats: bool,
 }
@@ -34,8 +33,7 @@ impl Default for MatchSettings {
         Self {
             enabled: true,
             window_days: c.window_days,
-            same_topic_overlap: c.same_topic_overlap,
-            no_topic_overlap: c.no_topic_overlap,
+            min_score: c.min_score,
             acknowledge_repeats: true,
         }
     }
@@ -48,10 +46,8 @@ impl MatchSettings {
         if !(0..=365).contains(&self.window_days) {
             return bad("window_days is 0 to 365");
         }
-        for v in [self.same_topic_overlap, self.no_topic_overlap] {
-            if !(0.0..=1.0).contains(&v) || v.is_nan() {
-                return bad("overlap thresholds are between 0 and 1");
-            }
+        if !(0.0..=1.0).contains(&self.min_score) || self.min_score.is_nan() {
+            return bad("min_score is between 0 and 1");
         }
         Ok(())
     }
@@ -60,8 +56,7 @@ impl MatchSettings {
     pub fn config(&self) -> MatchConfig {
         MatchConfig {
             window_days: self.window_days,
-            same_topic_overlap: self.same_topic_overlap,
-            no_topic_overlap: self.no_topic_overlap,
+            min_score: self.min_score,
             ..MatchConfig::default()
         }
     }
@@ -314,7 +309,7 @@ mod tests {
     fn settings_are_checked() {
         assert!(MatchSettings::default().validate().is_ok());
         let bad = MatchSettings {
-            same_topic_overlap: 1.5,
+            min_score: 1.5,
             ..Default::default()
         };
         assert!(bad.validate().is_err());

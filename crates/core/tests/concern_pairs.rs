@@ -1,8 +1,183 @@
-//! The labelled concern pairs (tests/fixtures/concern_pairs, written before any tuning) against
-//! `concern::decide`: customer, shared identifiers (unless the problem differs), different
-//! identifiers as a veto, the kind of problem, then word overlap. It reports precision and recall on the tune and the held-out split; the
-//! issue's targets (precision ≥ 0.97, recall ≥ 0.90) belong to the concern matcher, which
-//! replaces this baseline.
+//! The labelled concern pairs (tests/fixtures/concern_pairs, each set written and committed
+//! before anything was fitted on it) against `concern::decide`: the phrase lists turn a pair into
+//! signals, a logistic model weighs them. The model is fitted here, on the tune splits only, and
+//! the committed weights must be that fit. It reports precision and recall on each set's tune and
+//! held-out split and on all held-out pairs together (the targets: precision ≥ 0.97,
+//! recall ≥ 0.90).
+//!
+//! `ANLIEGEN_SHOW_MISSES=1` lists the misses of the tune splits (never of the held-out ones);
+//! `ANLIEGEN_DUMP_FEATURES=FILE` writes every same-customer pair's signals as CSV, for
+//! experiments outside the test.
+
+use anliegen_core::concern;
+
+/// The sets the model is fitted on (their tune splits).
+const TRAIN: [&str; 4] = [
+    "pairs.jsonl",
+    "pairs2.jsonl",
+    "pairs3.jsonl",
+    "pairs4.jsonl",
+];
+/// L2 weight of the fit (chosen by fitting on the first two sets and measuring on the third's
+/// tune split; see the README).
+const L2: f64 = 1.0;
+
+fn same_customer(p: &serde_json::Value) -> bool {
+    p["a"]["customer"] == p["b"]["customer"] || p["same_person"] == true
+}
+
+fn text(c: &serde_json::Value) -> String {
+    format!(
+        "{} {}",
+        c["subject"].as_str().unwrap_or(""),
+        c["text"].as_str().unwrap_or("")
+    )
+}
+
+fn days(p: &serde_json::Value) -> i64 {
+    p["a"]["days_before"].as_i64().unwrap_or(0) - p["b"]["days_before"].as_i64().unwrap_or(0)
+}
+
+/// Same-customer pairs of the tune splits, as the fit sees them.
+fn training_rows() -> Vec<([f64; concern::FEATURES], bool)> {
+    TRAIN
+        .iter()
+        .flat_map(|f| load(f))
+        .filter(|p| p["split"] == "tune" && same_customer(p))
+        .map(|p| {
+            let x = concern::features(
+                &concern::prepare(&text(&p["a"])),
+                &concern::prepare(&text(&p["b"])),
+                days(&p),
+            );
+            (x, p["label"] == "same")
+        })
+        .collect()
+}
+
+/// The committed model is the fit of the committed data: refits and compares. With
+/// `ANLIEGEN_WRITE_MODEL=1` it writes the fit into `src/concern.rs` instead.
+#[test]
+fn the_model_is_the_fit_of_the_tune_splits() {
+    let model = fit(&training_rows(), L2);
+    let close = model
+        .weights
+        .iter()
+        .zip(concern::MODEL.weights.iter())
+        .all(|(a, b)| (a - b).abs() < 1e-6)
+        && (model.bias - concern::MODEL.bias).abs() < 1e-6;
+    let mut src = String::from(
+        "// BEGIN MODEL\n/// The fitted scorer.\npub const MODEL: Model = Model {\n    weights: [\n",
+    );
+    for (w, name) in model.weights.iter().zip(concern::FEATURE_NAMES) {
+        src.push_str(&format!("        {w:.9}, // {name}\n"));
+    }
+    src.push_str(&format!(
+        "    ],\n    bias: {:.9},\n}};\n// END MODEL",
+        model.bias
+    ));
+    if std::env::var("ANLIEGEN_WRITE_MODEL").is_ok() {
+        let path = format!("{}/src/concern.rs", env!("CARGO_MANIFEST_DIR"));
+        let code = std::fs::read_to_string(&path).expect("concern.rs");
+        let (Some(a), Some(b)) = (code.find("// BEGIN MODEL"), code.find("// END MODEL")) else {
+            panic!("no model markers in concern.rs");
+        };
+        let code = format!("{}{src}{}", &code[..a], &code[b + "// END MODEL".len()..]);
+        std::fs::write(&path, code).expect("write concern.rs");
+        return;
+    }
+    assert!(
+        close,
+        "the committed model is not the fit of the labelled pairs; run with ANLIEGEN_WRITE_MODEL=1 to write:\n{src}"
+    );
+}
+
+/// Fits a [`Model`] by Newton's method on L2-regularised log loss (`l2` on the weights, not on
+/// the intercept). Deterministic: the same rows give the same model.
+fn fit(rows: &[([f64; concern::FEATURES], bool)], l2: f64) -> concern::Model {
+    const N: usize = concern::FEATURES + 1;
+    let mut w = [0.0f64; N];
+    let row = |x: &[f64; concern::FEATURES]| {
+        let mut r = [1.0f64; N];
+        r[1..].copy_from_slice(x);
+        r
+    };
+    for _ in 0..50 {
+        let mut grad = [0.0f64; N];
+        let mut hess = [[0.0f64; N]; N];
+        for (x, y) in rows {
+            let r = row(x);
+            let z: f64 = w.iter().zip(&r).map(|(a, b)| a * b).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let err = p - if *y { 1.0 } else { 0.0 };
+            let s = (p * (1.0 - p)).max(1e-9);
+            for i in 0..N {
+                grad[i] += err * r[i];
+                for j in 0..N {
+                    hess[i][j] += s * r[i] * r[j];
+                }
+            }
+        }
+        for i in 1..N {
+            grad[i] += l2 * w[i];
+            hess[i][i] += l2;
+        }
+        // A tiny ridge keeps features that never fire (a constant 0 column) solvable.
+        hess[0][0] += 1e-9;
+        let step = solve(hess, grad);
+        let mut moved = 0.0f64;
+        for (wi, si) in w.iter_mut().zip(step) {
+            *wi -= si;
+            moved = moved.max(si.abs());
+        }
+        if moved < 1e-10 {
+            break;
+        }
+    }
+    let mut weights = [0.0; concern::FEATURES];
+    weights.copy_from_slice(&w[1..]);
+    concern::Model {
+        weights,
+        bias: w[0],
+    }
+}
+
+/// Solves `a · x = b` by Gaussian elimination with partial pivoting (`a` is symmetric positive
+/// definite here, so every pivot is positive).
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
+fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> [f64; N] {
+    for col in 0..N {
+        let pivot = (col..N)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let d = a[col][col];
+        if d.abs() < 1e-12 {
+            continue;
+        }
+        for r in col + 1..N {
+            let k = a[r][col] / d;
+            if k == 0.0 {
+                continue;
+            }
+            for c in col..N {
+                a[r][c] -= k * a[col][c];
+            }
+            b[r] -= k * b[col];
+        }
+    }
+    let mut x = [0.0f64; N];
+    for r in (0..N).rev() {
+        let s: f64 = (r + 1..N).map(|c| a[r][c] * x[c]).sum();
+        x[r] = if a[r][r].abs() < 1e-12 {
+            0.0
+        } else {
+            (b[r] - s) / a[r][r]
+        };
+    }
+    x
+}
 
 #[derive(Default)]
 struct Score {
@@ -89,7 +264,8 @@ fn matcher_on_the_labelled_pairs() {
     let first = load("pairs.jsonl");
     let second = load("pairs2.jsonl");
     let third = load("pairs3.jsonl");
-    for set in [&first, &second, &third] {
+    let fourth = load("pairs4.jsonl");
+    for set in [&first, &second, &third, &fourth] {
         assert!(set.len() >= 300, "{}", set.len());
         let holdout = set.iter().filter(|p| p["split"] == "holdout").count();
         assert!((0.25..0.35).contains(&(holdout as f64 / set.len() as f64)));
@@ -100,6 +276,7 @@ fn matcher_on_the_labelled_pairs() {
         ("pairs.jsonl", &first),
         ("pairs2.jsonl", &second),
         ("pairs3.jsonl", &third),
+        ("pairs4.jsonl", &fourth),
         ("first two", &both),
     ] {
         let (tune, held) = score(set);
@@ -121,12 +298,78 @@ fn matcher_on_the_labelled_pairs() {
             held.tp + held.fp + held.fn_ + held.tn,
         );
     }
+    // The held-out parts of all four sets together: the figure the targets are about.
+    let mut pooled = Score::default();
+    for set in [&first, &second, &third, &fourth] {
+        let (_, held) = score(set);
+        pooled.tp += held.tp;
+        pooled.fp += held.fp;
+        pooled.fn_ += held.fn_;
+        pooled.tn += held.tn;
+    }
+    eprintln!(
+        "concern matcher on all held-out pairs: precision {:.3} recall {:.3} ({} pairs)",
+        pooled.precision(),
+        pooled.recall(),
+        pooled.tp + pooled.fp + pooled.fn_ + pooled.tn
+    );
     // Different customers never match, whatever the text says.
     for p in both
         .iter()
         .chain(&third)
+        .chain(&fourth)
         .filter(|p| p["kind"] == "different_customers")
     {
         assert!(!same_concern(p), "{}", p["id"]);
     }
+}
+
+/// Writes every same-customer pair's features to `$ANLIEGEN_DUMP_FEATURES` (CSV) for fitting.
+#[test]
+fn dump_features() {
+    let Ok(out) = std::env::var("ANLIEGEN_DUMP_FEATURES") else {
+        return;
+    };
+    use concern::{FEATURE_NAMES, features, prepare};
+    let mut csv = format!("set,id,split,label,hard,{}\n", FEATURE_NAMES.join(","));
+    for file in [
+        "pairs.jsonl",
+        "pairs2.jsonl",
+        "pairs3.jsonl",
+        "pairs4.jsonl",
+    ] {
+        let path = format!(
+            "{}/tests/fixtures/concern_pairs/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        if !std::path::Path::new(&path).exists() {
+            continue;
+        }
+        for p in load(file) {
+            let (a, b) = (&p["a"], &p["b"]);
+            if a["customer"] != b["customer"] && p["same_person"] != true {
+                continue;
+            }
+            let text = |c: &serde_json::Value| {
+                format!(
+                    "{} {}",
+                    c["subject"].as_str().unwrap_or(""),
+                    c["text"].as_str().unwrap_or("")
+                )
+            };
+            let days =
+                a["days_before"].as_i64().unwrap_or(0) - b["days_before"].as_i64().unwrap_or(0);
+            let f = features(&prepare(&text(a)), &prepare(&text(b)), days);
+            let nums: Vec<String> = f.iter().map(|x| format!("{x:.4}")).collect();
+            csv.push_str(&format!(
+                "{file},{},{},{},{},{}\n",
+                p["id"].as_str().unwrap_or(""),
+                p["split"].as_str().unwrap_or(""),
+                i32::from(p["label"] == "same"),
+                i32::from(p["hard"] == true),
+                nums.join(",")
+            ));
+        }
+    }
+    std::fs::write(out, csv).expect("write the features");
 }

@@ -1172,10 +1172,9 @@ pub struct MatchSettingsDto {
     pub enabled: bool,
     /// Near-duplicates only within this many days (0–365, default 30).
     pub window_days: i64,
-    /// Word overlap (0–1) that joins two texts about the same kind of problem.
-    pub same_topic_overlap: f64,
-    /// Word overlap (0–1) that joins two texts without a recognised problem.
-    pub no_topic_overlap: f64,
+    /// The matcher's score (0–1, default 0.5) from which a contact joins an earlier concern:
+    /// higher joins fewer contacts wrongly and lets more repeats open cases of their own.
+    pub min_score: f64,
     /// Tell the customer "we already have your concern" on a repeat by mail.
     pub acknowledge_repeats: bool,
 }

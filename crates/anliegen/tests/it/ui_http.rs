@@ -1958,8 +1958,7 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
                 ("form", "matching"),
                 ("enabled", "1"),
                 ("window_days", "30"),
-                ("same_topic_overlap", "2"),
-                ("no_topic_overlap", "0,5"),
+                ("min_score", "2"),
             ],
         )
         .await;
@@ -1974,8 +1973,7 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
                 ("form", "matching"),
                 ("enabled", "1"),
                 ("window_days", "14"),
-                ("same_topic_overlap", "0,3"),
-                ("no_topic_overlap", "0.6"),
+                ("min_score", "0,7"),
                 ("acknowledge_repeats", "1"),
             ],
         )
@@ -1983,7 +1981,7 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     let (_, m) = app.get("/api/v1/settings/matching").await;
     assert_eq!(m["window_days"], 14);
-    assert_eq!(m["same_topic_overlap"], 0.3);
+    assert_eq!(m["min_score"], 0.7);
 
     // The case view: a repeat is counted and explained; escalation by hand.
     let first = app

@@ -508,8 +508,7 @@ struct EscalationPage {
     tiers: Vec<TierRow>,
     enabled: bool,
     window_days: String,
-    same_topic_overlap: String,
-    no_topic_overlap: String,
+    min_score: String,
     acknowledge_repeats: bool,
 }
 
@@ -592,8 +591,7 @@ async fn escalation_page(
         tiers,
         enabled: m_on("enabled", m.enabled),
         window_days: m_get("window_days", m.window_days.to_string()),
-        same_topic_overlap: m_get("same_topic_overlap", m.same_topic_overlap.to_string()),
-        no_topic_overlap: m_get("no_topic_overlap", m.no_topic_overlap.to_string()),
+        min_score: m_get("min_score", m.min_score.to_string()),
         acknowledge_repeats: m_on("acknowledge_repeats", m.acknowledge_repeats),
     }))
 }
@@ -661,8 +659,7 @@ fn parse_matching(f: &Fields, t: &super::i18n::Tr) -> Result<MatchSettings, Stri
             .trim()
             .parse()
             .map_err(|_| t.s("matching-bad-number"))?,
-        same_topic_overlap: num("same_topic_overlap")?,
-        no_topic_overlap: num("no_topic_overlap")?,
+        min_score: num("min_score")?,
         acknowledge_repeats: f.on("acknowledge_repeats"),
     };
     s.validate().map_err(|e| e.message)?;

@@ -283,7 +283,13 @@
   // ---- live updates ------------------------------------------------------------------------
   var live = body.getAttribute("data-live");
   if (live && window.EventSource && !/[?&]before=/.test(location.search)) {
-    var url = "/live" + (live === "case" ? "?case=" + encodeURIComponent(caseRef) : "");
+    // `since`: the newest event the page was rendered with; the stream first says whether the
+    // page missed anything between rendering and connecting (or while it was disconnected).
+    var since = body.getAttribute("data-since");
+    var params = [];
+    if (live === "case") { params.push("case=" + encodeURIComponent(caseRef)); }
+    if (since) { params.push("since=" + encodeURIComponent(since)); }
+    var url = "/live" + (params.length ? "?" + params.join("&") : "");
     var es = new EventSource(url);
     var pending = null;
     // At most one refresh per interval, however many events arrive (a throttle, not a
@@ -313,10 +319,6 @@
     };
     es.addEventListener("queue", refresh);
     es.addEventListener("case", refresh);
-    // A case that arrived between rendering this queue and the stream's (re)connecting
-    // reaches no stream: refresh once when it opens. (The hub starts following within 250 ms
-    // of a subscriber, before this refresh fetches.)
-    if (live === "queue") { es.addEventListener("open", refresh); }
     es.addEventListener("presence", function (e) {
       var el = document.getElementById("presence");
       if (!el) { return; }

@@ -907,6 +907,87 @@ async fn live_stream_reports_new_cases() {
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Item 4: a page's stream starts where the page was rendered: a case opened between rendering
+/// and connecting makes the stream ask for a refresh; a page that missed nothing gets none (on a
+/// case page only its presence).
+#[tokio::test]
+async fn live_stream_catches_up_from_the_rendered_page() {
+    let app = TestApp::spawn().await;
+    let a = Agent::admin(&app).await;
+    let since_of = |body: &str| -> String {
+        let at = body
+            .find("data-since=\"")
+            .expect("the page names its position")
+            + 12;
+        body[at..].split('"').next().unwrap().to_owned()
+    };
+    let first = |path: String| {
+        let a = &a;
+        let url = app.url.clone();
+        async move {
+            let mut res = a
+                .client
+                .get(format!("{url}{path}"))
+                .header("cookie", &a.cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            // What the stream says in its first 1.5 s (keep-alives are 15 s apart).
+            let mut got = String::new();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+            while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, res.chunk()).await {
+                got.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            got
+        }
+    };
+    let queue = a.get("/cases?view=open").await;
+    let since = since_of(&queue.body);
+    // Nothing happened since: no refresh.
+    let got = first(format!("/live?since={since}")).await;
+    assert!(!got.contains("event: queue"), "{got}");
+    // A case opened after the page was rendered, before its stream connected.
+    let c = open_case(&app, json!({"customer": {"email": "dazwischen@example.de"}, "subject": "Dazwischen", "contact": {"text": "Hallo"}})).await;
+    let got = first(format!("/live?since={since}")).await;
+    assert!(got.contains("event: queue"), "{got}");
+    // A case page: a note after rendering is reported to the stream that connects later.
+    let r = c["reference"].as_str().unwrap().to_owned();
+    let page = a.get(&format!("/cases/{r}")).await;
+    let since = since_of(&page.body);
+    let got = first(format!("/live?case={r}&since={since}")).await;
+    assert!(
+        got.contains("event: presence") && !got.contains("event: case"),
+        "{got}"
+    );
+    let csrf = page.csrf();
+    let seen = page.attr("input[name=seen]", "value").unwrap();
+    let note = a
+        .post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "note"),
+                ("body", "Rückruf vereinbart"),
+                ("seen", &seen),
+            ],
+        )
+        .await;
+    assert!(
+        note.status.is_success() || note.status.is_redirection(),
+        "{}",
+        note.status
+    );
+    let got = first(format!("/live?case={r}&since={since}")).await;
+    assert!(got.contains("event: case"), "{got}");
+    // Another case's events do not make a case page stale.
+    let other = a.get(&format!("/cases/{r}")).await;
+    let since = since_of(&other.body);
+    open_case(&app, json!({"customer": {"email": "anders@example.de"}, "subject": "Anders", "contact": {"text": "Hallo"}})).await;
+    let got = first(format!("/live?case={r}&since={since}")).await;
+    assert!(!got.contains("event: case"), "{got}");
+}
+
 /// Item 8: German or English by the browser, with a switch.
 #[tokio::test]
 async fn language_by_browser_and_switch() {

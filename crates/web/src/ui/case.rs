@@ -98,6 +98,8 @@ pub(crate) struct CustomerPanel {
 #[template(path = "case.html")]
 struct CasePage {
     f: Frame,
+    /// The newest event when the page was read (its live stream starts there).
+    since: i64,
     c: CaseHead,
     customer: CustomerPanel,
     entries: Vec<Entry>,
@@ -565,6 +567,7 @@ async fn case_page(
 ) -> Result<Response, UiError> {
     let t = s.tr();
     let store = state.store();
+    let since_seq = store.last_seq().await?;
     let now = store.now();
     let tz = s.tz();
     let (agents, teams) = (store.agents().await?, store.teams().await?);
@@ -889,6 +892,7 @@ async fn case_page(
     };
     let f = frame(state, s, "").await?;
     let mut res = render(&CasePage {
+        since: since_seq,
         merged_in,
         split_from,
         offers,

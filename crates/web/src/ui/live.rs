@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,8 @@ const PRESENCE_TTL: Duration = Duration::from_secs(30);
 const SESSION_CHECK: Duration = Duration::from_secs(30);
 /// How often the log is read while someone listens.
 const POLL: Duration = Duration::from_millis(250);
+/// How many events a new stream reads to learn whether its page is already out of date.
+const CATCH_UP: i64 = 1000;
 
 /// What the streams carry.
 #[derive(Debug, Clone)]
@@ -61,6 +64,8 @@ struct Here {
 pub struct Live {
     tx: broadcast::Sender<LiveMsg>,
     presence: Mutex<HashMap<CaseId, HashMap<AgentId, Here>>>,
+    /// The newest event handed to the streams; -1 while the hub does not follow the log.
+    position: AtomicI64,
 }
 
 impl Live {
@@ -70,6 +75,7 @@ impl Live {
         let live = Arc::new(Self {
             tx,
             presence: Mutex::new(HashMap::new()),
+            position: AtomicI64::new(-1),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(follow(Arc::downgrade(&live), store));
@@ -131,6 +137,7 @@ async fn follow(live: Weak<Live>, store: Store) {
         let Some(hub) = live.upgrade() else { return };
         if hub.tx.receiver_count() == 0 {
             last = None;
+            hub.position.store(-1, Ordering::Release);
             continue;
         }
         let from = match last {
@@ -138,6 +145,7 @@ async fn follow(live: Weak<Live>, store: Store) {
             None => match store.last_seq().await {
                 Ok(l) => {
                     last = Some(l);
+                    hub.position.store(l, Ordering::Release);
                     continue;
                 }
                 Err(_) => continue,
@@ -152,6 +160,9 @@ async fn follow(live: Weak<Live>, store: Store) {
                         case: e.case_id,
                         kind: e.kind.type_name(),
                     });
+                    // After the send: a stream that reads this position and subscribed before
+                    // has this event on its receiver, or reads it from the store.
+                    hub.position.store(e.seq, Ordering::Release);
                 }
             }
             Err(e) => tracing::debug!(error = %e, "live: reading the event log failed"),
@@ -162,6 +173,42 @@ async fn follow(live: Weak<Live>, store: Store) {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct StreamQuery {
     case: Option<String>,
+    /// The newest event the page had seen when it was rendered (`data-since`).
+    since: Option<i64>,
+}
+
+/// Whether anything the stream reports happened after `since`: events up to the hub's position
+/// are read from the store (they reached the hub before this stream subscribed, or while it
+/// did not follow), newer ones arrive through the subscription. Waits for the hub to follow.
+async fn missed(state: &AppState, live: &Live, case: Option<CaseId>, since: i64) -> bool {
+    let mut position = live.position.load(Ordering::Acquire);
+    for _ in 0..40 {
+        if position >= 0 {
+            break;
+        }
+        tokio::time::sleep(POLL / 5).await;
+        position = live.position.load(Ordering::Acquire);
+    }
+    if position < 0 {
+        // The hub does not follow (the store is unreadable): better one refresh too many.
+        return true;
+    }
+    if position <= since {
+        return false;
+    }
+    match state.store().events_after(since, CATCH_UP).await {
+        Ok(events) => {
+            events.len() as i64 >= CATCH_UP
+                || events.iter().any(|e| {
+                    e.seq <= position
+                        && match case {
+                            Some(mine) => e.case_id == Some(mine),
+                            None => e.case_id.is_some(),
+                        }
+                })
+        }
+        Err(_) => true,
+    }
 }
 
 /// `GET /live`: the event stream of a queue page (any case) or a case page (`?case=A-10042`).
@@ -177,7 +224,17 @@ pub(crate) async fn stream(
     let rx = state.live().subscribe();
     let me = s.auth.agent.id;
     let live = state.live().clone();
-    let first = case.map(|c| presence_event(&live, c, me));
+    // Subscribed first, then asked what the page missed: nothing falls between the two.
+    let stale = match q.since {
+        Some(since) => missed(&state, &live, case, since).await,
+        None => false,
+    };
+    let name = if case.is_some() { "case" } else { "queue" };
+    let catch_up = stale.then(|| Event::default().event(name).data("{}"));
+    let first: Vec<Event> = catch_up
+        .into_iter()
+        .chain(case.map(|c| presence_event(&live, c, me)))
+        .collect();
     // The stream ends with the session (signed out, expired, revoked, agent deactivated).
     let (token, st) = (s.auth.token.id, state.clone());
     let ended = async move {
@@ -221,13 +278,14 @@ fn events(
     live: Arc<Live>,
     case: Option<CaseId>,
     me: AgentId,
-    first: Option<Event>,
+    first: Vec<Event>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    let first: std::collections::VecDeque<Event> = first.into();
     futures::stream::unfold(
         (rx, live, first),
         move |(mut rx, live, mut first)| async move {
-            if let Some(ev) = first.take() {
-                return Some((Ok(ev), (rx, live, None)));
+            if let Some(ev) = first.pop_front() {
+                return Some((Ok(ev), (rx, live, first)));
             }
             loop {
                 match rx.recv().await {
@@ -237,14 +295,14 @@ fn events(
                             Some(mine) if c == Some(mine) => {
                                 return Some((
                                     Ok(Event::default().event("case").data(data)),
-                                    (rx, live, None),
+                                    (rx, live, first),
                                 ));
                             }
                             Some(_) => {}
                             None if c.is_some() => {
                                 return Some((
                                     Ok(Event::default().event("queue").data(data)),
-                                    (rx, live, None),
+                                    (rx, live, first),
                                 ));
                             }
                             None => {}
@@ -253,7 +311,7 @@ fn events(
                     Ok(LiveMsg::Presence { case: c }) => {
                         if case == Some(c) {
                             let ev = presence_event(&live, c, me);
-                            return Some((Ok(ev), (rx, live, None)));
+                            return Some((Ok(ev), (rx, live, first)));
                         }
                     }
                     // Missed messages: ask the page to refresh everything.
@@ -261,7 +319,7 @@ fn events(
                         let name = if case.is_some() { "case" } else { "queue" };
                         return Some((
                             Ok(Event::default().event(name).data("{}")),
-                            (rx, live, None),
+                            (rx, live, first),
                         ));
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,

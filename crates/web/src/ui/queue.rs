@@ -172,6 +172,8 @@ pub(crate) struct Choice {
 #[template(path = "queue.html")]
 struct QueuePage {
     f: Frame,
+    /// The newest event when the page was read (its live stream starts there).
+    since: i64,
     title: String,
     rows: Vec<Row>,
     next: Option<String>,
@@ -230,6 +232,7 @@ pub(crate) async fn queue(
     Query(q): Query<QueueQuery>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
+    let since = state.store().last_seq().await?;
     let t = s.tr();
     let agent = &s.auth.agent;
     let explicit = q.status.is_some()
@@ -441,6 +444,7 @@ pub(crate) async fn queue(
     };
     let f = frame(&state, &s, current).await?;
     Ok(render(&QueuePage {
+        since,
         f,
         title,
         rows,

@@ -276,7 +276,9 @@ async fn execute(
                 what,
                 due_in_minutes,
             } => promise(store, &who, case_id, what, *due_in_minutes).await,
-            Action::Webhook { url } => webhook(store, rule, case_id, url, happening).await,
+            Action::Webhook { url, secret } => {
+                webhook(store, rule, case_id, (url, secret), happening).await
+            }
             _ => Ok(()),
         };
         match step {
@@ -427,7 +429,7 @@ async fn webhook(
     store: &Store,
     rule: &Automation,
     case_id: CaseId,
-    url: &str,
+    (url, secret): (&str, &str),
     happening: &str,
 ) -> anliegen_store::Result<()> {
     let case = case_of(store, case_id).await?;
@@ -446,9 +448,30 @@ async fn webhook(
             "tags": case.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         },
     });
-    let job = NewJob::new(WEBHOOK_JOB, serde_json::json!({"url": url, "body": body})).attempts(8);
+    // The secret travels with the job: a delivery is signed as the rule was when it fired.
+    let job = NewJob::new(
+        WEBHOOK_JOB,
+        serde_json::json!({"url": url, "body": body, "secret": secret}),
+    )
+    .attempts(8);
     store.enqueue(&job, store.now()).await?;
     Ok(())
+}
+
+/// The `Anliegen-Signature` header of a webhook body sent at `t` (Unix seconds): `t=<t>,v1=<hex
+/// HMAC-SHA256 over "<t>.<body>">`. A receiver recomputes it with the rule's secret, compares in
+/// constant time and refuses old timestamps (replays).
+pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; this arm is never taken.
+        Err(_) => return String::new(),
+    };
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Posts a webhook; anything but 2xx is retried with backoff, then a dead letter.
@@ -470,18 +493,33 @@ impl Webhook {
 
 #[async_trait::async_trait]
 impl JobHandler for Webhook {
-    async fn run(&self, _store: &Store, job: &Job) -> Result<(), String> {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), String> {
         let url = job
             .payload
             .get("url")
             .and_then(|v| v.as_str())
             .ok_or("payload without a url")?;
         let body = job.payload.get("body").cloned().unwrap_or_default();
-        let res = self
+        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        let secret = job
+            .payload
+            .get("secret")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let mut req = self
             .client
             .post(url)
             .header("Idempotency-Key", job.id.to_string())
-            .json(&body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        // Rules saved before webhooks were signed have no secret until they are saved again.
+        if !secret.is_empty() {
+            req = req.header(
+                "Anliegen-Signature",
+                signature(secret, store.now().as_second(), &bytes),
+            );
+        }
+        let res = req
+            .body(bytes)
             .send()
             .await
             .map_err(|e| format!("POST {url}: {e}"))?;

@@ -213,10 +213,15 @@ pub enum Action {
         due_in_minutes: u32,
     },
     /// POST the case and the happening as JSON to a URL (retried with backoff; never holds
-    /// anything up).
+    /// anything up), signed with the rule's secret (`Anliegen-Signature: t=<unix time>,v1=<hex
+    /// HMAC-SHA256 of "<t>.<body>">`) so that the receiver can tell it came from us.
     Webhook {
         /// `http://` or `https://` URL.
         url: String,
+        /// The signing secret (16–128 visible ASCII characters); made when a rule is saved
+        /// without one. Only admins see it.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        secret: String,
     },
 }
 
@@ -363,7 +368,10 @@ impl Automation {
                         ));
                     }
                 }
-                Action::Webhook { url } => check_url(url)?,
+                Action::Webhook { url, secret } => {
+                    check_url(url)?;
+                    check_secret(secret)?;
+                }
                 _ => {}
             }
         }
@@ -395,6 +403,19 @@ fn check_url(url: &str) -> Result<(), ParseError> {
         Err(err(
             "actions.url",
             format!("'{url}' is not an http:// or https:// URL"),
+        ))
+    }
+}
+
+fn check_secret(secret: &str) -> Result<(), ParseError> {
+    let ok = secret.is_empty()
+        || ((16..=128).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_graphic()));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            "actions.secret",
+            "a webhook secret is 16 to 128 visible ASCII characters",
         ))
     }
 }
@@ -724,6 +745,7 @@ mod tests {
         );
         let hook = vec![Action::Webhook {
             url: "ftp://x".into(),
+            secret: String::new(),
         }];
         assert_eq!(
             rule("x", timer(60), vec![], hook)
@@ -731,6 +753,17 @@ mod tests {
                 .unwrap_err()
                 .what,
             "actions.url"
+        );
+        let weak = vec![Action::Webhook {
+            url: "https://x.example/hook".into(),
+            secret: "kurz".into(),
+        }];
+        assert_eq!(
+            rule("x", timer(60), vec![], weak)
+                .validate()
+                .unwrap_err()
+                .what,
+            "actions.secret"
         );
         let bad_reply = vec![Action::SendReply {
             body_de: "Hallo {{kunde}}".into(),

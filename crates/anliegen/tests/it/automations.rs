@@ -70,9 +70,15 @@ fn tags(c: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What a webhook receiver got: the raw body and its `Anliegen-Signature` header.
+struct Delivery {
+    body: String,
+    signature: Option<String>,
+}
+
 /// A webhook receiver that answers 503 to the first request and 200 afterwards, and hands
-/// over every body it got.
-async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+/// over every delivery it got.
+async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Delivery>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -103,7 +109,15 @@ async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
                         })
                         .unwrap_or(0);
                     if body.len() >= len {
-                        break Some(body.to_owned());
+                        let signature = head.lines().find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("anliegen-signature")
+                                .then(|| v.trim().to_owned())
+                        });
+                        break Some(Delivery {
+                            body: body.to_owned(),
+                            signature,
+                        });
                     }
                 }
             };
@@ -119,10 +133,9 @@ async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
             .await
             .ok();
             if n > 1
-                && let Some(b) = body
+                && let Some(d) = body
             {
-                tx.send(serde_json::from_str(&b).unwrap_or(Value::Null))
-                    .ok();
+                tx.send(d).ok();
             }
         }
     });
@@ -220,12 +233,65 @@ async fn triggers_run_in_order_once_per_change_and_never_loop() {
         "no loop"
     );
     // The working receiver got the case after one refused attempt (retried with backoff).
-    let got = tokio::time::timeout(Duration::from_secs(30), hooks.recv())
+    let delivery = tokio::time::timeout(Duration::from_secs(30), hooks.recv())
         .await
         .expect("webhook retried")
         .expect("a body");
+    let got: Value = serde_json::from_str(&delivery.body).expect("JSON");
     assert_eq!(got["rule"]["name"], "Erstattung dringend");
     assert_eq!(got["case"]["reference"], c["reference"]);
+    // Signed with the secret the rule got when it was saved (shown to admins only).
+    let secret = saved[0]["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["url"] == hook.as_str()))
+        .and_then(|a| a["secret"].as_str())
+        .expect("a secret was made")
+        .to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    let sig = delivery.signature.expect("an Anliegen-Signature header");
+    let (t, v1) = sig
+        .strip_prefix("t=")
+        .and_then(|r| r.split_once(",v1="))
+        .expect("t=…,v1=…");
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    hmac::Mac::update(&mut mac, format!("{t}.{}", delivery.body).as_bytes());
+    assert_eq!(
+        v1,
+        hex::encode(hmac::Mac::finalize(mac).into_bytes()),
+        "the signature is HMAC-SHA256 of t.body"
+    );
+    // Saving the rules again without the secret keeps it; a non-admin never sees it.
+    let (_, listed) = app.get("/api/v1/automations").await;
+    let mut again = listed.clone();
+    for a in again[0]["actions"].as_array_mut().unwrap() {
+        a.as_object_mut().unwrap().remove("secret");
+    }
+    let (s, resaved) = put_rules(&app, again).await;
+    assert_eq!(s, StatusCode::OK, "{resaved}");
+    let kept = resaved[0]["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["url"] == hook.as_str()))
+        .and_then(|a| a["secret"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(kept, secret);
+    let admin_token = app.token.clone();
+    let (_, reader) = app
+        .agent_token("leser-team@shop.example", "agent", &["read"])
+        .await;
+    app.token = reader;
+    let (s, seen) = app.get("/api/v1/automations").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        seen[0]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("secret").is_none()),
+        "{seen}"
+    );
+    app.token = admin_token;
 
     // Without the word nothing happens.
     let other = app

@@ -549,6 +549,8 @@ auto-reply-hint = Platzhalter wie in Textbausteinen: {"{{"}customer.name{"}}"}, 
 auto-promise = Zusage erfassen (Inhaber: zugewiesene Person)
 auto-promise-due = fällig nach (Geschäftszeit)
 auto-webhook = Webhook (POST an URL)
+auto-webhook-secret = Signaturschlüssel des Webhooks
+auto-webhook-secret-hint = Jede Zustellung trägt den Kopf „Anliegen-Signature: t=…,v1=…“ (HMAC-SHA256 über „t.Inhalt“ mit diesem Schlüssel). Leer lassen, dann erzeugt Anliegen einen Schlüssel.
 auto-dry-run = Probelauf
 auto-dry-title = Probelauf: Diese Fälle wären betroffen
 auto-dry-summary = { $count } Fälle betroffen ({ $looked } geprüft). Nichts wurde geändert.

@@ -554,6 +554,8 @@ auto-reply-hint = Placeholders as in macros: {"{{"}customer.name{"}}"}, {"{{"}ca
 auto-promise = Record a promise (owner: the assignee)
 auto-promise-due = due after (business time)
 auto-webhook = Webhook (POST to URL)
+auto-webhook-secret = Webhook signing secret
+auto-webhook-secret-hint = Every delivery carries the header "Anliegen-Signature: t=…,v1=…" (HMAC-SHA256 over "t.body" with this secret). Leave it empty and Anliegen makes one.
 auto-dry-run = Dry run
 auto-dry-title = Dry run: these cases would be touched
 auto-dry-summary = { $count } cases touched ({ $looked } looked at). Nothing was changed.

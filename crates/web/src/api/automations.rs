@@ -68,9 +68,16 @@ async fn list_automations(
     auth: Auth,
 ) -> ApiResult<Json<Vec<Automation>>> {
     auth.require(Scope::Read)?;
-    Ok(Json(
-        anliegen_store::automation::rules(state.store()).await?,
-    ))
+    let mut rules = anliegen_store::automation::rules(state.store()).await?;
+    // Webhook secrets are for admins.
+    if auth.require_role(anliegen_core::Role::Admin).is_err() {
+        for a in rules.iter_mut().flat_map(|r| r.actions.iter_mut()) {
+            if let Action::Webhook { secret, .. } = a {
+                secret.clear();
+            }
+        }
+    }
+    Ok(Json(rules))
 }
 
 /// Replaces the automation rules (admins): the whole ordered list. Each rule is checked:
@@ -79,7 +86,8 @@ async fn list_automations(
 /// `tags_changed`, `sla_warning`, `sla_breached`, `promise_overdue`, `case_escalated`); a timer
 /// `{"type": "timer", "since": "status_changed", "minutes": 10080}` fires neither at once
 /// (0) nor never (over five years); conditions must be able to hold; templates may use only
-/// the known placeholders; webhooks need an http(s) URL.
+/// the known placeholders; webhooks need an http(s) URL. A webhook without a `secret` keeps the
+/// one its rule had for the same URL, or gets a new one (returned here; only admins see them).
 #[utoipa::path(put, path = "/automations", tag = "automations", request_body = Vec<Object>, security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn put_automations(
@@ -94,19 +102,51 @@ async fn put_automations(
         .enumerate()
         .map(|(i, v)| parse_rule(v, Some(i)))
         .collect::<ApiResult<Vec<_>>>()?;
+    let mut rules = rules;
     validate_all(&rules).map_err(|e| ApiError::invalid(e.what, e.message))?;
-    check_and_save(&state, auth.actor(), &rules).await?;
+    check_and_save(&state, auth.actor(), &mut rules).await?;
     Ok(Json(rules))
 }
 
-/// Checks that the teams the rules name exist and stores them (the API and the admin page).
+/// Checks that the teams the rules name exist, gives every webhook its signing secret and
+/// stores them (the API and the admin page).
 pub(crate) async fn check_and_save(
     state: &AppState,
     actor: anliegen_core::Actor,
-    rules: &[Automation],
+    rules: &mut [Automation],
 ) -> ApiResult<()> {
     check_teams(state, rules).await?;
+    let stored = anliegen_store::automation::rules(state.store()).await?;
+    for rule in rules.iter_mut() {
+        let before = stored.iter().find(|r| r.id == rule.id);
+        for a in &mut rule.actions {
+            let Action::Webhook { url, secret } = a else {
+                continue;
+            };
+            if !secret.is_empty() {
+                continue;
+            }
+            let kept = before
+                .into_iter()
+                .flat_map(|r| r.actions.iter())
+                .find_map(|b| match b {
+                    Action::Webhook { url: u, secret: s } if u == url && !s.is_empty() => {
+                        Some(s.clone())
+                    }
+                    _ => None,
+                });
+            *secret = kept.unwrap_or_else(new_secret);
+        }
+    }
     save(state, actor, rules).await
+}
+
+/// A new webhook signing secret: 256 random bits, hex.
+fn new_secret() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("whsec_{}", hex::encode(bytes))
 }
 
 /// Stores the ordered rules.

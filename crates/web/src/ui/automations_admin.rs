@@ -110,6 +110,7 @@ struct AutomationsPage {
     promise_what: String,
     promise_due: String,
     webhook: String,
+    webhook_secret: String,
 }
 
 /// Wall-clock durations as admins write them: `30 min`, `48 h`, `7 d`, `14 Tage`.
@@ -318,6 +319,7 @@ fn rule_of(f: &Fields, id: uuid::Uuid, kept: Vec<Condition>) -> Result<Automatio
     if !hook.trim().is_empty() {
         actions.push(Action::Webhook {
             url: hook.trim().to_owned(),
+            secret: f.get("webhook_secret").trim().to_owned(),
         });
     }
     let rule = Automation {
@@ -476,7 +478,10 @@ async fn page(
                         super::sla_admin::show_minutes(*due_in_minutes),
                     );
                 }
-                Action::Webhook { url } => push("webhook", url.clone()),
+                Action::Webhook { url, secret } => {
+                    push("webhook", url.clone());
+                    push("webhook_secret", secret.clone());
+                }
             }
         }
         push("add_tags", add.join(", "));
@@ -610,6 +615,7 @@ async fn page(
         promise_what: fields.get("promise_what"),
         promise_due: fields.get("promise_due"),
         webhook: fields.get("webhook"),
+        webhook_secret: fields.get("webhook_secret"),
         f,
     }))
 }
@@ -696,7 +702,7 @@ pub(crate) async fn save(
             page(&state, &s, editing, Some(&f), Some(e.message), None).await?,
         ));
     }
-    match crate::api::automations::check_and_save(&state, s.auth.actor(), &rules).await {
+    match crate::api::automations::check_and_save(&state, s.auth.actor(), &mut rules).await {
         Ok(()) => Ok(Redirect::to("/admin/automations").into_response()),
         Err(e) if e.status().is_client_error() => Ok(unprocessable(
             page(
@@ -730,7 +736,7 @@ pub(crate) async fn delete(
     if rules.len() == before {
         return Err(UiError::not_found());
     }
-    crate::api::automations::check_and_save(&state, s.auth.actor(), &rules)
+    crate::api::automations::check_and_save(&state, s.auth.actor(), &mut rules)
         .await
         .map_err(|e| UiError::new(e.status(), "error-server"))?;
     Ok(Redirect::to("/admin/automations").into_response())

@@ -153,6 +153,21 @@ impl Agent {
             body: res.text().await.unwrap_or_default(),
         }
     }
+
+    /// Writes an internal note from the case page `page` (its CSRF token and newest contact).
+    async fn note(&self, r: &str, page: &Page, body: &str) -> Page {
+        let (csrf, seen) = (page.csrf(), page.attr("input[name=seen]", "value").unwrap());
+        self.post(
+            &format!("/cases/{r}/contacts"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "note"),
+                ("body", body),
+                ("seen", &seen),
+            ],
+        )
+        .await
+    }
 }
 
 async fn open_case(app: &TestApp, body: Value) -> Value {
@@ -549,18 +564,7 @@ async fn case_view_window_and_actions() {
     );
 
     let csrf = page.csrf();
-    let seen = page.attr("input[name=seen]", "value").unwrap();
-    let note = a
-        .post(
-            &format!("/cases/{r}/contacts"),
-            &[
-                ("csrf", &csrf),
-                ("kind", "note"),
-                ("body", "Intern: Kunde ist VIP"),
-                ("seen", &seen),
-            ],
-        )
-        .await;
+    let note = a.note(&r, &page, "Intern: Kunde ist VIP").await;
     assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.body);
     let page = a.get(&format!("/cases/{r}")).await;
     assert!(
@@ -960,24 +964,8 @@ async fn live_stream_catches_up_from_the_rendered_page() {
         got.contains("event: presence") && !got.contains("event: case"),
         "{got}"
     );
-    let csrf = page.csrf();
-    let seen = page.attr("input[name=seen]", "value").unwrap();
-    let note = a
-        .post(
-            &format!("/cases/{r}/contacts"),
-            &[
-                ("csrf", &csrf),
-                ("kind", "note"),
-                ("body", "Rückruf vereinbart"),
-                ("seen", &seen),
-            ],
-        )
-        .await;
-    assert!(
-        note.status.is_success() || note.status.is_redirection(),
-        "{}",
-        note.status
-    );
+    let note = a.note(&r, &page, "Rückruf vereinbart").await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.body);
     let got = first(format!("/live?case={r}&since={since}")).await;
     assert!(got.contains("event: case"), "{got}");
     // Another case's events do not make a case page stale.

@@ -28,6 +28,10 @@ pub struct MatchConfig {
     /// The scorer's probability (0–1) from which two contacts are one concern: higher joins
     /// fewer contacts wrongly and misses more repeats.
     pub min_score: f64,
+    /// Share of the shorter text's word stems (0–1) that the other shares, from which a
+    /// contact is a near-duplicate (the same form sent again) and joins whatever the score says,
+    /// unless it opens a new matter or reports the same thing again with something else.
+    pub near_duplicate: f64,
     /// The window for a contact that says it follows up an earlier one ("vor drei Wochen
     /// habe ich geschrieben"), in days.
     pub follow_up_window_days: i64,
@@ -38,6 +42,7 @@ impl Default for MatchConfig {
         Self {
             window_days: 30,
             min_score: 0.6,
+            near_duplicate: 0.9,
             follow_up_window_days: 60,
         }
     }
@@ -1874,6 +1879,60 @@ fn content_overlap(a: &Words, b: &Words) -> f64 {
     shared as f64 / small.len() as f64
 }
 
+/// Share of the shorter text's distinct six-letter stems that the other text has too: one merge
+/// over the two sorted word lists, no allocation (the near-duplicate test runs on every pair).
+fn stem_overlap(a: &Words, b: &Words) -> f64 {
+    let (mut x, mut y) = (distinct_stems(a).peekable(), distinct_stems(b).peekable());
+    let (mut shared, mut na, mut nb) = (0usize, 0usize, 0usize);
+    loop {
+        match (x.peek(), y.peek()) {
+            (Some(p), Some(q)) => match p.cmp(q) {
+                std::cmp::Ordering::Less => {
+                    na += 1;
+                    x.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    nb += 1;
+                    y.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    na += 1;
+                    nb += 1;
+                    x.next();
+                    y.next();
+                }
+            },
+            (Some(_), None) => {
+                na += 1;
+                x.next();
+            }
+            (None, Some(_)) => {
+                nb += 1;
+                y.next();
+            }
+            (None, None) => break,
+        }
+    }
+    let small = na.min(nb);
+    if small == 0 {
+        0.0
+    } else {
+        shared as f64 / small as f64
+    }
+}
+
+/// A text's distinct six-letter stems in order (its words are sorted, so equal stems are
+/// neighbours).
+fn distinct_stems(w: &Words) -> impl Iterator<Item = &str> {
+    let mut last = "";
+    w.iter().map(stem6).filter(move |s| {
+        let new = *s != last;
+        last = s;
+        new
+    })
+}
+
 /// A word's first six letters.
 fn stem6(w: &str) -> &str {
     let end = w.char_indices().nth(6).map_or(w.len(), |(k, _)| k);
@@ -1939,7 +1998,7 @@ pub fn decide_prepared(
     if !same_customer {
         return no(Reason::OtherCustomer);
     }
-    let s = signals(a, b, days_apart);
+    let s = signals(a, b, days_apart, Some(0.0));
     // Two different orders, parcels or books of one format: never one concern.
     if s.conflicting {
         return no(Reason::DifferentIdentifiers);
@@ -1952,7 +2011,24 @@ pub fn decide_prepared(
     if days_apart.abs() > window {
         return no(Reason::OutsideWindow);
     }
-    let same = MODEL.score(&s.x) >= cfg.min_score;
+    // Word overlap is the dear signal (it compares every word with every word): measured only
+    // when the decision turns on it. The score is monotonic in it, so none and full overlap
+    // bound it.
+    let (low, high) = (
+        MODEL.score(&s.x),
+        MODEL.score(&signals(a, b, days_apart, Some(1.0)).x),
+    );
+    let scored = if (low >= cfg.min_score) == (high >= cfg.min_score) {
+        low >= cfg.min_score
+    } else {
+        MODEL.score(&signals(a, b, days_apart, None).x) >= cfg.min_score
+    };
+    // The same text again (the contact form sent five times) is the same concern.
+    let same = scored
+        || (!s.new_matter
+            && !b.0.has(Class::Repeat)
+            && days_apart.abs() <= cfg.window_days
+            && stem_overlap(&a.0.stems, &b.0.stems) >= cfg.near_duplicate);
     match (same, s.shared) {
         (true, Some(id)) => yes(Reason::SameIdentifier(id)),
         (false, Some(id)) => no(Reason::SameIdentifierOtherProblem(id)),
@@ -2014,10 +2090,12 @@ struct Signals {
 
 /// The signals of a pair as numbers: what the scorer weighs (and what it is fitted on).
 pub fn features(a: &Prepared, b: &Prepared, days_apart: i64) -> [f64; FEATURES] {
-    signals(a, b, days_apart).x
+    signals(a, b, days_apart, None).x
 }
 
-fn signals(a: &Prepared, b: &Prepared, days_apart: i64) -> Signals {
+/// The signals of a pair; `overlap` given instead of measured (the decision first tries 0 and
+/// 1: the score rises with it, and most pairs are decided either way).
+fn signals(a: &Prepared, b: &Prepared, days_apart: i64, overlap: Option<f64>) -> Signals {
     let (pa, pb) = (&a.0, &b.0);
     let f = |x: bool| if x { 1.0 } else { 0.0 };
     let shared_id = pa.ids.intersection(&pb.ids).next();
@@ -2028,7 +2106,7 @@ fn signals(a: &Prepared, b: &Prepared, days_apart: i64) -> Signals {
     let novel = ta != 0 && tb & !pa.follows() != 0;
     let meet = ta & tb != 0;
     let follows = tb & pa.follows() != 0;
-    let overlap = content_overlap(&pa.stems, &pb.stems);
+    let overlap = overlap.unwrap_or_else(|| content_overlap(&pa.stems, &pb.stems));
     let has = |p: &Profile, kind| p.ids.iter().any(|i| i.kind == kind);
     let tracking_added = has(pa, IdKind::Order)
         && !has(pa, IdKind::Tracking)
@@ -2183,6 +2261,26 @@ mod tests {
         let q = "Hallo, wie lange dauert bei Ihnen eine Erstattung?";
         let r = "Die Erstattung für Bestellung 405226918 fehlt noch.";
         assert_eq!(decide(q, r, true, 9, &cfg).reason, Reason::NewMatter);
+    }
+
+    #[test]
+    fn the_same_form_again_is_a_near_duplicate() {
+        let cfg = MatchConfig::default();
+        let a = "Sehr geehrte Damen und Herren, der Preis für unseren Titel ist im Shop falsch \
+                 angegeben, obwohl er der Buchpreisbindung unterliegt. Bitte korrigieren Sie das.";
+        let b = "Sehr geehrte Damen und Herren, der Preis unseres Titels ist im Shop falsch \
+                 angegeben, obwohl er der Buchpreisbindung unterliegt! Bitte korrigieren.";
+        assert!(stem_overlap(&prepare(a).0.stems, &prepare(b).0.stems) >= 0.9);
+        assert!(decide(a, b, true, 4, &cfg).same);
+        // Not from another customer, not beyond the window, not with another order.
+        assert!(!decide(a, b, false, 4, &cfg).same);
+        assert!(!decide(a, b, true, 45, &cfg).same);
+        let strict = MatchConfig {
+            near_duplicate: 1.0,
+            min_score: 1.0,
+            ..cfg
+        };
+        assert!(!decide(a, b, true, 4, &strict).same);
     }
 
     #[test]

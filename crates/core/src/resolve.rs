@@ -23,6 +23,9 @@ pub struct MatchSettings {
     /// The matcher's score (0–1) from which a contact joins an earlier concern: higher joins
     /// fewer contacts wrongly and lets more repeats open a case of their own.
     pub min_score: f64,
+    /// Share of word stems (0–1) from which a contact is a near-duplicate of an earlier one
+    /// (the same form sent again) and joins it.
+    pub near_duplicate: f64,
     /// Tell the customer "we already have your concern" on a repeat by mail or form.
     pub acknowledge_repeats: bool,
 }
@@ -34,6 +37,7 @@ impl Default for MatchSettings {
             enabled: true,
             window_days: c.window_days,
             min_score: c.min_score,
+            near_duplicate: c.near_duplicate,
             acknowledge_repeats: true,
         }
     }
@@ -46,8 +50,10 @@ impl MatchSettings {
         if !(0..=365).contains(&self.window_days) {
             return bad("window_days is 0 to 365");
         }
-        if !(0.0..=1.0).contains(&self.min_score) || self.min_score.is_nan() {
-            return bad("min_score is between 0 and 1");
+        for v in [self.min_score, self.near_duplicate] {
+            if !(0.0..=1.0).contains(&v) || v.is_nan() {
+                return bad("min_score and near_duplicate are between 0 and 1");
+            }
         }
         Ok(())
     }
@@ -57,6 +63,7 @@ impl MatchSettings {
         MatchConfig {
             window_days: self.window_days,
             min_score: self.min_score,
+            near_duplicate: self.near_duplicate,
             ..MatchConfig::default()
         }
     }

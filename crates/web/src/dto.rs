@@ -1175,6 +1175,9 @@ pub struct MatchSettingsDto {
     /// The matcher's score (0–1, default 0.5) from which a contact joins an earlier concern:
     /// higher joins fewer contacts wrongly and lets more repeats open cases of their own.
     pub min_score: f64,
+    /// Share of word stems (0–1, default 0.9) from which a contact is a near-duplicate of an
+    /// earlier one (the same form sent again) and joins it whatever the score says.
+    pub near_duplicate: f64,
     /// Tell the customer "we already have your concern" on a repeat by mail.
     pub acknowledge_repeats: bool,
 }

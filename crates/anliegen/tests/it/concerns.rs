@@ -811,7 +811,7 @@ async fn escalation_by_words_and_by_hand() {
         .pipe(|(s, _, v)| (s, v));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     let (s, bad) = app
-        .req(reqwest::Method::PUT, "/api/v1/settings/matching", Some(json!({"enabled": true, "window_days": 30, "min_score": 1.5, "acknowledge_repeats": true})))
+        .req(reqwest::Method::PUT, "/api/v1/settings/matching", Some(json!({"enabled": true, "window_days": 30, "min_score": 1.5, "near_duplicate": 0.9, "acknowledge_repeats": true})))
         .await
         .pipe(|(s, _, v)| (s, v));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");

@@ -2028,6 +2028,7 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
                 ("enabled", "1"),
                 ("window_days", "30"),
                 ("min_score", "2"),
+                ("near_duplicate", "0,9"),
             ],
         )
         .await;
@@ -2043,6 +2044,7 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
                 ("enabled", "1"),
                 ("window_days", "14"),
                 ("min_score", "0,7"),
+                ("near_duplicate", "0,95"),
                 ("acknowledge_repeats", "1"),
             ],
         )
@@ -2051,6 +2053,7 @@ async fn routing_escalation_and_matching_admin_and_case_view() {
     let (_, m) = app.get("/api/v1/settings/matching").await;
     assert_eq!(m["window_days"], 14);
     assert_eq!(m["min_score"], 0.7);
+    assert_eq!(m["near_duplicate"], 0.95);
 
     // The case view: a repeat is counted and explained; escalation by hand.
     let first = app

@@ -509,6 +509,7 @@ struct EscalationPage {
     enabled: bool,
     window_days: String,
     min_score: String,
+    near_duplicate: String,
     acknowledge_repeats: bool,
 }
 
@@ -592,6 +593,7 @@ async fn escalation_page(
         enabled: m_on("enabled", m.enabled),
         window_days: m_get("window_days", m.window_days.to_string()),
         min_score: m_get("min_score", m.min_score.to_string()),
+        near_duplicate: m_get("near_duplicate", m.near_duplicate.to_string()),
         acknowledge_repeats: m_on("acknowledge_repeats", m.acknowledge_repeats),
     }))
 }
@@ -660,6 +662,7 @@ fn parse_matching(f: &Fields, t: &super::i18n::Tr) -> Result<MatchSettings, Stri
             .parse()
             .map_err(|_| t.s("matching-bad-number"))?,
         min_score: num("min_score")?,
+        near_duplicate: num("near_duplicate")?,
         acknowledge_repeats: f.on("acknowledge_repeats"),
     };
     s.validate().map_err(|e| e.message)?;

@@ -255,7 +255,7 @@ async fn main() -> anyhow::Result<()> {
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         match found {
             Found::Case(..) => joined += 1,
-            Found::New(_) => new += 1,
+            Found::New(..) => new += 1,
         }
     }
     // The heavy customer: every probe compares with the newest 20 of 300 open cases.

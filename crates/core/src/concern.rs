@@ -19,6 +19,10 @@ use std::sync::LazyLock;
 
 use crate::text::{IdKind, Identifier, fold, identifiers, is_stop};
 
+/// How far below `min_score` a pair is still worth showing the agent as "maybe the same concern"
+/// (a new case that names the earlier one instead of joining it).
+pub const MAYBE_MARGIN: f64 = 0.2;
+
 /// Settings of the matcher.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatchConfig {
@@ -73,12 +77,14 @@ pub enum Reason {
 }
 
 /// The decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// One concern?
     pub same: bool,
     /// Why.
     pub reason: Reason,
+    /// The scorer's probability that they are one concern (0 where a hard rule decided).
+    pub score: f64,
 }
 
 // Phrase syntax of the lists below (all folded before use): words in order; a word matches a
@@ -1990,18 +1996,18 @@ pub fn decide_prepared(
     days_apart: i64,
     cfg: &MatchConfig,
 ) -> Decision {
-    let no = |reason| Decision {
+    let veto = |reason| Decision {
         same: false,
         reason,
+        score: 0.0,
     };
-    let yes = |reason| Decision { same: true, reason };
     if !same_customer {
-        return no(Reason::OtherCustomer);
+        return veto(Reason::OtherCustomer);
     }
     let s = signals(a, b, days_apart, Some(0.0));
     // Two different orders, parcels or books of one format: never one concern.
     if s.conflicting {
-        return no(Reason::DifferentIdentifiers);
+        return veto(Reason::DifferentIdentifiers);
     }
     let window = if s.reaches_back {
         cfg.window_days.max(cfg.follow_up_window_days)
@@ -2009,7 +2015,7 @@ pub fn decide_prepared(
         cfg.window_days
     };
     if days_apart.abs() > window {
-        return no(Reason::OutsideWindow);
+        return veto(Reason::OutsideWindow);
     }
     // Word overlap is the dear signal (it compares every word with every word): measured only
     // when the decision turns on it. The score is monotonic in it, so none and full overlap
@@ -2018,17 +2024,32 @@ pub fn decide_prepared(
         MODEL.score(&s.x),
         MODEL.score(&signals(a, b, days_apart, Some(1.0)).x),
     );
-    let scored = if (low >= cfg.min_score) == (high >= cfg.min_score) {
-        low >= cfg.min_score
+    let (lower, upper) = (low.min(high), low.max(high));
+    let score = if lower >= cfg.min_score {
+        // Decided either way; the overlap only moves the score inside its bounds.
+        lower
+    } else if upper < cfg.min_score - MAYBE_MARGIN {
+        upper
     } else {
-        MODEL.score(&signals(a, b, days_apart, None).x) >= cfg.min_score
+        MODEL.score(&signals(a, b, days_apart, None).x)
     };
+    let scored = score >= cfg.min_score;
     // The same text again (the contact form sent five times) is the same concern.
     let same = scored
         || (!s.new_matter
             && !b.0.has(Class::Repeat)
             && days_apart.abs() <= cfg.window_days
             && stem_overlap(&a.0.stems, &b.0.stems) >= cfg.near_duplicate);
+    let no = |reason| Decision {
+        same: false,
+        reason,
+        score,
+    };
+    let yes = |reason| Decision {
+        same: true,
+        reason,
+        score,
+    };
     match (same, s.shared) {
         (true, Some(id)) => yes(Reason::SameIdentifier(id)),
         (false, Some(id)) => no(Reason::SameIdentifierOtherProblem(id)),

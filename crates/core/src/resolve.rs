@@ -119,6 +119,10 @@ pub enum ConcernMatch {
     NewCase {
         /// Why no rule held, where it helps an agent ("a reference that is not the customer's").
         note: Option<String>,
+        /// An open case of the customer that is perhaps the same concern (the matcher's score
+        /// fell just short): named for the agent, who may merge; never joined silently.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        maybe: Option<CaseRef>,
     },
 }
 
@@ -149,8 +153,16 @@ impl ConcernMatch {
                 format!("Fast gleicher Text wie ein Kontakt vor {days_apart} Tag(en)")
             }
             Self::Chosen => "Direkt auf dem Fall erfasst".into(),
-            Self::NewCase { note: Some(n) } => format!("Neuer Fall ({n})"),
-            Self::NewCase { note: None } => "Neuer Fall".into(),
+            Self::NewCase { note, maybe } => {
+                let mut s = String::from("Neuer Fall");
+                if let Some(n) = note {
+                    s.push_str(&format!(" ({n})"));
+                }
+                if let Some(r) = maybe {
+                    s.push_str(&format!(" – vielleicht dasselbe Anliegen wie {r}"));
+                }
+                s
+            }
         }
     }
 
@@ -174,8 +186,16 @@ impl ConcernMatch {
                 format!("Nearly the same text as a contact {days_apart} day(s) earlier")
             }
             Self::Chosen => "Logged on the case directly".into(),
-            Self::NewCase { note: Some(n) } => format!("New case ({n})"),
-            Self::NewCase { note: None } => "New case".into(),
+            Self::NewCase { note, maybe } => {
+                let mut s = String::from("New case");
+                if let Some(n) = note {
+                    s.push_str(&format!(" ({n})"));
+                }
+                if let Some(r) = maybe {
+                    s.push_str(&format!(" – maybe the same concern as {r}"));
+                }
+                s
+            }
         }
     }
 }
@@ -222,25 +242,43 @@ pub fn match_concern_with(
     settings: &MatchSettings,
     prepared: &mut dyn FnMut(&PriorContact) -> std::sync::Arc<crate::concern::Prepared>,
 ) -> Option<(CaseId, ConcernMatch)> {
+    match_or_maybe(text, cases, settings, prepared).0
+}
+
+/// [`match_concern_with`], and when nothing matched, the open case whose best score fell
+/// closest short of the threshold (within [`crate::concern::MAYBE_MARGIN`]): a case to name to
+/// the agent, not to join.
+pub fn match_or_maybe(
+    text: &str,
+    cases: &[PriorCase],
+    settings: &MatchSettings,
+    prepared: &mut dyn FnMut(&PriorContact) -> std::sync::Arc<crate::concern::Prepared>,
+) -> (Option<(CaseId, ConcernMatch)>, Option<CaseId>) {
     if !settings.enabled {
-        return None;
+        return (None, None);
     }
     let cfg = settings.config();
     let new = prepare(text);
     let mut similar = None;
+    let mut maybe: Option<(CaseId, f64)> = None;
     for case in cases.iter().filter(|c| c.status != CaseStatus::Closed) {
         let open = !matches!(case.status, CaseStatus::Solved | CaseStatus::Closed);
         for prior in &case.contacts {
             let d = decide_prepared(&prepared(prior), &new, true, prior.days_before, &cfg);
+            if open
+                && !d.same
+                && d.score >= cfg.min_score - crate::concern::MAYBE_MARGIN
+                && maybe.is_none_or(|(_, s)| d.score > s)
+            {
+                maybe = Some((case.id, d.score));
+            }
             match d.reason {
                 Reason::SameIdentifier(value) if open && d.same => {
-                    return Some((
-                        case.id,
-                        ConcernMatch::SameIdentifier {
-                            value,
-                            contact_id: prior.id,
-                        },
-                    ));
+                    let found = ConcernMatch::SameIdentifier {
+                        value,
+                        contact_id: prior.id,
+                    };
+                    return (Some((case.id, found)), None);
                 }
                 _ if d.same && similar.is_none() && prior.days_before <= cfg.window_days => {
                     similar = Some((
@@ -255,7 +293,10 @@ pub fn match_concern_with(
             }
         }
     }
-    similar
+    match similar {
+        Some(found) => (Some(found), None),
+        None => (None, maybe.map(|(id, _)| id)),
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +351,50 @@ mod tests {
             ..s
         };
         assert!(match_concern("Wo bleibt mein Paket?", &[b], &off).is_none());
+    }
+
+    #[test]
+    fn a_near_miss_is_named_not_joined() {
+        let lamp = PriorCase {
+            id: CaseId::new(),
+            status: CaseStatus::Open,
+            contacts: vec![prior("Die Lampe flackert seit gestern.", 3)],
+        };
+        let s = MatchSettings::default();
+        let text = "Die Lampe geht jetzt gar nicht mehr an.";
+        let (found, maybe) = match_or_maybe(text, std::slice::from_ref(&lamp), &s, &mut |p| {
+            std::sync::Arc::new(prepare(&p.text))
+        });
+        assert!(found.is_none(), "{found:?}");
+        assert_eq!(maybe, Some(lamp.id));
+        // A solved case is not offered; nor is anything when nothing comes close.
+        let solved = PriorCase {
+            status: CaseStatus::Solved,
+            ..lamp.clone()
+        };
+        let (_, maybe) = match_or_maybe(text, &[solved], &s, &mut |p| {
+            std::sync::Arc::new(prepare(&p.text))
+        });
+        assert_eq!(maybe, None);
+        let (_, maybe) = match_or_maybe(
+            "Bitte ändern Sie meine Rechnungsadresse.",
+            &[lamp],
+            &s,
+            &mut |p| std::sync::Arc::new(prepare(&p.text)),
+        );
+        assert_eq!(maybe, None);
+        let note = ConcernMatch::NewCase {
+            note: None,
+            maybe: CaseRef::parse("A-10042").ok(),
+        };
+        assert!(
+            note.describe_de()
+                .contains("vielleicht dasselbe Anliegen wie A-10042")
+        );
+        assert!(
+            note.describe_en()
+                .contains("maybe the same concern as A-10042")
+        );
     }
 
     #[test]

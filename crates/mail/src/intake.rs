@@ -331,16 +331,19 @@ impl Intake {
                     target_case = Some(*case);
                     concern = Some(why);
                 }
-                Found::New(note) => {
+                Found::New(note, maybe) => {
                     let note = note.or_else(|| match &thread {
                         ThreadMatch::PossiblyBelongsTo { reason, .. } => Some(reason.clone()),
                         _ => None,
                     });
-                    concern = Some(ConcernMatch::NewCase { note });
+                    concern = Some(ConcernMatch::NewCase { note, maybe });
                 }
             }
         } else if target_case.is_none() && bounced.is_none() {
-            concern = Some(ConcernMatch::NewCase { note: None });
+            concern = Some(ConcernMatch::NewCase {
+                note: None,
+                maybe: None,
+            });
         }
         // A sender nobody owns yet who answers in a known thread (a colleague) is offered to
         // the agent for linking, never linked silently.
@@ -396,7 +399,7 @@ impl Intake {
         let target = match target_case {
             Some(case) => MailTarget::Case {
                 case_id: case.id,
-                contact,
+                contact: Box::new(contact),
             },
             None => MailTarget::NewCase(Box::new(NewCase {
                 customer: match &sender {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anliegen_core::concern::{Prepared, prepare};
 use anliegen_core::escalation::{EscalationSettings, HandoffFacts, Tier, Trigger, handoff_summary};
-use anliegen_core::resolve::{ConcernMatch, MatchSettings, RefSource, match_concern_with};
+use anliegen_core::resolve::{ConcernMatch, MatchSettings, RefSource, match_or_maybe};
 use anliegen_core::routing::{Facts, RoutingRule, route};
 use anliegen_core::{
     Actor, Case, CaseRef, CaseStatus, Channel, Customer, CustomerId, Direction, Event, EventKind,
@@ -78,8 +78,9 @@ pub struct Routed {
 pub enum Found {
     /// The contact joins this case.
     Case(Box<Case>, ConcernMatch),
-    /// A new case; the note says why an apparent match was not taken.
-    New(Option<String>),
+    /// A new case; the note says why an apparent match was not taken, and `maybe` names an
+    /// open case of the customer that is perhaps the same concern (for the agent to judge).
+    New(Option<String>, Option<anliegen_core::CaseRef>),
 }
 
 impl Concerns {
@@ -121,7 +122,7 @@ impl Concerns {
         field_ref: Option<CaseRef>,
     ) -> Result<Found> {
         let Some(customer) = customer else {
-            return Ok(Found::New(None));
+            return Ok(Found::New(None, None));
         };
         let settings = self.settings().await?;
         let mut refs: Vec<(CaseRef, RefSource)> = Vec::new();
@@ -167,7 +168,7 @@ impl Concerns {
             ));
         }
         if !settings.matching.enabled {
-            return Ok(Found::New(note));
+            return Ok(Found::New(note, None));
         }
         let now = self.store.now();
         let since =
@@ -199,7 +200,7 @@ impl Concerns {
             }
             cache.extend(made);
         }
-        let found = match_concern_with(&probe, &prior, &settings.matching, &mut |p| {
+        let (found, maybe) = match_or_maybe(&probe, &prior, &settings.matching, &mut |p| {
             have.get(&p.id)
                 .cloned()
                 .unwrap_or_else(|| Arc::new(prepare(&p.text)))
@@ -209,7 +210,11 @@ impl Concerns {
         {
             return Ok(Found::Case(Box::new(case), why));
         }
-        Ok(Found::New(note))
+        let maybe = match maybe {
+            Some(id) => self.store.case(id).await?.map(|c| c.reference),
+            None => None,
+        };
+        Ok(Found::New(note, maybe))
     }
 
     /// The routing rule for a new case, if one holds: (team, priority, rule).

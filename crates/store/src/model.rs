@@ -363,7 +363,7 @@ pub enum MailTarget {
         /// Which case.
         case_id: CaseId,
         /// The contact (its `mail` holds the details).
-        contact: NewContact,
+        contact: Box<NewContact>,
     },
     /// A new case.
     NewCase(Box<NewCase>),

@@ -960,3 +960,35 @@ async fn form_repeat_is_answered_with_the_existing_case() {
     );
     assert!(mail.contains("bereits"), "{mail}");
 }
+
+/// Item 2: a contact whose score falls just short of joining opens a new case that names the
+/// customer's open case it is perhaps about, for the agent to judge (never joined silently).
+#[tokio::test]
+async fn a_near_miss_opens_a_case_that_names_the_other() {
+    let app = TestApp::spawn().await;
+    let first = inbound(
+        &app,
+        json!({"customer": {"email": "lampe@example.de"}, "channel": "form", "text": "Die Lampe flackert seit gestern."}),
+    )
+    .await;
+    let reference = first["case"]["reference"].as_str().unwrap().to_owned();
+    let second = inbound(
+        &app,
+        json!({"customer": {"email": "lampe@example.de"}, "channel": "form", "text": "Die Lampe geht jetzt gar nicht mehr an."}),
+    )
+    .await;
+    assert_eq!(second["new_case"], true, "{second}");
+    assert_eq!(second["reason"]["rule"], "new_case");
+    assert_eq!(second["reason"]["maybe"], reference.as_str(), "{second}");
+    assert!(
+        second["reason_text"].as_str().unwrap().contains(&reference),
+        "{second}"
+    );
+    // Another customer's case is never named.
+    let stranger = inbound(
+        &app,
+        json!({"customer": {"email": "fremd@example.de"}, "channel": "form", "text": "Die Lampe geht jetzt gar nicht mehr an."}),
+    )
+    .await;
+    assert!(stranger["reason"].get("maybe").is_none(), "{stranger}");
+}

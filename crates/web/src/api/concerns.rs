@@ -122,11 +122,11 @@ async fn inbound_contact(
             contact.concern = Some(why);
             MailTarget::Case {
                 case_id: case.id,
-                contact,
+                contact: Box::new(contact),
             }
         }
-        Found::New(note) => {
-            contact.concern = Some(ConcernMatch::NewCase { note });
+        Found::New(note, maybe) => {
+            contact.concern = Some(ConcernMatch::NewCase { note, maybe });
             let settings = concerns.settings().await?;
             let (organisation_id, tier) = customer_facts(known.as_ref());
             let route_text = format!("{subject}\n{text}");

@@ -153,16 +153,11 @@ impl ConcernMatch {
                 format!("Fast gleicher Text wie ein Kontakt vor {days_apart} Tag(en)")
             }
             Self::Chosen => "Direkt auf dem Fall erfasst".into(),
-            Self::NewCase { note, maybe } => {
-                let mut s = String::from("Neuer Fall");
-                if let Some(n) = note {
-                    s.push_str(&format!(" ({n})"));
-                }
-                if let Some(r) = maybe {
-                    s.push_str(&format!(" – vielleicht dasselbe Anliegen wie {r}"));
-                }
-                s
-            }
+            Self::NewCase { note, maybe } => new_case_text(
+                "Neuer Fall",
+                note.as_deref(),
+                maybe.map(|r| format!("vielleicht dasselbe Anliegen wie {r}")),
+            ),
         }
     }
 
@@ -186,18 +181,26 @@ impl ConcernMatch {
                 format!("Nearly the same text as a contact {days_apart} day(s) earlier")
             }
             Self::Chosen => "Logged on the case directly".into(),
-            Self::NewCase { note, maybe } => {
-                let mut s = String::from("New case");
-                if let Some(n) = note {
-                    s.push_str(&format!(" ({n})"));
-                }
-                if let Some(r) = maybe {
-                    s.push_str(&format!(" – maybe the same concern as {r}"));
-                }
-                s
-            }
+            Self::NewCase { note, maybe } => new_case_text(
+                "New case",
+                note.as_deref(),
+                maybe.map(|r| format!("maybe the same concern as {r}")),
+            ),
         }
     }
+}
+
+/// "New case (why) – maybe …" in either language.
+fn new_case_text(head: &str, note: Option<&str>, maybe: Option<String>) -> String {
+    let mut s = head.to_owned();
+    if let Some(n) = note {
+        s.push_str(&format!(" ({n})"));
+    }
+    if let Some(m) = maybe {
+        s.push_str(" – ");
+        s.push_str(&m);
+    }
+    s
 }
 
 /// An earlier contact of the customer, as matching sees it.

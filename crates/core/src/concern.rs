@@ -1888,39 +1888,24 @@ fn content_overlap(a: &Words, b: &Words) -> f64 {
 /// Share of the shorter text's distinct six-letter stems that the other text has too: one merge
 /// over the two sorted word lists, no allocation (the near-duplicate test runs on every pair).
 fn stem_overlap(a: &Words, b: &Words) -> f64 {
+    let small = distinct_stems(a).count().min(distinct_stems(b).count());
     let (mut x, mut y) = (distinct_stems(a).peekable(), distinct_stems(b).peekable());
-    let (mut shared, mut na, mut nb) = (0usize, 0usize, 0usize);
-    loop {
-        match (x.peek(), y.peek()) {
-            (Some(p), Some(q)) => match p.cmp(q) {
-                std::cmp::Ordering::Less => {
-                    na += 1;
-                    x.next();
-                }
-                std::cmp::Ordering::Greater => {
-                    nb += 1;
-                    y.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    shared += 1;
-                    na += 1;
-                    nb += 1;
-                    x.next();
-                    y.next();
-                }
-            },
-            (Some(_), None) => {
-                na += 1;
+    let mut shared = 0usize;
+    while let (Some(p), Some(q)) = (x.peek(), y.peek()) {
+        match p.cmp(q) {
+            std::cmp::Ordering::Less => {
                 x.next();
             }
-            (None, Some(_)) => {
-                nb += 1;
+            std::cmp::Ordering::Greater => {
                 y.next();
             }
-            (None, None) => break,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                x.next();
+                y.next();
+            }
         }
     }
-    let small = na.min(nb);
     if small == 0 {
         0.0
     } else {
@@ -2004,7 +1989,7 @@ pub fn decide_prepared(
     if !same_customer {
         return veto(Reason::OtherCustomer);
     }
-    let s = signals(a, b, days_apart, Some(0.0));
+    let s = signals(a, b, days_apart);
     // Two different orders, parcels or books of one format: never one concern.
     if s.conflicting {
         return veto(Reason::DifferentIdentifiers);
@@ -2020,10 +2005,7 @@ pub fn decide_prepared(
     // Word overlap is the dear signal (it compares every word with every word): measured only
     // when the decision turns on it. The score is monotonic in it, so none and full overlap
     // bound it.
-    let (low, high) = (
-        MODEL.score(&s.x),
-        MODEL.score(&signals(a, b, days_apart, Some(1.0)).x),
-    );
+    let (low, high) = (MODEL.score(&s.at0), MODEL.score(&s.at1));
     let (lower, upper) = (low.min(high), low.max(high));
     let score = if lower >= cfg.min_score {
         // Decided either way; the overlap only moves the score inside its bounds.
@@ -2031,7 +2013,7 @@ pub fn decide_prepared(
     } else if upper < cfg.min_score - MAYBE_MARGIN {
         upper
     } else {
-        MODEL.score(&signals(a, b, days_apart, None).x)
+        MODEL.score(&s.at(content_overlap(&a.0.stems, &b.0.stems)))
     };
     let scored = score >= cfg.min_score;
     // The same text again (the contact form sent five times) is the same concern.
@@ -2106,17 +2088,30 @@ struct Signals {
     conflicting: bool,
     reaches_back: bool,
     new_matter: bool,
-    x: [f64; FEATURES],
+    /// The features with no word overlap and with full overlap: they are linear in it.
+    at0: [f64; FEATURES],
+    at1: [f64; FEATURES],
+}
+
+impl Signals {
+    /// The features at word overlap `o` (0–1).
+    fn at(&self, o: f64) -> [f64; FEATURES] {
+        let mut x = self.at0;
+        for (v, h) in x.iter_mut().zip(&self.at1) {
+            *v += o * (h - *v);
+        }
+        x
+    }
 }
 
 /// The signals of a pair as numbers: what the scorer weighs (and what it is fitted on).
 pub fn features(a: &Prepared, b: &Prepared, days_apart: i64) -> [f64; FEATURES] {
-    signals(a, b, days_apart, None).x
+    signals(a, b, days_apart).at(content_overlap(&a.0.stems, &b.0.stems))
 }
 
-/// The signals of a pair; `overlap` given instead of measured (the decision first tries 0 and
-/// 1: the score rises with it, and most pairs are decided either way).
-fn signals(a: &Prepared, b: &Prepared, days_apart: i64, overlap: Option<f64>) -> Signals {
+/// The signals of a pair, with the word overlap left open (it is the dear one to measure, and
+/// most pairs are decided whatever it is).
+fn signals(a: &Prepared, b: &Prepared, days_apart: i64) -> Signals {
     let (pa, pb) = (&a.0, &b.0);
     let f = |x: bool| if x { 1.0 } else { 0.0 };
     let shared_id = pa.ids.intersection(&pb.ids).next();
@@ -2127,7 +2122,6 @@ fn signals(a: &Prepared, b: &Prepared, days_apart: i64, overlap: Option<f64>) ->
     let novel = ta != 0 && tb & !pa.follows() != 0;
     let meet = ta & tb != 0;
     let follows = tb & pa.follows() != 0;
-    let overlap = overlap.unwrap_or_else(|| content_overlap(&pa.stems, &pb.stems));
     let has = |p: &Profile, kind| p.ids.iter().any(|i| i.kind == kind);
     let tracking_added = has(pa, IdKind::Order)
         && !has(pa, IdKind::Tracking)
@@ -2140,47 +2134,50 @@ fn signals(a: &Prepared, b: &Prepared, days_apart: i64, overlap: Option<f64>) ->
         || ((pb.has(Class::Resolved) || pb.has(Class::Settled)) && !still)
         || pb.has(Class::NewOrder)
         || (pa.has(Class::Question) && pa.ids.is_empty());
-    let x = [
-        f(shared),
-        f(conflicting),
-        f(!pa.ids.is_empty()),
-        f(!pb.ids.is_empty()),
-        f(meet),
-        f(follows),
-        f(novel),
-        f(ta == 0),
-        f(tb == 0),
-        f(follow_up),
-        f(pb.has(Class::FollowUpWeak)),
-        f(still),
-        f(pb.has(Class::NewMatter)),
-        f(pa.has(Class::Settled)),
-        f(pb.has(Class::Settled) && !still),
-        f(pb.has(Class::Resolved)),
-        f(pb.has(Class::NewOrder)),
-        f(pa.has(Class::Question)),
-        f(pb.has(Class::Repeat)),
-        overlap,
-        days_apart.abs() as f64 / 30.0,
-        f(days_apart.abs() > 30),
-        f(tracking_added),
-        f(shared && novel),
-        f(shared && new_matter),
-        f(shared && (follow_up || still)),
-        f(meet) * overlap,
-        f(follow_up && meet),
-        f(follow_up && novel),
-        f(ta == 0 || tb == 0) * overlap,
-        f(still && (meet || follows)),
-        f(pb.has(Class::Repeat) && !follow_up && !still),
-        f((pb.has(Class::Settled) || pb.has(Class::Resolved)) && !still),
-    ];
+    let vector = |overlap: f64| {
+        [
+            f(shared),
+            f(conflicting),
+            f(!pa.ids.is_empty()),
+            f(!pb.ids.is_empty()),
+            f(meet),
+            f(follows),
+            f(novel),
+            f(ta == 0),
+            f(tb == 0),
+            f(follow_up),
+            f(pb.has(Class::FollowUpWeak)),
+            f(still),
+            f(pb.has(Class::NewMatter)),
+            f(pa.has(Class::Settled)),
+            f(pb.has(Class::Settled) && !still),
+            f(pb.has(Class::Resolved)),
+            f(pb.has(Class::NewOrder)),
+            f(pa.has(Class::Question)),
+            f(pb.has(Class::Repeat)),
+            overlap,
+            days_apart.abs() as f64 / 30.0,
+            f(days_apart.abs() > 30),
+            f(tracking_added),
+            f(shared && novel),
+            f(shared && new_matter),
+            f(shared && (follow_up || still)),
+            f(meet) * overlap,
+            f(follow_up && meet),
+            f(follow_up && novel),
+            f(ta == 0 || tb == 0) * overlap,
+            f(still && (meet || follows)),
+            f(pb.has(Class::Repeat) && !follow_up && !still),
+            f((pb.has(Class::Settled) || pb.has(Class::Resolved)) && !still),
+        ]
+    };
     Signals {
         shared: shared_id.map(|i| i.value.clone()),
         conflicting,
         reaches_back: follow_up || still,
         new_matter,
-        x,
+        at0: vector(0.0),
+        at1: vector(1.0),
     }
 }
 

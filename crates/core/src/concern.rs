@@ -45,7 +45,7 @@ impl Default for MatchConfig {
     fn default() -> Self {
         Self {
             window_days: 30,
-            min_score: 0.6,
+            min_score: 0.65,
             near_duplicate: 0.9,
             follow_up_window_days: 60,
         }
@@ -2188,41 +2188,41 @@ fn signals(a: &Prepared, b: &Prepared, days_apart: i64) -> Signals {
 /// The fitted scorer.
 pub const MODEL: Model = Model {
     weights: [
-        1.512588602,  // shared_id
-        -1.411765798, // conflicting_id
-        0.506865120,  // a_ids
-        -1.445040251, // b_ids
-        1.390650440,  // topic_meet
-        0.680252023,  // topic_follows
-        -1.223710479, // novel
-        -0.249038476, // a_no_topic
-        0.415186159,  // b_no_topic
-        2.825546305,  // b_follow_up
-        2.190188200,  // b_follow_up_weak
-        2.112244196,  // b_still
-        -3.365310140, // b_new_matter
-        -1.009044305, // a_settled
-        -0.163824437, // b_settled
-        -1.668459140, // b_resolved
-        -0.483796277, // b_new_order
-        -0.451910363, // a_question
-        -0.914705403, // b_repeat
-        -0.325186521, // overlap
-        -2.603157580, // days
-        0.260626723,  // over_window
-        0.404030994,  // tracking_added
-        -1.594881618, // shared_id_novel
-        -1.245388748, // shared_id_new_matter
-        0.462070724,  // shared_id_follow_up
-        -0.025690151, // meet_overlap
-        0.515703662,  // follow_up_meet
-        0.486102723,  // follow_up_novel
-        -0.268275826, // no_topic_overlap
-        0.642109560,  // still_meet
-        -1.076316374, // repeat_alone
-        -1.320733187, // b_closes_earlier
+        1.473522426,  // shared_id
+        -1.609028845, // conflicting_id
+        0.718189481,  // a_ids
+        -1.605740617, // b_ids
+        1.475653885,  // topic_meet
+        0.811990068,  // topic_follows
+        -1.194767824, // novel
+        -0.148535262, // a_no_topic
+        0.451252729,  // b_no_topic
+        3.017460685,  // b_follow_up
+        2.191696531,  // b_follow_up_weak
+        2.222962391,  // b_still
+        -3.769452497, // b_new_matter
+        -0.992929131, // a_settled
+        0.122866666,  // b_settled
+        -1.791687731, // b_resolved
+        -0.745994765, // b_new_order
+        -0.542627424, // a_question
+        -0.723688767, // b_repeat
+        -0.233791694, // overlap
+        -3.384329837, // days
+        0.767566949,  // over_window
+        0.343440621,  // tracking_added
+        -1.504703772, // shared_id_novel
+        -1.213617089, // shared_id_new_matter
+        0.421087746,  // shared_id_follow_up
+        -0.261262968, // meet_overlap
+        0.495375992,  // follow_up_meet
+        0.493332053,  // follow_up_novel
+        0.049649495,  // no_topic_overlap
+        0.643944315,  // still_meet
+        -1.174965095, // repeat_alone
+        -1.237817598, // b_closes_earlier
     ],
-    bias: -0.185679464,
+    bias: -0.104017385,
 };
 // END MODEL
 

@@ -170,6 +170,7 @@ pub fn case_doc(
         );
         add_text(&mut public_terms, &mut pnext, &who, Some(Language::De));
     }
+    let mut first = true;
     for contact in contacts {
         channels.insert(contact.channel.as_str().to_owned());
         if let Some(from) = contact.mail.as_ref().and_then(|m| m.from.as_deref()) {
@@ -191,7 +192,11 @@ pub fn case_doc(
         if buf.len() >= MAX_DOC_CHARS {
             continue;
         }
-        add_text(terms, next, &text, None);
+        // The case's language was detected from its first contact: not again for that one
+        // (detection cost more than all the rest of a new case's analysis).
+        let lang = if first { case.language } else { None };
+        first = false;
+        add_text(terms, next, &text, lang);
         if !buf.is_empty() {
             buf.push_str("\n\n");
         }

@@ -563,6 +563,35 @@ impl AutoEscalation {
         // Events older than a day are history (a store from before this projection existed, or
         // a rebuild): escalating them now would help nobody.
         let horizon = store.now() - jiff::SignedDuration::from_hours(24);
+        // The step's inbound contacts, read in one query when keywords may escalate.
+        let inbound: Vec<anliegen_core::ContactId> = events
+            .iter()
+            .filter(|e| e.case_id.is_some() && e.at >= horizon)
+            .filter_map(|e| match &e.kind {
+                EventKind::ContactAdded {
+                    contact_id,
+                    direction: Direction::Inbound,
+                    ..
+                } => Some(*contact_id),
+                _ => None,
+            })
+            .collect();
+        let mut contacts: std::collections::HashMap<
+            anliegen_core::ContactId,
+            anliegen_core::Contact,
+        > = std::collections::HashMap::new();
+        if !inbound.is_empty() {
+            let s = load_escalation(store).await?;
+            if s.on_keywords {
+                contacts = store
+                    .contacts_by_ids(&inbound)
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.id, c))
+                    .collect();
+            }
+            settings = Some(s);
+        }
         for e in events {
             let Some(case_id) = e.case_id else { continue };
             if e.at < horizon {
@@ -603,7 +632,7 @@ impl AutoEscalation {
                     if !s.on_keywords {
                         continue;
                     }
-                    let Some(c) = store.contact(*contact_id).await? else {
+                    let Some(c) = contacts.get(contact_id) else {
                         continue;
                     };
                     // Auto-replies ("for urgent matters…"), bounces and mail that failed DMARC

@@ -15,6 +15,7 @@ pub mod blob;
 pub mod concern;
 pub mod error;
 pub mod jobs;
+mod log_cache;
 pub mod model;
 pub mod projection;
 pub mod sla;
@@ -172,6 +173,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn contacts(&self, case_id: CaseId, include_internal: bool) -> Result<Vec<Contact>>;
     /// One contact.
     async fn contact(&self, id: ContactId) -> Result<Option<Contact>>;
+    /// These contacts (those that exist), in no particular order: one query for a follower's
+    /// whole step instead of one per contact.
+    async fn contacts_by_ids(&self, ids: &[ContactId]) -> Result<Vec<Contact>>;
     /// A case's events in order.
     async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>>;
     /// A customer's events in order.
@@ -405,6 +409,7 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     writer: writer::WriterHandle,
     clock: Arc<dyn Clock>,
+    log: Arc<log_cache::LogCache>,
 }
 
 impl std::ops::Deref for Store {
@@ -431,6 +436,7 @@ impl Store {
             backend,
             writer,
             clock,
+            log: Arc::default(),
         })
     }
 
@@ -442,6 +448,23 @@ impl Store {
     /// Shorthand for a write with no jobs and no idempotency key.
     pub async fn exec(&self, actor: anliegen_core::Actor, command: Command) -> Result<Output> {
         self.write(Write::new(actor, command)).await
+    }
+
+    /// The events after `seq`, up to `limit`, for the log's followers (projections, live
+    /// updates): the newest events come from memory, read from the database once for all of
+    /// them (see `log_cache`). Same answer as [`Backend::events_after`].
+    pub async fn follow_log(&self, seq: i64, limit: i64) -> Result<Vec<Event>> {
+        let want = usize::try_from(limit.max(0)).unwrap_or(0);
+        let (mut events, after) = match self.log.read(seq, want) {
+            log_cache::Hit::Full(events) => return Ok(events),
+            log_cache::Hit::Partial { events, after } => (events, after),
+            log_cache::Hit::Miss => (Vec::new(), seq),
+        };
+        let rest = want - events.len();
+        let more = self.backend.events_after(after, rest as i64).await?;
+        self.log.record(after, &more);
+        events.extend(more);
+        Ok(events)
     }
 
     /// The clock domain rules use.

@@ -99,7 +99,7 @@ pub async fn catch_up(store: &Store, projection: &dyn Projection) -> Result<usiz
     let mut total = 0;
     loop {
         let from = store.checkpoint(projection.name()).await?;
-        let events = store.events_after(from, STEP).await?;
+        let events = store.follow_log(from, STEP).await?;
         let Some(last) = events.last() else {
             return Ok(total);
         };

@@ -133,13 +133,9 @@ pub async fn execute_with_jobs(
             .field("Idempotency-Key"));
         }
         _guard = Some(InflightGuard { state, key: mark });
-        if let Some(stored) = state
-            .store()
-            .idempotent_response(&scope, &key, state.store().now())
-            .await?
-        {
-            return replay(stored, &request_hash);
-        }
+        // No read of the stored response here: the writer looks up the batch's keys in one
+        // query and answers a repeat with `StoreError::Replay` (below), so a first use — nearly
+        // every request — costs no extra round trip to the database.
         let r = render.clone();
         let hash = request_hash.clone();
         write.idempotency = Some(IdempotencyClaim {

@@ -3222,6 +3222,23 @@ impl crate::Backend for Backend {
         row.map(ContactRow::into_contact).transpose()
     }
 
+    async fn contacts_by_ids(&self, ids: &[ContactId]) -> Result<Vec<Contact>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CONTACT_COLS} FROM contacts WHERE id IN ("));
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.to_string());
+            }
+            qb.push(")");
+            let rows: Vec<ContactRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+            for r in rows {
+                out.push(r.into_contact()?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>> {
         let sql = format!("SELECT {EVENT_COLS} FROM events WHERE case_id = $1 ORDER BY seq");
         let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(case_id.to_string()).fetch_all(&self.pool).await?;

@@ -1,6 +1,8 @@
 //! The event log is gap-safe: a follower that reads `events_after(cursor)` and moves its cursor
 //! to the highest sequence number it saw never skips an event that committed later with a lower
-//! number. On PostgreSQL this runs with several group-commit writers on two "nodes".
+//! number. On PostgreSQL this runs with several group-commit writers on two "nodes". Two
+//! followers read side by side: one straight from the database (`events_after`), one through the
+//! node's cache of the newest events (`follow_log`, what projections and live updates read).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -28,7 +30,7 @@ async fn follower_sees_every_event_exactly_once(store: Store, env: Env) -> anyho
         .customer_id;
 
     let done = Arc::new(AtomicBool::new(false));
-    let follower = {
+    let follower = |cached: bool| {
         let reader = nodes.last().cloned().expect("a node");
         let done = done.clone();
         tokio::spawn(async move {
@@ -38,12 +40,16 @@ async fn follower_sees_every_event_exactly_once(store: Store, env: Env) -> anyho
             loop {
                 // Decide on "done" before reading, so the last read starts after every commit.
                 let finished = done.load(Ordering::SeqCst);
-                let page = reader.events_after(cursor, 100).await?;
+                let page = if cached {
+                    reader.follow_log(cursor, 100).await?
+                } else {
+                    reader.events_after(cursor, 100).await?
+                };
                 reads += 1;
                 for e in &page {
                     anyhow::ensure!(
                         e.seq > cursor,
-                        "events_after({cursor}) returned seq {}",
+                        "reading after {cursor} returned seq {}",
                         e.seq
                     );
                     cursor = e.seq;
@@ -58,6 +64,7 @@ async fn follower_sees_every_event_exactly_once(store: Store, env: Env) -> anyho
             }
         })
     };
+    let followers = [follower(false), follower(true)];
 
     let mut writers = Vec::new();
     for t in 0..TASKS {
@@ -81,32 +88,33 @@ async fn follower_sees_every_event_exactly_once(store: Store, env: Env) -> anyho
         tokio::time::timeout(Duration::from_secs(120), w).await???;
     }
     done.store(true, Ordering::SeqCst);
-    let (seen, reads) = tokio::time::timeout(Duration::from_secs(60), follower).await???;
-
     let all = all_events(&store).await?;
     let all_ids: HashSet<_> = all.iter().map(|e| e.id).collect();
-    let seen_ids: HashSet<_> = seen.iter().copied().collect();
-    assert_eq!(
-        seen_ids.len(),
-        seen.len(),
-        "the follower saw an event twice"
-    );
-    let missed: Vec<_> = all
-        .iter()
-        .filter(|e| !seen_ids.contains(&e.id))
-        .map(|e| e.seq)
-        .collect();
-    assert!(
-        missed.is_empty(),
-        "the follower skipped events with seq {missed:?} (after {reads} reads)"
-    );
-    assert_eq!(seen_ids, all_ids);
+    for (follower, how) in followers.into_iter().zip(["events_after", "follow_log"]) {
+        let (seen, reads) = tokio::time::timeout(Duration::from_secs(60), follower).await???;
+        let seen_ids: HashSet<_> = seen.iter().copied().collect();
+        assert_eq!(
+            seen_ids.len(),
+            seen.len(),
+            "{how}: the follower saw an event twice"
+        );
+        let missed: Vec<_> = all
+            .iter()
+            .filter(|e| !seen_ids.contains(&e.id))
+            .map(|e| e.seq)
+            .collect();
+        assert!(
+            missed.is_empty(),
+            "{how}: the follower skipped events with seq {missed:?} (after {reads} reads)"
+        );
+        assert_eq!(seen_ids, all_ids);
+        // Several reads happened while writes were going on, or the test proved nothing.
+        assert!(reads > 3, "{how}: the follower read only {reads} times");
+    }
     let raw: i64 = env.scalar("SELECT COUNT(*) FROM events").await?;
     assert_eq!(raw as usize, all.len());
     let expected = 4 /* warm-up */
         + TASKS * (0..WRITES_PER_TASK).map(|i| if i % 3 == 0 { 4 } else { 2 } + if i % 5 == 0 { 1 } else { 0 }).sum::<usize>();
     assert_eq!(all.len(), expected);
-    // Several reads happened while writes were going on, or the test proved nothing.
-    assert!(reads > 3, "the follower read only {reads} times");
     Ok(())
 }

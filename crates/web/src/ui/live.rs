@@ -151,7 +151,7 @@ async fn follow(live: Weak<Live>, store: Store) {
                 Err(_) => continue,
             },
         };
-        match store.events_after(from, 1000).await {
+        match store.follow_log(from, 1000).await {
             Ok(events) => {
                 for e in events {
                     last = Some(e.seq);

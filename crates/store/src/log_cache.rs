@@ -17,8 +17,9 @@ use std::sync::Mutex;
 
 use anliegen_core::Event;
 
-/// Events kept at most (about the events of a few thousand cases).
-const KEEP: usize = 10_000;
+/// Events kept at most (about the events of a thousand cases: the followers are usually within
+/// a few hundred events of the head; one further behind reads from the database as before).
+const KEEP: usize = 4_000;
 
 /// A complete range `(lo, hi]` of the event log.
 #[derive(Default)]

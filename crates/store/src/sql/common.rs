@@ -2768,21 +2768,8 @@ impl Backend {
 #[async_trait::async_trait]
 impl crate::Backend for Backend {
     async fn sla_cases(&self, ids: &[CaseId]) -> Result<Vec<SlaCase>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(SLA_CASE_SELECT);
-            qb.push(" WHERE c.id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.to_string());
-            }
-            qb.push(")");
-            let rows: Vec<SlaCaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-            for r in rows {
-                out.push(r.into_sla_case()?);
-            }
-        }
-        Ok(out)
+        let rows: Vec<SlaCaseRow> = rows_by_ids(&self.pool, &format!("{SLA_CASE_SELECT} WHERE c.id IN ("), ids).await?;
+        rows.into_iter().map(SlaCaseRow::into_sla_case).collect()
     }
 
     async fn timer_due(
@@ -3223,20 +3210,8 @@ impl crate::Backend for Backend {
     }
 
     async fn contacts_by_ids(&self, ids: &[ContactId]) -> Result<Vec<Contact>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!("SELECT {CONTACT_COLS} FROM contacts WHERE id IN ("));
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.to_string());
-            }
-            qb.push(")");
-            let rows: Vec<ContactRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-            for r in rows {
-                out.push(r.into_contact()?);
-            }
-        }
-        Ok(out)
+        let rows: Vec<ContactRow> = rows_by_ids(&self.pool, &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id IN ("), ids).await?;
+        rows.into_iter().map(ContactRow::into_contact).collect()
     }
 
     async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>> {
@@ -3916,6 +3891,25 @@ impl crate::Backend for Backend {
         self.write_pool.close().await;
         self.pool.close().await;
     }
+}
+
+/// The rows of `select` (ending in `IN (`) for these ids, 500 ids per statement.
+async fn rows_by_ids<R, I>(pool: &sqlx::Pool<Db>, select: &str, ids: &[I]) -> Result<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    I: ToString,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(select);
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.to_string());
+        }
+        qb.push(")");
+        out.extend(qb.build_query_as::<R>().fetch_all(pool).await?);
+    }
+    Ok(out)
 }
 
 async fn write_checkpoint(conn: &mut Conn, name: &str, seq: i64, now: Timestamp) -> Result<()> {

@@ -1888,24 +1888,29 @@ fn content_overlap(a: &Words, b: &Words) -> f64 {
 /// Share of the shorter text's distinct six-letter stems that the other text has too: one merge
 /// over the two sorted word lists, no allocation (the near-duplicate test runs on every pair).
 fn stem_overlap(a: &Words, b: &Words) -> f64 {
-    let small = distinct_stems(a).count().min(distinct_stems(b).count());
     let (mut x, mut y) = (distinct_stems(a).peekable(), distinct_stems(b).peekable());
-    let mut shared = 0usize;
+    let (mut shared, mut na, mut nb) = (0usize, 0usize, 0usize);
     while let (Some(p), Some(q)) = (x.peek(), y.peek()) {
         match p.cmp(q) {
             std::cmp::Ordering::Less => {
+                na += 1;
                 x.next();
             }
             std::cmp::Ordering::Greater => {
+                nb += 1;
                 y.next();
             }
             std::cmp::Ordering::Equal => {
                 shared += 1;
+                na += 1;
+                nb += 1;
                 x.next();
                 y.next();
             }
         }
     }
+    // What one side has left after the other ran out counts towards its size.
+    let small = (na + x.count()).min(nb + y.count());
     if small == 0 {
         0.0
     } else {

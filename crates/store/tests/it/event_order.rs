@@ -1,8 +1,9 @@
 //! The event log is gap-safe: a follower that reads `events_after(cursor)` and moves its cursor
 //! to the highest sequence number it saw never skips an event that committed later with a lower
-//! number. On PostgreSQL this runs with several group-commit writers on two "nodes". Two
-//! followers read side by side: one straight from the database (`events_after`), one through the
-//! node's cache of the newest events (`follow_log`, what projections and live updates read).
+//! number. On PostgreSQL this runs with several group-commit writers on two "nodes". Three
+//! followers read side by side: one straight from the database (`events_after`), two through the
+//! node's cache of the newest events (`follow_log`, what projections and live updates read; the
+//! second is served from what the first read).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -64,7 +65,7 @@ async fn follower_sees_every_event_exactly_once(store: Store, env: Env) -> anyho
             }
         })
     };
-    let followers = [follower(false), follower(true)];
+    let followers = [follower(false), follower(true), follower(true)];
 
     let mut writers = Vec::new();
     for t in 0..TASKS {
@@ -90,7 +91,11 @@ async fn follower_sees_every_event_exactly_once(store: Store, env: Env) -> anyho
     done.store(true, Ordering::SeqCst);
     let all = all_events(&store).await?;
     let all_ids: HashSet<_> = all.iter().map(|e| e.id).collect();
-    for (follower, how) in followers.into_iter().zip(["events_after", "follow_log"]) {
+    for (follower, how) in
+        followers
+            .into_iter()
+            .zip(["events_after", "follow_log", "follow_log (second)"])
+    {
         let (seen, reads) = tokio::time::timeout(Duration::from_secs(60), follower).await???;
         let seen_ids: HashSet<_> = seen.iter().copied().collect();
         assert_eq!(

@@ -45,7 +45,7 @@ impl Default for MatchConfig {
     fn default() -> Self {
         Self {
             window_days: 30,
-            min_score: 0.65,
+            min_score: 0.7,
             near_duplicate: 0.9,
             follow_up_window_days: 60,
         }
@@ -2193,41 +2193,41 @@ fn signals(a: &Prepared, b: &Prepared, days_apart: i64) -> Signals {
 /// The fitted scorer.
 pub const MODEL: Model = Model {
     weights: [
-        1.473522426,  // shared_id
-        -1.609028845, // conflicting_id
-        0.718189481,  // a_ids
-        -1.605740617, // b_ids
-        1.475653885,  // topic_meet
-        0.811990068,  // topic_follows
-        -1.194767824, // novel
-        -0.148535262, // a_no_topic
-        0.451252729,  // b_no_topic
-        3.017460685,  // b_follow_up
-        2.191696531,  // b_follow_up_weak
-        2.222962391,  // b_still
-        -3.769452497, // b_new_matter
-        -0.992929131, // a_settled
-        0.122866666,  // b_settled
-        -1.791687731, // b_resolved
-        -0.745994765, // b_new_order
-        -0.542627424, // a_question
-        -0.723688767, // b_repeat
-        -0.233791694, // overlap
-        -3.384329837, // days
-        0.767566949,  // over_window
-        0.343440621,  // tracking_added
-        -1.504703772, // shared_id_novel
-        -1.213617089, // shared_id_new_matter
-        0.421087746,  // shared_id_follow_up
-        -0.261262968, // meet_overlap
-        0.495375992,  // follow_up_meet
-        0.493332053,  // follow_up_novel
-        0.049649495,  // no_topic_overlap
-        0.643944315,  // still_meet
-        -1.174965095, // repeat_alone
-        -1.237817598, // b_closes_earlier
+        1.192822871,  // shared_id
+        -2.236386968, // conflicting_id
+        0.460088922,  // a_ids
+        -1.587358531, // b_ids
+        1.402065268,  // topic_meet
+        0.519288099,  // topic_follows
+        -1.256168762, // novel
+        -0.064686585, // a_no_topic
+        0.552856156,  // b_no_topic
+        2.789751072,  // b_follow_up
+        2.266271810,  // b_follow_up_weak
+        2.360949712,  // b_still
+        -3.785972907, // b_new_matter
+        -1.152691827, // a_settled
+        -0.087190087, // b_settled
+        -1.383255856, // b_resolved
+        -1.379025097, // b_new_order
+        -0.571504043, // a_question
+        -0.727082156, // b_repeat
+        0.160214355,  // overlap
+        -3.563624741, // days
+        1.241108155,  // over_window
+        0.594387181,  // tracking_added
+        -1.352379961, // shared_id_novel
+        -1.094594345, // shared_id_new_matter
+        0.130022426,  // shared_id_follow_up
+        0.048006904,  // meet_overlap
+        0.574205896,  // follow_up_meet
+        0.361679714,  // follow_up_novel
+        0.021054046,  // no_topic_overlap
+        0.488067912,  // still_meet
+        -1.228780001, // repeat_alone
+        -0.896714731, // b_closes_earlier
     ],
-    bias: -0.104017385,
+    bias: 0.163875837,
 };
 // END MODEL
 

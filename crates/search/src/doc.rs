@@ -121,25 +121,37 @@ fn add_text(terms: &mut Vec<Token>, next: &mut u32, text: &str, lang: Option<Lan
     *next = analysis::analyze_into(text, lang, *next, terms);
 }
 
-/// Documents of these cases (cases that no longer exist are left out).
+/// Documents of these cases (cases that no longer exist are left out). Three queries for the
+/// whole list (cases, their customers, their contacts), not three per case.
 pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
-    let mut out = Vec::with_capacity(ids.len());
-    let mut customers: std::collections::HashMap<CustomerId, Option<Customer>> =
+    let mut cases: std::collections::HashMap<CaseId, anliegen_core::Case> = store
+        .cases_by_ids(ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut customer_ids: Vec<CustomerId> = cases.values().map(|c| c.customer_id).collect();
+    customer_ids.sort();
+    customer_ids.dedup();
+    let customers: std::collections::HashMap<CustomerId, Customer> = store
+        .customers_by_ids(&customer_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let found: Vec<CaseId> = cases.keys().copied().collect();
+    let mut contacts: std::collections::HashMap<CaseId, Vec<anliegen_core::Contact>> =
         std::collections::HashMap::new();
-    for &id in ids {
-        let Some(case) = store.case(id).await? else {
+    for c in store.contacts_of_cases(&found, true).await? {
+        contacts.entry(c.case_id).or_default().push(c);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(case) = cases.remove(id) else {
             continue;
         };
-        let contacts = store.contacts(id, true).await?;
-        let customer = match customers.get(&case.customer_id) {
-            Some(c) => c.clone(),
-            None => {
-                let c = store.customer(case.customer_id).await?;
-                customers.insert(case.customer_id, c.clone());
-                c
-            }
-        };
-        out.push(case_doc(&case, customer.as_ref(), &contacts));
+        let mine = contacts.remove(id).unwrap_or_default();
+        out.push(case_doc(&case, customers.get(&case.customer_id), &mine));
     }
     Ok(out)
 }
@@ -233,17 +245,18 @@ pub fn case_doc(
 
 /// Documents of these customers (merged-away and missing ones are left out).
 pub async fn customer_docs(store: &Store, ids: &[CustomerId]) -> Result<Vec<Doc>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for &id in ids {
-        let Some(c) = store.customer(id).await? else {
-            continue;
-        };
-        if c.merged_into.is_some() {
-            continue;
-        }
-        out.push(customer_doc(&c));
-    }
-    Ok(out)
+    let mut found: std::collections::HashMap<CustomerId, Customer> = store
+        .customers_by_ids(ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id))
+        .filter(|c| c.merged_into.is_none())
+        .map(|c| customer_doc(&c))
+        .collect())
 }
 
 /// The document of a customer.

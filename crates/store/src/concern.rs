@@ -592,12 +592,17 @@ impl AutoEscalation {
             }
             settings = Some(s);
         }
+        // What each case's events ask for, in order. Levels are checked against the case as it
+        // is when its turn comes (an earlier escalation in this step raised it).
+        let mut chains: Vec<(anliegen_core::CaseId, Vec<Candidate>)> = Vec::new();
+        let mut at: std::collections::HashMap<anliegen_core::CaseId, usize> =
+            std::collections::HashMap::new();
         for e in events {
             let Some(case_id) = e.case_id else { continue };
             if e.at < horizon {
                 continue;
             }
-            let trigger = match &e.kind {
+            let candidate = match &e.kind {
                 EventKind::ConcernMatched {
                     repeat: Some(n), ..
                 } => {
@@ -610,14 +615,11 @@ impl AutoEscalation {
                         continue;
                     }
                     // The k-th multiple of the threshold reaches tier k.
-                    let Some(case) = store.case(case_id).await? else {
-                        continue;
-                    };
-                    if case.escalation_level >= *n / every {
-                        continue;
-                    }
-                    Trigger::Repeats {
-                        count: u32::try_from(*n).unwrap_or(u32::MAX),
+                    Candidate {
+                        below: *n / every,
+                        trigger: Trigger::Repeats {
+                            count: u32::try_from(*n).unwrap_or(u32::MAX),
+                        },
                     }
                 }
                 EventKind::ContactAdded {
@@ -657,28 +659,67 @@ impl AutoEscalation {
                         continue;
                     };
                     // Words escalate to the first tier only; more takes a person or repeats.
-                    let Some(case) = store.case(case_id).await? else {
-                        continue;
-                    };
-                    if case.escalation_level >= 1 {
-                        continue;
+                    Candidate {
+                        below: 1,
+                        trigger: Trigger::Keyword { word },
                     }
-                    Trigger::Keyword { word }
                 }
                 _ => continue,
             };
-            let Some(s) = &settings else { continue };
-            match escalate_with(store, s, Actor::System, case_id, trigger).await {
-                Ok(_) => {}
-                // A case that cannot be escalated (closed meanwhile) is not a reason to stop.
-                Err(err) if err.is_domain() => {
-                    tracing::warn!(case = %case_id, error = %err, "escalation skipped");
+            match at.get(&case_id).and_then(|&i| chains.get_mut(i)) {
+                Some((_, list)) => list.push(candidate),
+                None => {
+                    at.insert(case_id, chains.len());
+                    chains.push((case_id, vec![candidate]));
                 }
-                Err(err) => return Err(err),
+            }
+        }
+        if let Some(s) = &settings {
+            // Cases escalate side by side (their writes share the writer's batches); one
+            // case's candidates one after the other.
+            use futures::StreamExt;
+            let mut runs = futures::stream::iter(chains)
+                .map(|(case_id, list)| escalate_chain(store, s, case_id, list))
+                .buffer_unordered(32);
+            while let Some(r) = runs.next().await {
+                r?;
             }
         }
         store.set_checkpoint(Self::NAME, upto, store.now()).await
     }
+}
+
+/// An escalation a step's event asks for: to the tier above `below - 1`, unless the case is
+/// there already.
+struct Candidate {
+    below: i64,
+    trigger: Trigger,
+}
+
+/// One case's candidates, in order, each checked against the case as it is then.
+async fn escalate_chain(
+    store: &Store,
+    settings: &EscalationSettings,
+    case_id: anliegen_core::CaseId,
+    list: Vec<Candidate>,
+) -> Result<()> {
+    for c in list {
+        let Some(case) = store.case(case_id).await? else {
+            return Ok(());
+        };
+        if case.escalation_level >= c.below {
+            continue;
+        }
+        match escalate_with(store, settings, Actor::System, case_id, c.trigger).await {
+            Ok(_) => {}
+            // A case that cannot be escalated (closed meanwhile) is not a reason to stop.
+            Err(err) if err.is_domain() => {
+                tracing::warn!(case = %case_id, error = %err, "escalation skipped");
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// Hands out a team's waiting cases when room appears: an agent comes back (available again),

@@ -75,6 +75,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn customers(&self, cursor: Option<Cursor>, limit: i64) -> Result<Page<Customer>>;
     /// A case by id.
     async fn case(&self, id: CaseId) -> Result<Option<Case>>;
+    /// These cases (those that exist), in no particular order: one query for a follower's
+    /// whole step instead of one per case.
+    async fn cases_by_ids(&self, ids: &[CaseId]) -> Result<Vec<Case>>;
+    /// These customers with their identities (those that exist), in no particular order.
+    async fn customers_by_ids(&self, ids: &[CustomerId]) -> Result<Vec<Customer>>;
     /// A case by reference.
     async fn case_by_ref(&self, r: CaseRef) -> Result<Option<Case>>;
     /// Cases matching `filter`, newest first.
@@ -176,6 +181,12 @@ pub trait Backend: Send + Sync + 'static {
     /// These contacts (those that exist), in no particular order: one query for a follower's
     /// whole step instead of one per contact.
     async fn contacts_by_ids(&self, ids: &[ContactId]) -> Result<Vec<Contact>>;
+    /// The contacts of these cases, each case's in order; internal notes only when asked.
+    async fn contacts_of_cases(
+        &self,
+        ids: &[CaseId],
+        include_internal: bool,
+    ) -> Result<Vec<Contact>>;
     /// A case's events in order.
     async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>>;
     /// A customer's events in order.

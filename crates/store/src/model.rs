@@ -451,6 +451,12 @@ pub struct MailThreadHit {
 }
 
 impl Command {
+    /// A new case or inbound mail: the commands a batch applies from buffered rows (the rest
+    /// read and write the database directly).
+    pub fn is_intake(&self) -> bool {
+        matches!(self, Command::OpenCase(_) | Command::IntakeMail(_))
+    }
+
     /// The byte buffers this command stores as blobs (attachments, raw mail).
     pub fn blobs(&self) -> Vec<&Arc<Vec<u8>>> {
         let contact = match self {

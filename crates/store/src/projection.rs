@@ -225,6 +225,38 @@ impl Projection for Notifications {
                 });
             }
         };
+        // What the step reads, read once: the cases and contacts its events name.
+        let mut case_ids = Vec::new();
+        let mut contact_ids = Vec::new();
+        for e in events {
+            match &e.kind {
+                EventKind::AssigneeChanged { to: Some(_), .. }
+                | EventKind::CaseEscalated { .. }
+                | EventKind::SlaWarning { .. }
+                | EventKind::SlaBreached { .. }
+                | EventKind::PromiseDueSoon { .. }
+                | EventKind::PromiseOverdue { .. } => case_ids.extend(e.case_id),
+                EventKind::ContactAdded { contact_id, .. } => {
+                    case_ids.extend(e.case_id);
+                    contact_ids.push(*contact_id);
+                }
+                _ => {}
+            }
+        }
+        case_ids.sort();
+        case_ids.dedup();
+        let cases: HashMap<anliegen_core::CaseId, anliegen_core::Case> = store
+            .cases_by_ids(&case_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let contacts: HashMap<anliegen_core::ContactId, anliegen_core::Contact> = store
+            .contacts_by_ids(&contact_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
         for e in events {
             match &e.kind {
                 EventKind::AssigneeChanged { to: Some(to), .. }
@@ -252,7 +284,7 @@ impl Projection for Notifications {
                 // The assignee hears when an SLA target is about to run out, and when it did.
                 EventKind::SlaWarning { metric, .. } | EventKind::SlaBreached { metric, .. } => {
                     let Some(case_id) = e.case_id else { continue };
-                    if let Some(case) = store.case(case_id).await?
+                    if let Some(case) = cases.get(&case_id)
                         && let Some(a) = case.assignee_id
                     {
                         let what = match &e.kind {
@@ -287,18 +319,17 @@ impl Projection for Notifications {
                         });
                         let assignee = match later {
                             Some(from) => from,
-                            None => store.case(case_id).await?.and_then(|c| c.assignee_id),
+                            None => cases.get(&case_id).and_then(|c| c.assignee_id),
                         };
                         if let Some(a) = assignee {
-                            let text = store
-                                .contact(*contact_id)
-                                .await?
+                            let text = contacts
+                                .get(contact_id)
                                 .map(|c| excerpt(&c.text))
                                 .unwrap_or_default();
                             push(a, "customer_replied", e, text);
                         }
                     } else if *visibility == Visibility::Internal
-                        && let Some(c) = store.contact(*contact_id).await?
+                        && let Some(c) = contacts.get(contact_id)
                         && !matches!(c.author, anliegen_core::Author::System)
                     {
                         for m in mentions(&c.text) {
@@ -351,21 +382,14 @@ impl Projection for Notifications {
             .now()
             .checked_sub(jiff::SignedDuration::from_hours(1))
             .unwrap_or(store.now());
-        let mut cases: HashMap<anliegen_core::CaseId, Option<anliegen_core::Case>> = HashMap::new();
         for r in rows {
             // Nobody hears of a case they may not see (a mention on another team's case).
             if let Some(case_id) = r.case_id {
-                let case = match cases.entry(case_id) {
-                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(store.case(case_id).await?)
-                    }
-                };
                 let Some(agent) = agents.iter().find(|a| a.id == r.agent_id) else {
                     continue;
                 };
-                if !case
-                    .as_ref()
+                if !cases
+                    .get(&case_id)
                     .is_some_and(|c| anliegen_core::agent::can_see(agent, c))
                 {
                     continue;

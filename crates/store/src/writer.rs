@@ -142,6 +142,11 @@ async fn next_batch(
             Err(_) => break,
         }
     }
+    // New cases and mail first, everything else after them. The writes of one batch were all
+    // in flight together, so any order is one they could have had; this one lets the new cases
+    // share the batch's identity lookup and their inserts, where each other command in between
+    // would flush the rows buffered so far and make the following new cases look up on their own.
+    batch.sort_by_key(|p| !p.write.command.is_intake());
     Some(batch)
 }
 

@@ -2233,7 +2233,7 @@ async fn attempt(conn: &mut Conn, ctx: &mut BatchCtx, write: &Write) -> Attempt 
         && let Some(stored) = ctx.replays.get(&(claim.scope.clone(), claim.key.clone())) {
             return Attempt::Done(Err(StoreError::Replay(stored.clone())));
         }
-    let hot = matches!(write.command, Command::OpenCase(_) | Command::IntakeMail(_));
+    let hot = write.command.is_intake();
     if !hot {
         // Everything buffered so far must be visible to this command's reads.
         if let Err(e) = flush(conn, ctx).await {
@@ -2377,7 +2377,7 @@ async fn prefetch(conn: &mut Conn, ctx: &mut BatchCtx, writes: &[Write]) -> Resu
     }
 
     // Mail may open a case (new case, or a follow-up of a closed one).
-    let new_cases = writes.iter().filter(|w| matches!(w.command, Command::OpenCase(_) | Command::IntakeMail(_))).count();
+    let new_cases = writes.iter().filter(|w| w.command.is_intake()).count();
     prefetch_case_numbers(conn, ctx, new_cases).await
 }
 
@@ -2940,6 +2940,43 @@ impl crate::Backend for Backend {
         load_case(&mut conn, id).await
     }
 
+    async fn cases_by_ids(&self, ids: &[CaseId]) -> Result<Vec<Case>> {
+        let rows: Vec<CaseRow> = rows_by_ids(&self.pool, &format!("SELECT {CASE_COLS} FROM cases WHERE id IN ("), ids).await?;
+        rows.into_iter().map(CaseRow::into_case).collect()
+    }
+
+    async fn customers_by_ids(&self, ids: &[CustomerId]) -> Result<Vec<Customer>> {
+        let rows: Vec<CustomerRow> =
+            rows_by_ids(&self.pool, &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id IN ("), ids).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        #[derive(sqlx::FromRow)]
+        struct IdentityRow {
+            customer_id: String,
+            kind: String,
+            value: String,
+        }
+        let found: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+        let mut identities: HashMap<String, Vec<Identity>> = HashMap::new();
+        let idents: Vec<IdentityRow> =
+            rows_by_ids(&self.pool, "SELECT customer_id, kind, value FROM identities WHERE customer_id IN (", &found).await?;
+        for r in idents {
+            identities
+                .entry(r.customer_id)
+                .or_default()
+                .push(Identity { kind: IdentityKind::parse(&r.kind).map_err(corrupt)?, value: r.value });
+        }
+        rows.into_iter()
+            .map(|row| {
+                let mut mine = identities.remove(&row.id).unwrap_or_default();
+                // The order `load_identities` gives.
+                mine.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+                row.into_customer(mine)
+            })
+            .collect()
+    }
+
     async fn case_by_ref(&self, r: CaseRef) -> Result<Option<Case>> {
         let sql = format!("SELECT {CASE_COLS} FROM cases WHERE number = $1");
         let row: Option<CaseRow> =
@@ -3212,6 +3249,15 @@ impl crate::Backend for Backend {
     async fn contacts_by_ids(&self, ids: &[ContactId]) -> Result<Vec<Contact>> {
         let rows: Vec<ContactRow> = rows_by_ids(&self.pool, &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id IN ("), ids).await?;
         rows.into_iter().map(ContactRow::into_contact).collect()
+    }
+
+    async fn contacts_of_cases(&self, ids: &[CaseId], include_internal: bool) -> Result<Vec<Contact>> {
+        let visible = if include_internal { "" } else { "visibility = 'public' AND " };
+        let rows: Vec<ContactRow> =
+            rows_by_ids(&self.pool, &format!("SELECT {CONTACT_COLS} FROM contacts WHERE {visible}case_id IN ("), ids).await?;
+        let mut out = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|c| (c.case_id, c.created_at, c.id));
+        Ok(out)
     }
 
     async fn case_events(&self, case_id: CaseId) -> Result<Vec<Event>> {

@@ -17,6 +17,7 @@ use crate::harness::*;
 crate::conformance!(
     case_filters_and_pagination,
     contacts_hide_internal_notes,
+    batch_reads_match_single_reads,
     customers_by_identity_and_pages,
     agents_teams_and_tokens
 );
@@ -545,5 +546,86 @@ async fn agents_teams_and_tokens(store: Store, _env: Env) -> anyhow::Result<()> 
         matches!(missing, Err(anliegen_store::StoreError::NotFound { .. })),
         "{missing:?}"
     );
+    Ok(())
+}
+
+/// The followers' batch reads (cases, customers with identities, contacts of many cases) give
+/// what the single reads give, leave out what does not exist, and keep each case's contacts in
+/// order.
+async fn batch_reads_match_single_reads(store: Store, env: Env) -> anyhow::Result<()> {
+    let a = open(&store, new_case(by_email("batch-a@example.com"), "First")).await?;
+    let b = open(&store, new_case(by_email("batch-b@example.com"), "Second")).await?;
+    let c = open(&store, new_case(by_email("batch-a@example.com"), "Third")).await?;
+    for (case, contact) in [
+        (a.id, note("Internal on A")),
+        (b.id, inbound("More on B")),
+        (a.id, inbound("More on A")),
+    ] {
+        env.advance(SignedDuration::from_secs(1));
+        store
+            .exec(
+                system(),
+                Command::AddContact {
+                    case_id: case,
+                    contact,
+                    status_after: None,
+                },
+            )
+            .await?;
+    }
+    store
+        .exec(
+            system(),
+            Command::AddIdentity {
+                customer_id: a.customer_id,
+                identity: Identity::parse(IdentityKind::ShopCustomerId, "K-100")?,
+            },
+        )
+        .await?;
+    let missing = CaseId(uuid::Uuid::now_v7());
+    let mut cases = store.cases_by_ids(&[c.id, missing, a.id, b.id]).await?;
+    cases.sort_by_key(|x| x.id);
+    let mut single = Vec::new();
+    for id in [a.id, b.id, c.id] {
+        single.push(store.case(id).await?.expect("the case"));
+    }
+    single.sort_by_key(|x| x.id);
+    assert_eq!(cases, single);
+
+    let customers = store
+        .customers_by_ids(&[
+            a.customer_id,
+            b.customer_id,
+            anliegen_core::CustomerId(uuid::Uuid::now_v7()),
+        ])
+        .await?;
+    assert_eq!(customers.len(), 2);
+    for got in &customers {
+        let want = store.customer(got.id).await?.expect("the customer");
+        assert_eq!(got, &want, "same identities in the same order");
+    }
+    assert!(customers.iter().any(|x| x.identities.len() == 2));
+
+    for internal in [false, true] {
+        let all = store
+            .contacts_of_cases(&[a.id, b.id, c.id, missing], internal)
+            .await?;
+        let mut want = Vec::new();
+        for id in [a.id, b.id, c.id] {
+            want.extend(store.contacts(id, internal).await?);
+        }
+        let mut got_by_case = all.clone();
+        got_by_case.sort_by_key(|x| x.case_id);
+        want.sort_by_key(|x| x.case_id);
+        assert_eq!(got_by_case, want, "internal notes: {internal}");
+        // Each case's contacts in their order.
+        for id in [a.id, b.id, c.id] {
+            let mine: Vec<_> = all.iter().filter(|x| x.case_id == id).cloned().collect();
+            assert_eq!(mine, store.contacts(id, internal).await?);
+        }
+    }
+    assert!(store.cases_by_ids(&[]).await?.is_empty());
+    assert!(store.customers_by_ids(&[]).await?.is_empty());
+    assert!(store.contacts_of_cases(&[], true).await?.is_empty());
     Ok(())
 }

@@ -378,6 +378,17 @@ pub trait Backend: Send + Sync + 'static {
     async fn merged_customers(&self, target: CustomerId) -> Result<Vec<(CustomerId, String)>>;
     /// Closes the pools.
     async fn close(&self);
+    /// Makes every batch committed before this call durable, when committing alone does not
+    /// (the SQLite writer commits without fsync and syncs the log here, for several batches at
+    /// once, while the next batch is already being applied). The writer answers a batch's
+    /// writes only after this returned.
+    async fn make_durable(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Whether [`Backend::make_durable`] does anything (the writer then answers from a task).
+    fn syncs_after_commit(&self) -> bool {
+        false
+    }
     /// A case's promises, by due time.
     async fn promises(&self, case_id: CaseId) -> Result<Vec<anliegen_core::promise::Promise>>;
     /// Open call-back requests, earliest window first.

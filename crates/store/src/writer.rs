@@ -159,13 +159,29 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut stopping = false;
+    // Batches committed and waiting for their sync (see `Backend::make_durable`).
+    let mut syncing = tokio::task::JoinSet::new();
     while let Some(batch) = next_batch(&rx, &mut stop, &mut stopping).await {
+        while syncing.try_join_next().is_some() {}
         queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let (writes, replies): (Vec<Write>, Vec<oneshot::Sender<Result<Output>>>) =
             batch.into_iter().map(|p| (p.write, p.reply)).unzip();
         let started = std::time::Instant::now();
         metrics::histogram!("anliegen_write_batch_size").record(writes.len() as f64);
         match backend.run_batch(&writes, clock.now()).await {
+            Ok(results) if backend.syncs_after_commit() => {
+                // The next batch is applied while this one's sync runs; its writers hear
+                // only after it.
+                let backend = backend.clone();
+                let commits = commits.clone();
+                syncing.spawn(async move {
+                    let synced = backend.make_durable().await;
+                    commits.send_modify(|n| *n += 1);
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        reply.send(durable(&synced, result)).ok();
+                    }
+                });
+            }
             Ok(results) => {
                 commits.send_modify(|n| *n += 1);
                 for (reply, result) in replies.into_iter().zip(results) {
@@ -192,16 +208,31 @@ async fn run(
         }
         metrics::histogram!("anliegen_write_batch_seconds").record(started.elapsed().as_secs_f64());
     }
+    // Every committed batch is answered before the writer ends.
+    while syncing.join_next().await.is_some() {}
 }
 
-/// Runs one write in a transaction of its own.
+/// A write's result once its batch's sync finished: a failed sync fails the write (it was
+/// committed but may not survive a crash; a retry with its idempotency key gets the stored answer).
+fn durable(synced: &Result<()>, result: Result<Output>) -> Result<Output> {
+    match synced {
+        Ok(()) => result,
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "the commit could not be made durable: {e}"
+        ))),
+    }
+}
+
+/// Runs one write in a transaction of its own (durable when it returns).
 async fn run_one(backend: &dyn Backend, write: &Write, clock: &dyn Clock) -> Result<Output> {
     let mut results = backend
         .run_batch(std::slice::from_ref(write), clock.now())
         .await?;
-    results
+    let result = results
         .pop()
-        .unwrap_or_else(|| Err(StoreError::Unavailable("empty batch result".into())))
+        .unwrap_or_else(|| Err(StoreError::Unavailable("empty batch result".into())));
+    let synced = backend.make_durable().await;
+    durable(&synced, result)
 }
 
 /// Runs one write alone; a conflict with another writer's transaction (a unique key both

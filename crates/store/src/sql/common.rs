@@ -3937,6 +3937,14 @@ impl crate::Backend for Backend {
         self.write_pool.close().await;
         self.pool.close().await;
     }
+
+    async fn make_durable(&self) -> Result<()> {
+        make_durable_of(self).await
+    }
+
+    fn syncs_after_commit(&self) -> bool {
+        syncs_after_commit_of(self)
+    }
 }
 
 /// The rows of `select` (ending in `IN (`) for these ids, 500 ids per statement.

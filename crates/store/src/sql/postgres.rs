@@ -153,6 +153,15 @@ async fn idempotency_rows(
 /// (Nothing to count: side writes do not wait for the writer here.)
 struct Busy;
 
+/// PostgreSQL's commit is durable itself (`synchronous_commit` on).
+async fn make_durable_of(_b: &Backend) -> Result<()> {
+    Ok(())
+}
+
+fn syncs_after_commit_of(_b: &Backend) -> bool {
+    false
+}
+
 fn writer_busy(_b: &Backend) -> Busy {
     Busy
 }

@@ -1,5 +1,8 @@
-//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, plus pack files
-//! for large blobs. One connection writes (the group-commit writer); readers run beside it.
+//! The embedded backend: one SQLite file in WAL mode, plus pack files for large blobs. One
+//! connection writes (the group-commit writer); readers run beside it. The writer commits with
+//! `synchronous=NORMAL` (the commit appends to the WAL without fsync) and [`WalSync`] then
+//! fsyncs the WAL for every batch committed so far, beside the next batch; the writer answers a
+//! batch only after that. Other connections (checkpoints) keep `synchronous=FULL`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +32,8 @@ pub struct Backend {
     side_jobs: std::sync::Mutex<Vec<SideJob>>,
     /// Batches in progress (a side write waits for the next one only while there are).
     batches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Makes the writer's commits durable (see the module comment).
+    wal: WalSync,
 }
 
 impl Backend {
@@ -46,7 +51,10 @@ impl Backend {
             .pragma("cache_size", "-8000");
         // The writer never checkpoints the WAL itself (that would stall the commit it happens
         // in); a background task checkpoints passively beside it.
-        let write_opts = opts.clone().pragma("wal_autocheckpoint", "0");
+        let write_opts = opts
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .synchronous(SqliteSynchronous::Normal);
         let write_pool = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
@@ -66,8 +74,68 @@ impl Backend {
             packs: Packs::open(dir.join("blobs"))?,
             side_jobs: std::sync::Mutex::new(Vec::new()),
             batches: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            wal: WalSync::new(dir.join("anliegen.db-wal")),
         })
     }
+}
+
+/// Group fsync of the WAL. Each call makes durable what was committed before it: it takes a
+/// ticket, waits for the sync in progress, and returns at once when a sync that began after its
+/// ticket has finished (one fsync serves every batch committed while the previous one ran).
+struct WalSync {
+    path: std::path::PathBuf,
+    /// Tickets handed out (one per call).
+    issued: std::sync::atomic::AtomicU64,
+    /// The highest ticket a finished sync covers.
+    synced: tokio::sync::Mutex<u64>,
+}
+
+impl WalSync {
+    fn new(path: std::path::PathBuf) -> Self {
+        Self {
+            path,
+            issued: std::sync::atomic::AtomicU64::new(0),
+            synced: tokio::sync::Mutex::new(0),
+        }
+    }
+
+    async fn sync(&self) -> Result<()> {
+        let ticket = self
+            .issued
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
+        let mut synced = self.synced.lock().await;
+        if *synced >= ticket {
+            return Ok(());
+        }
+        // Everything committed up to here is covered by this sync.
+        let upto = self.issued.load(std::sync::atomic::Ordering::Acquire);
+        let path = self.path.clone();
+        let t = std::time::Instant::now();
+        tokio::task::spawn_blocking(move || {
+            match std::fs::OpenOptions::new().write(true).open(&path) {
+                Ok(f) => f.sync_data(),
+                // No WAL: the last connection closed and checkpointed it into the database file,
+                // which that checkpoint synced (`synchronous=FULL` there).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("WAL sync: {e}")))??;
+        metrics::histogram!("anliegen_batch_phase_seconds", "phase" => "sync")
+            .record(t.elapsed().as_secs_f64());
+        *synced = upto;
+        Ok(())
+    }
+}
+
+async fn make_durable_of(b: &Backend) -> Result<()> {
+    b.wal.sync().await
+}
+
+fn syncs_after_commit_of(_b: &Backend) -> bool {
+    true
 }
 
 /// Copies committed WAL frames into the database file every second without blocking the

@@ -675,12 +675,13 @@ impl AutoEscalation {
             }
         }
         if let Some(s) = &settings {
-            // Cases escalate side by side (their writes share the writer's batches); one
-            // case's candidates one after the other.
+            // A few cases escalate side by side (their writes share the writer's batches);
+            // one case's candidates one after the other. Few, because an escalation costs the
+            // writer several new cases' worth: under a surge new cases go first.
             use futures::StreamExt;
             let mut runs = futures::stream::iter(chains)
                 .map(|(case_id, list)| escalate_chain(store, s, case_id, list))
-                .buffer_unordered(32);
+                .buffer_unordered(ESCALATING_AT_ONCE);
             while let Some(r) = runs.next().await {
                 r?;
             }
@@ -688,6 +689,9 @@ impl AutoEscalation {
         store.set_checkpoint(Self::NAME, upto, store.now()).await
     }
 }
+
+/// How many cases the escalation follower escalates at once.
+const ESCALATING_AT_ONCE: usize = 4;
 
 /// An escalation a step's event asks for: to the tier above `below - 1`, unless the case is
 /// there already.

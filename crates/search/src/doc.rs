@@ -124,21 +124,11 @@ fn add_text(terms: &mut Vec<Token>, next: &mut u32, text: &str, lang: Option<Lan
 /// Documents of these cases (cases that no longer exist are left out). Three queries for the
 /// whole list (cases, their customers, their contacts), not three per case.
 pub async fn case_docs(store: &Store, ids: &[CaseId]) -> Result<Vec<Doc>> {
-    let mut cases: std::collections::HashMap<CaseId, anliegen_core::Case> = store
-        .cases_by_ids(ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let mut cases = anliegen_store::keyed(store.cases_by_ids(ids).await?, |c| c.id);
     let mut customer_ids: Vec<CustomerId> = cases.values().map(|c| c.customer_id).collect();
     customer_ids.sort();
     customer_ids.dedup();
-    let customers: std::collections::HashMap<CustomerId, Customer> = store
-        .customers_by_ids(&customer_ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let customers = anliegen_store::keyed(store.customers_by_ids(&customer_ids).await?, |c| c.id);
     let found: Vec<CaseId> = cases.keys().copied().collect();
     let mut contacts: std::collections::HashMap<CaseId, Vec<anliegen_core::Contact>> =
         std::collections::HashMap::new();
@@ -245,12 +235,7 @@ pub fn case_doc(
 
 /// Documents of these customers (merged-away and missing ones are left out).
 pub async fn customer_docs(store: &Store, ids: &[CustomerId]) -> Result<Vec<Doc>> {
-    let mut found: std::collections::HashMap<CustomerId, Customer> = store
-        .customers_by_ids(ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let mut found = anliegen_store::keyed(store.customers_by_ids(ids).await?, |c| c.id);
     Ok(ids
         .iter()
         .filter_map(|id| found.remove(id))

@@ -289,6 +289,18 @@ async fn escalate_with(
     let Some(case) = store.case(case_id).await? else {
         return Err(StoreError::not_found("case", case_id));
     };
+    escalate_case(store, settings, actor, case, trigger).await
+}
+
+/// [`escalate_with`] on the case as read just before.
+async fn escalate_case(
+    store: &Store,
+    settings: &EscalationSettings,
+    actor: Actor,
+    case: Case,
+    trigger: Trigger,
+) -> Result<Option<Case>> {
+    let case_id = case.id;
     if case.status == CaseStatus::Closed {
         return Ok(None);
     }
@@ -559,57 +571,55 @@ impl Projection for AutoEscalation {
 
 impl AutoEscalation {
     async fn apply_turn(&self, store: &Store, events: &[Event], upto: i64) -> Result<()> {
-        let mut settings: Option<EscalationSettings> = None;
         // Events older than a day are history (a store from before this projection existed, or
         // a rebuild): escalating them now would help nobody.
         let horizon = store.now() - jiff::SignedDuration::from_hours(24);
-        // The step's inbound contacts, read in one query when keywords may escalate.
-        let inbound: Vec<anliegen_core::ContactId> = events
-            .iter()
-            .filter(|e| e.case_id.is_some() && e.at >= horizon)
-            .filter_map(|e| match &e.kind {
-                EventKind::ContactAdded {
-                    contact_id,
+        let fresh = |e: &&Event| e.case_id.is_some() && e.at >= horizon;
+        // Only repeats and inbound contacts can escalate: without them, nothing to read.
+        if !events.iter().filter(fresh).any(|e| {
+            matches!(
+                e.kind,
+                EventKind::ConcernMatched {
+                    repeat: Some(_),
+                    ..
+                } | EventKind::ContactAdded {
                     direction: Direction::Inbound,
                     ..
-                } => Some(*contact_id),
-                _ => None,
-            })
-            .collect();
-        let mut contacts: std::collections::HashMap<
-            anliegen_core::ContactId,
-            anliegen_core::Contact,
-        > = std::collections::HashMap::new();
-        if !inbound.is_empty() {
-            let s = load_escalation(store).await?;
-            if s.on_keywords {
-                contacts = store
-                    .contacts_by_ids(&inbound)
-                    .await?
-                    .into_iter()
-                    .map(|c| (c.id, c))
-                    .collect();
-            }
-            settings = Some(s);
+                }
+            )
+        }) {
+            return store.set_checkpoint(Self::NAME, upto, store.now()).await;
         }
+        let s = &load_escalation(store).await?;
+        // The step's inbound contacts, read in one query when keywords may escalate.
+        let contacts = if s.on_keywords {
+            let inbound: Vec<anliegen_core::ContactId> = events
+                .iter()
+                .filter(fresh)
+                .filter_map(|e| match &e.kind {
+                    EventKind::ContactAdded {
+                        contact_id,
+                        direction: Direction::Inbound,
+                        ..
+                    } => Some(*contact_id),
+                    _ => None,
+                })
+                .collect();
+            crate::keyed(store.contacts_by_ids(&inbound).await?, |c| c.id)
+        } else {
+            std::collections::HashMap::new()
+        };
         // What each case's events ask for, in order. Levels are checked against the case as it
         // is when its turn comes (an earlier escalation in this step raised it).
         let mut chains: Vec<(anliegen_core::CaseId, Vec<Candidate>)> = Vec::new();
         let mut at: std::collections::HashMap<anliegen_core::CaseId, usize> =
             std::collections::HashMap::new();
-        for e in events {
+        for e in events.iter().filter(fresh) {
             let Some(case_id) = e.case_id else { continue };
-            if e.at < horizon {
-                continue;
-            }
             let candidate = match &e.kind {
                 EventKind::ConcernMatched {
                     repeat: Some(n), ..
                 } => {
-                    if settings.is_none() {
-                        settings = Some(load_escalation(store).await?);
-                    }
-                    let Some(s) = &settings else { continue };
                     let every = i64::from(s.after_repeats);
                     if every == 0 || *n < every || *n % every != 0 {
                         continue;
@@ -627,10 +637,6 @@ impl AutoEscalation {
                     direction: Direction::Inbound,
                     ..
                 } => {
-                    if settings.is_none() {
-                        settings = Some(load_escalation(store).await?);
-                    }
-                    let Some(s) = &settings else { continue };
                     if !s.on_keywords {
                         continue;
                     }
@@ -674,17 +680,15 @@ impl AutoEscalation {
                 }
             }
         }
-        if let Some(s) = &settings {
-            // A few cases escalate side by side (their writes share the writer's batches);
-            // one case's candidates one after the other. Few, because an escalation costs the
-            // writer several new cases' worth: under a surge new cases go first.
-            use futures::StreamExt;
-            let mut runs = futures::stream::iter(chains)
-                .map(|(case_id, list)| escalate_chain(store, s, case_id, list))
-                .buffer_unordered(ESCALATING_AT_ONCE);
-            while let Some(r) = runs.next().await {
-                r?;
-            }
+        // A few cases escalate side by side (their writes share the writer's batches); one
+        // case's candidates one after the other. Few, because an escalation costs the writer
+        // several new cases' worth: under a surge new cases go first.
+        use futures::StreamExt;
+        let mut runs = futures::stream::iter(chains)
+            .map(|(case_id, list)| escalate_chain(store, s, case_id, list))
+            .buffer_unordered(ESCALATING_AT_ONCE);
+        while let Some(r) = runs.next().await {
+            r?;
         }
         store.set_checkpoint(Self::NAME, upto, store.now()).await
     }
@@ -714,7 +718,7 @@ async fn escalate_chain(
         if case.escalation_level >= c.below {
             continue;
         }
-        match escalate_with(store, settings, Actor::System, case_id, c.trigger).await {
+        match escalate_case(store, settings, Actor::System, case, c.trigger).await {
             Ok(_) => {}
             // A case that cannot be escalated (closed meanwhile) is not a reason to stop.
             Err(err) if err.is_domain() => {

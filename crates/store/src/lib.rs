@@ -33,6 +33,12 @@ use anliegen_core::{
 use jiff::Timestamp;
 
 pub use error::{Result, StoreError};
+
+/// `items` by the key each has: what a follower's batch read (`cases_by_ids` …) gives, for
+/// looking rows up per event.
+pub fn keyed<K: std::hash::Hash + Eq, T>(items: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, T> {
+    items.into_iter().map(|t| (key(&t), t)).collect()
+}
 pub use model::*;
 
 /// Idempotency keys are kept this long (24 h), in microseconds.

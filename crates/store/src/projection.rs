@@ -245,18 +245,8 @@ impl Projection for Notifications {
         }
         case_ids.sort();
         case_ids.dedup();
-        let cases: HashMap<anliegen_core::CaseId, anliegen_core::Case> = store
-            .cases_by_ids(&case_ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let contacts: HashMap<anliegen_core::ContactId, anliegen_core::Contact> = store
-            .contacts_by_ids(&contact_ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
+        let cases = crate::keyed(store.cases_by_ids(&case_ids).await?, |c| c.id);
+        let contacts = crate::keyed(store.contacts_by_ids(&contact_ids).await?, |c| c.id);
         for e in events {
             match &e.kind {
                 EventKind::AssigneeChanged { to: Some(to), .. }
